@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Fetch MicroPython 1.25.0 from Debian's source package with a private apt
+# configuration (the system's sources are never touched), verify the orig
+# tarball and unpack it. Idempotent: a verified, unpacked tree is reused.
+set -euo pipefail
+
+DEST=${1:?usage: fetch-micropython.sh DEST_DIR}
+VERSION=1.25.0
+DEB_VERSION=1.25.0+ds-1
+ORIG=micropython_${VERSION}+ds.orig.tar.xz
+SHA256=7b25be99a502f070b2de81dafc08da7051d992325d6e67daa9045a918fffdbea
+STAMP="$DEST/.unpacked-$VERSION"
+
+if [ -f "$STAMP" ]; then
+    exit 0
+fi
+
+APT="$DEST/apt"
+mkdir -p "$APT/lists/partial" "$APT/archives/partial" "$DEST/dl"
+
+# The mirror comes from the machine's own apt configuration, whatever it is.
+mirror=""
+if [ -f /etc/apt/sources.list.d/debian.sources ]; then
+    mirror=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources)
+fi
+if [ -z "$mirror" ] && [ -f /etc/apt/sources.list ]; then
+    mirror=$(awk '$1 == "deb" && $0 !~ /security/ {for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) {print $i; exit}}' /etc/apt/sources.list)
+fi
+if [ -z "$mirror" ]; then
+    echo "fetch-micropython: no Debian mirror found in /etc/apt" >&2
+    exit 1
+fi
+
+echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror trixie main" \
+    > "$APT/sources.list"
+opts=(
+    -o "Dir::Etc::SourceList=$APT/sources.list"
+    -o "Dir::Etc::SourceParts=/nonexistent"
+    -o "Dir::State::Lists=$APT/lists"
+    -o "Dir::Cache::Archives=$APT/archives"
+    -o "APT::Sandbox::User=root"
+)
+
+if [ ! -f "$DEST/dl/$ORIG" ] || ! echo "$SHA256  $DEST/dl/$ORIG" | sha256sum -c --quiet - 2>/dev/null; then
+    apt-get "${opts[@]}" -qq update
+    (cd "$DEST/dl" && apt-get "${opts[@]}" -qq source --download-only "micropython=$DEB_VERSION")
+fi
+echo "$SHA256  $DEST/dl/$ORIG" | sha256sum -c --quiet -
+
+rm -rf "$DEST/micropython"
+mkdir -p "$DEST/micropython"
+tar -xJf "$DEST/dl/$ORIG" -C "$DEST/micropython" --strip-components=1
+touch "$STAMP"
+echo "fetch-micropython: MicroPython $VERSION ready in $DEST/micropython"

@@ -89,3 +89,43 @@ mod tests {
         assert!(!s.fits());
     }
 }
+
+/// Wraps a sink so that running out of room is not an error: bytes past the
+/// end are only counted. An encoder then finishes and the caller learns the
+/// size it would have needed (`encode_into`'s "need N bytes" message).
+#[derive(Debug)]
+pub struct Measure<'s, S: Sink> {
+    inner: &'s mut S,
+    written: usize,
+    overflowed: bool,
+}
+
+impl<'s, S: Sink> Measure<'s, S> {
+    /// Starts measuring writes into `inner`.
+    pub fn new(inner: &'s mut S) -> Self {
+        Measure {
+            inner,
+            written: 0,
+            overflowed: false,
+        }
+    }
+    /// Bytes offered so far, stored or not.
+    pub fn offered(&self) -> usize {
+        self.written
+    }
+    /// Whether some bytes did not fit.
+    pub fn overflowed(&self) -> bool {
+        self.overflowed
+    }
+}
+
+impl<S: Sink> Sink for Measure<'_, S> {
+    #[inline]
+    fn write_all(&mut self, buf: &[u8]) -> Result<(), SinkFull> {
+        self.written += buf.len();
+        if !self.overflowed && self.inner.write_all(buf).is_err() {
+            self.overflowed = true;
+        }
+        Ok(())
+    }
+}

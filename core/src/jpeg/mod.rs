@@ -11,6 +11,7 @@
 
 pub mod fast;
 pub mod generic;
+pub mod info;
 
 use crate::frame::RawFrame;
 use crate::sink::{Sink, SinkFull};

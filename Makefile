@@ -1,0 +1,92 @@
+# img_stream: `make` builds everything, `make run` shows it, `make test` checks it.
+#
+#   make          build/micropython (unix port with img_stream) + target/release/img-stream
+#   make run      the demo: a K230-style script streams a synthetic camera to the receiver
+#   make test     every test (installs what it needs)
+#   make bench    benchmarks, recorded in docs/BENCHMARKS.md
+#   make header   regenerate c_glue/img_stream_core.h from src/ffi.rs
+
+SHELL := /bin/bash
+ROOT := $(abspath .)
+BUILD := $(ROOT)/build
+MP_CACHE := $(BUILD)/mp
+MP_SRC := $(MP_CACHE)/micropython
+MP_STAMP := $(MP_CACHE)/.unpacked-1.25.0
+MP_PORT_BUILD := $(BUILD)/unix-x86
+MICROPYTHON := $(BUILD)/micropython
+LIB := $(ROOT)/target/release/libimg_stream.a
+HOST_BIN := $(ROOT)/target/release/img-stream
+CARGO ?= cargo
+JOBS ?= $(shell nproc)
+
+RUST_SRC := $(shell find src core/src -name '*.rs') Cargo.toml Cargo.lock core/Cargo.toml build.rs
+HOST_SRC := $(shell find host/src -name '*.rs') host/Cargo.toml
+GLUE_SRC := $(wildcard c_glue/img_stream/*)
+
+MP_FLAGS := MICROPY_PY_SSL=0 MICROPY_PY_BTREE=0 FROZEN_MANIFEST= \
+	USER_C_MODULES=$(ROOT)/c_glue IMG_STREAM_LIB=$(LIB) BUILD=$(MP_PORT_BUILD)
+
+.PHONY: all deps run test test-rust test-mp test-host lint bench header clean
+.DELETE_ON_ERROR:
+
+all: $(MICROPYTHON) $(HOST_BIN)
+
+$(MP_STAMP):
+	bash scripts/fetch-micropython.sh $(MP_CACHE)
+
+$(LIB): $(RUST_SRC)
+	$(CARGO) build --release --locked -p img_stream
+	@touch $@
+
+$(HOST_BIN): $(RUST_SRC) $(HOST_SRC)
+	$(CARGO) build --release --locked -p img-stream
+	@touch $@
+
+$(MP_SRC)/mpy-cross/build/mpy-cross: $(MP_STAMP)
+	$(MAKE) -C $(MP_SRC)/mpy-cross -j$(JOBS) >/dev/null
+
+# The port's own make does not know our archive: relink when it changed.
+$(MICROPYTHON): $(MP_STAMP) $(MP_SRC)/mpy-cross/build/mpy-cross $(LIB) $(GLUE_SRC)
+	rm -f $(MP_PORT_BUILD)/micropython
+	$(MAKE) -C $(MP_SRC)/ports/unix -j$(JOBS) $(MP_FLAGS) >$(BUILD)/unix-build.log 2>&1 \
+		|| { tail -40 $(BUILD)/unix-build.log; exit 1; }
+	cp $(MP_PORT_BUILD)/micropython $@
+
+deps:
+	bash scripts/install-deps.sh build test
+
+header:
+	IMG_STREAM_WRITE_HEADER=1 $(CARGO) test --locked -p img_stream header_check
+
+run: all
+	bash scripts/demo.sh
+
+test: deps all lint test-rust test-mp test-host
+	@echo "make test: all suites passed"
+
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --locked --workspace --all-targets -q -- -D warnings
+	bash tests/c_glue_flags.sh $(MP_SRC) $(MP_PORT_BUILD)
+
+test-rust:
+	$(CARGO) test --locked --workspace -q 2>&1 | tail -n 40
+
+test-mp: $(MICROPYTHON)
+	bash tests/micropython/run.sh $(MICROPYTHON)
+
+test-host: all
+	MICROPYTHON=$(MICROPYTHON) IMG_STREAM_BIN=$(HOST_BIN) python3 -m pytest -q tests/host
+
+bench: all
+	bash scripts/install-deps.sh bench
+	bash bench/run.sh
+
+clean:
+	rm -rf $(MP_PORT_BUILD) $(MICROPYTHON)
+	$(CARGO) clean
+
+# Short names for the two build products.
+.PHONY: micropython host
+micropython: $(MICROPYTHON)
+host: $(HOST_BIN)

@@ -1,0 +1,16 @@
+# MicroPython user C module (make-based ports): the C shim plus the Rust
+# staticlib. IMG_STREAM_LIB may point at a cross-built archive.
+IMG_STREAM_DIR := $(USERMOD_DIR)
+IMG_STREAM_LIB ?= $(IMG_STREAM_DIR)/../../target/release/libimg_stream.a
+
+SRC_USERMOD_C += $(IMG_STREAM_DIR)/mod_img_stream.c
+SRC_USERMOD_C += $(IMG_STREAM_DIR)/img_source.c
+SRC_USERMOD_C += $(IMG_STREAM_DIR)/stream_writer.c
+SRC_USERMOD_C += $(IMG_STREAM_DIR)/host_hooks.c
+# The unix port already builds with -Wall -Wextra -Werror; tests/c_glue_flags.sh
+# also compiles these files alone with CanMV's flags.
+CFLAGS_USERMOD += -I$(IMG_STREAM_DIR)
+
+# -lm (and libgcc) first: the Rust archive's compiler_builtins exports weak
+# floor/fmod/sqrt... that would otherwise replace libm's for all of MicroPython.
+LDFLAGS_USERMOD += -lm -lgcc $(IMG_STREAM_LIB)

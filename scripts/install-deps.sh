@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Installs what building and testing img_stream needs, idempotently: Debian
+# packages (only those missing) and Python packages for the host-side tests.
+# Usage: install-deps.sh [build|test|bench]...
+set -euo pipefail
+
+want=("$@")
+[ ${#want[@]} -eq 0 ] && want=(build)
+
+apt_pkgs=(build-essential xz-utils dpkg-dev)
+pip_pkgs=()
+for w in "${want[@]}"; do
+    case "$w" in
+        build) ;;
+        test) apt_pkgs+=(mosquitto mosquitto-clients ffmpeg chromium valgrind)
+              pip_pkgs+=(pytest pillow numpy paho-mqtt) ;;
+        bench) apt_pkgs+=(libturbojpeg0-dev valgrind)
+               pip_pkgs+=(pillow numpy) ;;
+        *) echo "install-deps: unknown set $w" >&2; exit 2 ;;
+    esac
+done
+
+missing=()
+for p in "${apt_pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "install-deps: apt-get install ${missing[*]}"
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    # Debian's mosquitto package starts a system broker on 1883; the tests run
+    # their own brokers on free ports and need none.
+    if printf '%s\n' "${missing[@]}" | grep -qx mosquitto; then
+        (command -v systemctl >/dev/null && $SUDO systemctl stop mosquitto 2>/dev/null) || true
+        (command -v service >/dev/null && $SUDO service mosquitto stop >/dev/null 2>&1) || true
+    fi
+fi
+
+if [ ${#pip_pkgs[@]} -gt 0 ]; then
+    # pip itself is idempotent, but asking it costs seconds: check first.
+    need=()
+    for p in "${pip_pkgs[@]}"; do
+        mod=$p
+        case "$p" in pillow) mod=PIL ;; paho-mqtt) mod=paho.mqtt ;; esac
+        python3 -c "import $mod" 2>/dev/null || need+=("$p")
+    done
+    if [ ${#need[@]} -gt 0 ]; then
+        echo "install-deps: pip install ${need[*]}"
+        python3 -m pip install -q --disable-pip-version-check "${need[@]}"
+    fi
+fi

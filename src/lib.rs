@@ -1,0 +1,38 @@
+//! `img_stream`: the Rust half of the MicroPython module, as a C staticlib.
+//!
+//! The C shim in `c_glue/` is the only code that touches MicroPython objects;
+//! it turns them into the plain structs of [`ffi`] and calls the
+//! `extern "C"` functions there. Rust never calls a MicroPython API: where it
+//! needs I/O it calls back through [`ffi::IsWriter`], whose C side catches
+//! every MicroPython exception and hands back an error code instead.
+//!
+//! - [`ffi`]: the C ABI (the header `c_glue/img_stream/img_stream_core.h` is generated
+//!   from it with cbindgen; a test keeps the two equal);
+//! - [`pool`]: the one reusable output buffer, with a user-visible limit;
+//! - [`send`]: writing whole frames through a callback in bounded pieces;
+//! - [`runtime`]: allocator and panic handler for the no_std staticlib.
+#![cfg_attr(not(test), no_std)]
+#![deny(missing_docs)]
+
+extern crate alloc;
+
+/// Returns the status from an `Err`.
+macro_rules! try_status {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(status) => return status,
+        }
+    };
+}
+
+pub mod ffi;
+pub mod pool;
+pub mod send;
+// pub mod tcp; (waits for core::framing)
+
+#[cfg(not(test))]
+mod runtime;
+
+#[cfg(test)]
+mod header_check;

@@ -1,0 +1,16 @@
+# Assertion helpers for the MicroPython suite.
+
+
+def raises(exc_type, fn, *args, contains=None, **kwargs):
+    """Calls fn and checks it raises exc_type (message containing `contains`)."""
+    try:
+        fn(*args, **kwargs)
+    except exc_type as e:
+        if contains is not None and contains not in str(e):
+            raise AssertionError("%r does not mention %r" % (str(e), contains))
+        return e
+    raise AssertionError("%s not raised" % exc_type.__name__)
+
+
+def is_jpeg(b):
+    return len(b) > 4 and b[0] == 0xFF and b[1] == 0xD8 and b[-2] == 0xFF and b[-1] == 0xD9

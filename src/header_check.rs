@@ -4,7 +4,14 @@
 use std::path::Path;
 
 /// Every file that declares part of the C ABI.
-const ABI_FILES: &[&str] = &["src/ffi.rs", "src/pool.rs"];
+const ABI_FILES: &[&str] = &[
+    "src/ffi.rs",
+    "src/pool.rs",
+    "src/tcp.rs",
+    "src/mjpeg.rs",
+    "src/udp.rs",
+    "src/mqtt.rs",
+];
 
 #[test]
 fn header_matches_rust() {

@@ -29,7 +29,12 @@ macro_rules! try_status {
 pub mod ffi;
 pub mod pool;
 pub mod send;
+
+// One file per transport: the C ABI entry points that encode and send.
+pub mod mjpeg;
+pub mod mqtt;
 // pub mod tcp; (waits for core::framing)
+pub mod udp;
 
 #[cfg(not(test))]
 mod runtime;

@@ -189,6 +189,23 @@ int32_t is_pool_set_limit(size_t limit);
 // Frees the pool's memory (it grows again on the next frame).
 int32_t is_pool_release(void);
 
+// Encodes `frame` (JPEG passes through) and writes one v1 frame — header and
+// payload — to `writer`. `out.len` is the bytes written, also on failure.
+//
+// # Safety
+// Pointers valid for the call; `writer.write` is safe to call with `ctx`.
+int32_t is_send_frame(const struct IsWriter *writer,
+                      const struct IsFrame *frame,
+                      const struct IsEncodeOptions *options,
+                      const struct IsFrameMeta *meta,
+                      struct IsOutcome *out);
+
+// CRC-32 (ISO-HDLC, as on the wire) of `len` bytes at `data`.
+//
+// # Safety
+// `data` has `len` readable bytes (or `len` is 0).
+uint32_t is_crc32(const uint8_t *data, size_t len);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

@@ -54,6 +54,27 @@ void is_writer_init(IsWriter *w, is_stream_ctx_t *ctx, mp_obj_t stream);
 // raised, or the error the status stands for.
 void is_writer_check(int32_t status, const is_stream_ctx_t *ctx, const IsOutcome *out);
 
+#define IS_DEFAULT_QUALITY 65
+#define IS_DEFAULT_SUBSAMPLING 420
+
+// Validated encoder options (raises ValueError).
+IsEncodeOptions is_options_from(mp_int_t quality, mp_int_t subsampling, mp_int_t engine);
+
+// Fills seq (from `seq` or the module's counter), timestamp (from
+// `timestamp_us` or the clock) and camera id for the next frame.
+void is_frame_meta(IsFrameMeta *meta, mp_obj_t seq, mp_obj_t timestamp_us);
+
+// The module's next sequence number, and putting it back when a frame was
+// not sent at all.
+uint32_t is_peek_seq(void);
+void is_restore_seq(uint32_t seq);
+
+// Transport entry points, one file each (mjpeg.c, udp.c, mqtt.c).
+extern const mp_obj_fun_builtin_var_t is_send_mjpeg_obj;
+extern const mp_obj_fun_builtin_var_t is_mjpeg_head_obj;
+extern const mp_obj_fun_builtin_var_t is_send_udp_obj;
+extern const mp_obj_fun_builtin_var_t is_publish_obj;
+
 // A monotonic microsecond clock, 64-bit even where ticks_us wraps.
 uint64_t is_time_us(void);
 

@@ -8,6 +8,9 @@ target_sources(usermod_img_stream INTERFACE
     ${CMAKE_CURRENT_LIST_DIR}/img_source.c
     ${CMAKE_CURRENT_LIST_DIR}/stream_writer.c
     ${CMAKE_CURRENT_LIST_DIR}/host_hooks.c
+    ${CMAKE_CURRENT_LIST_DIR}/mjpeg.c
+    ${CMAKE_CURRENT_LIST_DIR}/udp.c
+    ${CMAKE_CURRENT_LIST_DIR}/mqtt.c
 )
 
 target_include_directories(usermod_img_stream INTERFACE ${CMAKE_CURRENT_LIST_DIR})

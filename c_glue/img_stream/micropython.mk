@@ -7,6 +7,9 @@ SRC_USERMOD_C += $(IMG_STREAM_DIR)/mod_img_stream.c
 SRC_USERMOD_C += $(IMG_STREAM_DIR)/img_source.c
 SRC_USERMOD_C += $(IMG_STREAM_DIR)/stream_writer.c
 SRC_USERMOD_C += $(IMG_STREAM_DIR)/host_hooks.c
+SRC_USERMOD_C += $(IMG_STREAM_DIR)/mjpeg.c
+SRC_USERMOD_C += $(IMG_STREAM_DIR)/udp.c
+SRC_USERMOD_C += $(IMG_STREAM_DIR)/mqtt.c
 # The unix port already builds with -Wall -Wextra -Werror; tests/c_glue_flags.sh
 # also compiles these files alone with CanMV's flags.
 CFLAGS_USERMOD += -I$(IMG_STREAM_DIR)

@@ -15,11 +15,17 @@
 static uint32_t next_seq __attribute__((unused)); // TEMP attr
 static uint16_t camera_id;
 
-#define IS_WITH_TCP 0 // TEMP until core::framing lands
-#define DEFAULT_QUALITY 65
-#define DEFAULT_SUBSAMPLING 420
+uint32_t is_peek_seq(void) {
+    return next_seq;
+}
 
-static IsEncodeOptions options_from(mp_int_t quality, mp_int_t subsampling, mp_int_t engine) {
+void is_restore_seq(uint32_t seq) {
+    next_seq = seq;
+}
+
+#define IS_WITH_TCP 0 // TEMP until core::framing lands
+
+IsEncodeOptions is_options_from(mp_int_t quality, mp_int_t subsampling, mp_int_t engine) {
     IsEncodeOptions o = {
         .quality = (int32_t)quality,
         .subsampling = (int32_t)subsampling,
@@ -42,15 +48,15 @@ static mp_obj_t is_encode(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_
     enum { ARG_img, ARG_quality, ARG_subsampling, ARG_engine };
     static const mp_arg_t allowed_args[] = {
         { MP_QSTR_img, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
-        { MP_QSTR_quality, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = DEFAULT_QUALITY} },
-        { MP_QSTR_subsampling, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = DEFAULT_SUBSAMPLING} },
+        { MP_QSTR_quality, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = IS_DEFAULT_QUALITY} },
+        { MP_QSTR_subsampling, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = IS_DEFAULT_SUBSAMPLING} },
         { MP_QSTR_engine, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = 0} },
     };
     mp_arg_val_t args[MP_ARRAY_SIZE(allowed_args)];
     mp_arg_parse_all(n_args, pos_args, kw_args, MP_ARRAY_SIZE(allowed_args), allowed_args, args);
 
     mp_obj_t img = args[ARG_img].u_obj;
-    IsEncodeOptions o = options_from(args[ARG_quality].u_int, args[ARG_subsampling].u_int,
+    IsEncodeOptions o = is_options_from(args[ARG_quality].u_int, args[ARG_subsampling].u_int,
         args[ARG_engine].u_int);
     IsFrame f;
     is_source_get(img, &f);
@@ -73,14 +79,14 @@ static mp_obj_t is_encode_into_fn(size_t n_args, const mp_obj_t *pos_args, mp_ma
     static const mp_arg_t allowed_args[] = {
         { MP_QSTR_img, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
         { MP_QSTR_buf, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
-        { MP_QSTR_quality, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = DEFAULT_QUALITY} },
-        { MP_QSTR_subsampling, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = DEFAULT_SUBSAMPLING} },
+        { MP_QSTR_quality, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = IS_DEFAULT_QUALITY} },
+        { MP_QSTR_subsampling, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = IS_DEFAULT_SUBSAMPLING} },
         { MP_QSTR_engine, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = 0} },
     };
     mp_arg_val_t args[MP_ARRAY_SIZE(allowed_args)];
     mp_arg_parse_all(n_args, pos_args, kw_args, MP_ARRAY_SIZE(allowed_args), allowed_args, args);
 
-    IsEncodeOptions o = options_from(args[ARG_quality].u_int, args[ARG_subsampling].u_int,
+    IsEncodeOptions o = is_options_from(args[ARG_quality].u_int, args[ARG_subsampling].u_int,
         args[ARG_engine].u_int);
     IsFrame f;
     is_source_get(args[ARG_img].u_obj, &f);
@@ -97,7 +103,7 @@ static MP_DEFINE_CONST_FUN_OBJ_KW(is_encode_into_obj, 2, is_encode_into_fn);
 
 #if IS_WITH_TCP
 // Sequence number and timestamp for the next frame, from kwargs or defaults.
-static void frame_meta(IsFrameMeta *meta, mp_obj_t seq, mp_obj_t timestamp_us) {
+void is_frame_meta(IsFrameMeta *meta, mp_obj_t seq, mp_obj_t timestamp_us) {
     if (seq == mp_const_none) {
         meta->seq = next_seq++;
     } else {
@@ -131,16 +137,16 @@ static mp_obj_t is_send_tcp(size_t n_args, const mp_obj_t *pos_args, mp_map_t *k
     static const mp_arg_t allowed_args[] = {
         { MP_QSTR_sock, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
         { MP_QSTR_img, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
-        { MP_QSTR_quality, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = DEFAULT_QUALITY} },
+        { MP_QSTR_quality, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = IS_DEFAULT_QUALITY} },
         { MP_QSTR_seq, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = mp_const_none} },
         { MP_QSTR_timestamp_us, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = mp_const_none} },
-        { MP_QSTR_subsampling, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = DEFAULT_SUBSAMPLING} },
+        { MP_QSTR_subsampling, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = IS_DEFAULT_SUBSAMPLING} },
         { MP_QSTR_engine, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = 0} },
     };
     mp_arg_val_t args[MP_ARRAY_SIZE(allowed_args)];
     mp_arg_parse_all(n_args, pos_args, kw_args, MP_ARRAY_SIZE(allowed_args), allowed_args, args);
 
-    IsEncodeOptions o = options_from(args[ARG_quality].u_int, args[ARG_subsampling].u_int,
+    IsEncodeOptions o = is_options_from(args[ARG_quality].u_int, args[ARG_subsampling].u_int,
         args[ARG_engine].u_int);
     IsWriter w;
     is_stream_ctx_t ctx;
@@ -149,7 +155,7 @@ static mp_obj_t is_send_tcp(size_t n_args, const mp_obj_t *pos_args, mp_map_t *k
     ctx.keep = is_source_get(args[ARG_img].u_obj, &f);
     IsFrameMeta meta;
     uint32_t saved_seq = next_seq;
-    frame_meta(&meta, args[ARG_seq].u_obj, args[ARG_timestamp_us].u_obj);
+    is_frame_meta(&meta, args[ARG_seq].u_obj, args[ARG_timestamp_us].u_obj);
     IsOutcome out = {0};
     int32_t st = is_send_frame(&w, &f, &o, &meta, &out);
     if (st != IS_OK && out.len == 0) {
@@ -230,6 +236,10 @@ static const mp_rom_map_elem_t img_stream_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_Frame), MP_ROM_PTR(&is_frame_type) },
     { MP_ROM_QSTR(MP_QSTR_encode), MP_ROM_PTR(&is_encode_obj) },
     { MP_ROM_QSTR(MP_QSTR_encode_into), MP_ROM_PTR(&is_encode_into_obj) },
+    { MP_ROM_QSTR(MP_QSTR_send_mjpeg), MP_ROM_PTR(&is_send_mjpeg_obj) },
+    { MP_ROM_QSTR(MP_QSTR_mjpeg_head), MP_ROM_PTR(&is_mjpeg_head_obj) },
+    { MP_ROM_QSTR(MP_QSTR_send_udp), MP_ROM_PTR(&is_send_udp_obj) },
+    { MP_ROM_QSTR(MP_QSTR_publish), MP_ROM_PTR(&is_publish_obj) },
     #if IS_WITH_TCP
     { MP_ROM_QSTR(MP_QSTR_send_tcp), MP_ROM_PTR(&is_send_tcp_obj) },
     { MP_ROM_QSTR(MP_QSTR_crc32), MP_ROM_PTR(&is_crc32_obj) },

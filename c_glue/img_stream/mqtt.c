@@ -1,0 +1,8 @@
+// mqtt transport: not written yet.
+#include "py/runtime.h"
+#include "img_stream_shim.h"
+
+static mp_obj_t is_publish(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_args) {
+    mp_raise_NotImplementedError(MP_ERROR_TEXT("publish is not available yet"));
+}
+MP_DEFINE_CONST_FUN_OBJ_KW(is_publish_obj, 1, is_publish);

@@ -1,0 +1,1 @@
+//! mjpeg transport (not written yet).

@@ -1,0 +1,1 @@
+//! mqtt transport (not written yet).

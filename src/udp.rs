@@ -1,0 +1,1 @@
+//! udp transport (not written yet).

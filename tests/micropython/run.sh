@@ -10,6 +10,6 @@ shift
 export MICROPYPATH="$here:$here/../../python:.frozen"
 cd "$here"
 if [ $# -gt 0 ]; then
-    exec $mp runner.py "$@"
+    exec $mp -X heapsize=32M runner.py "$@"
 fi
-exec $mp runner.py
+exec $mp -X heapsize=32M runner.py

@@ -1,0 +1,34 @@
+"""Shared fixtures for the host-side (CPython) tests: paths to the built
+interpreter and receiver, and a helper to run MicroPython scripts."""
+import os
+import pathlib
+import subprocess
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+MICROPYTHON = pathlib.Path(os.environ.get("MICROPYTHON", ROOT / "build" / "micropython"))
+IMG_STREAM_BIN = pathlib.Path(os.environ.get("IMG_STREAM_BIN", ROOT / "target" / "release" / "img-stream"))
+MICROPYPATH = f"{ROOT / 'python'}:{ROOT / 'tests' / 'micropython'}:.frozen"
+
+
+def run_micropython(script, *args, timeout=300, check=True, cwd=None, env=None):
+    """Runs a MicroPython script file (or source text) with the built port."""
+    e = dict(os.environ, MICROPYPATH=MICROPYPATH)
+    if env:
+        e.update(env)
+    if isinstance(script, str) and "\n" in script:
+        cmd = [str(MICROPYTHON), "-X", "heapsize=64M", "-c", script, *map(str, args)]
+    else:
+        cmd = [str(MICROPYTHON), "-X", "heapsize=64M", str(script), *map(str, args)]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=cwd, env=e)
+    if check and p.returncode != 0:
+        raise AssertionError(f"micropython failed ({p.returncode}):\n{p.stdout}\n{p.stderr}")
+    return p
+
+
+@pytest.fixture(scope="session")
+def micropython():
+    if not MICROPYTHON.exists():
+        pytest.fail(f"{MICROPYTHON} is missing: run `make` first")
+    return MICROPYTHON

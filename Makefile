@@ -61,13 +61,12 @@ header:
 run: all
 	bash scripts/demo.sh
 
-test: deps all lint test-rust test-mp test-host
-	@echo "make test: all suites passed"
+test: deps all lint
+	bash tests/run_all.sh $(MICROPYTHON) $(HOST_BIN)
 
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --locked --workspace --all-targets -q -- -D warnings
-	bash tests/c_glue_flags.sh $(MP_SRC) $(MP_PORT_BUILD)
 
 test-rust:
 	$(CARGO) test --locked --workspace -q 2>&1 | tail -n 40

@@ -1,0 +1,92 @@
+"""Type stub for the `img_stream` MicroPython native module.
+
+Send camera frames over sockets, MQTT, HTTP and UDP: JPEG encoding of raw
+frames, a documented framing (docs/PROTOCOL.md) and the fiddly I/O, in
+native code with bounded, reused memory.
+"""
+from typing import Any, Optional, Protocol, Union
+
+# Pixel formats (also the wire codes; docs/PROTOCOL.md).
+GRAYSCALE: int       # 8-bit luma
+RGB565: int          # 16-bit little-endian words, R in the top 5 bits (CanMV/OpenMV)
+RGB565_SWAPPED: int  # RGB565 with the bytes of each word swapped
+RGB888: int          # R, G, B bytes
+BGR888: int          # B, G, R bytes
+RGBP888: int         # three full planes R, G, B (CanMV's AI format)
+YUV422: int          # packed YUYV, full-range BT.601
+NV12: int            # Y plane + interleaved UV at half resolution (CanMV YUV420SP)
+JPEG: int            # already encoded
+
+# Encoder engines for the `engine` keyword.
+ENGINE_AUTO: int          # the fastest for the format (default)
+ENGINE_JPEG_ENCODER: int  # the jpeg-encoder crate through an ImageBuffer adapter
+ENGINE_FAST: int          # img_stream's own allocation-free encoder
+
+Buffer = Union[bytes, bytearray, memoryview]
+
+
+class ImageLike(Protocol):
+    """What img_stream accepts besides Frame and JPEG bytes (CanMV's image.Image
+    fits): width(), height(), format() returning one of the constants above,
+    and the buffer protocol or a bytearray() method giving the pixels.
+    An optional `stride` attribute/method gives bytes per row."""
+    def width(self) -> int: ...
+    def height(self) -> int: ...
+    def format(self) -> int: ...
+
+
+Image = Union["Frame", ImageLike, Buffer]
+
+
+class Frame:
+    """A zero-copy view of a raw frame in any buffer object.
+
+    Raises ValueError if the buffer is too small for the shape (the message
+    states the bytes needed), for zero/odd sizes the format cannot take, or
+    for an unknown format; TypeError if `buf` is not a buffer."""
+    width: int
+    height: int
+    format: int
+    stride: int
+    buffer: Buffer
+    def __init__(self, buf: Buffer, width: int, height: int, format: int, *, stride: int = 0) -> None: ...
+
+
+def encode(img: Image, *, quality: int = 65, subsampling: int = 420, engine: int = 0) -> bytes:
+    """Encodes a raw frame as baseline JFIF. JPEG input is returned unchanged.
+    quality 1..100; subsampling 444, 422 or 420 (ignored for GRAYSCALE)."""
+
+
+def encode_into(img: Image, buf: Union[bytearray, memoryview], *, quality: int = 65,
+                subsampling: int = 420, engine: int = 0) -> int:
+    """Encodes into the caller's buffer without allocating; returns the JPEG's
+    length. ValueError (stating the size needed) if `buf` is too small."""
+
+
+def send_tcp(sock: Any, img: Image, *, quality: int = 65, seq: Optional[int] = None,
+             timestamp_us: Optional[int] = None, subsampling: int = 420, engine: int = 0) -> int:
+    """Writes one protocol-v1 frame (header + JPEG) to a stream (a connected
+    socket). Returns bytes written. Handles short writes, honours the socket's
+    timeout, raises OSError with the real errno. `seq` defaults to the module's
+    counter, `timestamp_us` to a monotonic microsecond clock."""
+
+
+def buffer_info() -> dict:
+    """The reusable encode buffer: {'capacity', 'limit', 'encodes', 'grows'}."""
+
+
+def set_buffer_limit(n: int) -> None:
+    """Caps the reusable encode buffer at n bytes (default 8 MiB). A frame that
+    needs more raises ValueError and nothing is sent."""
+
+
+def release_buffer() -> None:
+    """Frees the encode buffer now; it grows again on the next frame."""
+
+
+def set_camera_id(n: int) -> None:
+    """Sets the camera id (0..65535) carried in every frame header."""
+
+
+def crc32(data: Buffer) -> int:
+    """CRC-32 as used on the wire (zlib's)."""

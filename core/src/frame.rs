@@ -90,10 +90,10 @@ impl<'a> RawFrame<'a> {
         if width == 0 || height == 0 || width > 65535 || height > 65535 {
             return Err(FrameError::BadSize);
         }
-        if format.needs_even_width() && width % 2 != 0 {
+        if format.needs_even_width() && !width.is_multiple_of(2) {
             return Err(FrameError::OddWidth);
         }
-        if format.needs_even_height() && height % 2 != 0 {
+        if format.needs_even_height() && !height.is_multiple_of(2) {
             return Err(FrameError::OddHeight);
         }
         let row = width as usize * bpp;

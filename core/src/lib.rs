@@ -17,6 +17,8 @@
 #![deny(missing_docs)]
 
 extern crate alloc;
+#[cfg(test)]
+extern crate std;
 
 pub mod chunk;
 pub mod crc32;

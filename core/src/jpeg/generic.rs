@@ -150,13 +150,18 @@ pub fn rgb565_to_rgb(w: u16) -> (u8, u8, u8) {
     let r = ((w >> 11) & 0x1f) as u8;
     let g = ((w >> 5) & 0x3f) as u8;
     let b = (w & 0x1f) as u8;
-    ((r << 3) | (r >> 2), (g << 2) | (g >> 4), (b << 3) | (b >> 2))
+    (
+        (r << 3) | (r >> 2),
+        (g << 2) | (g >> 4),
+        (b << 3) | (b >> 2),
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::sink::SliceSink;
+    use alloc::vec::Vec;
 
     #[test]
     fn rgb565_expansion_matches_reference() {
@@ -167,6 +172,123 @@ mod tests {
             let br = ((w & 31) as f64 * 255.0 / 31.0).round() as i32;
             assert!((r as i32 - rr).abs() <= 1 && (g as i32 - gr).abs() <= 1);
             assert!((b as i32 - br).abs() <= 1);
+        }
+    }
+
+    /// Plain per-pixel reference of what the adapter must produce for row y:
+    /// (Y, Cb, Cr) at full width.
+    fn reference_row(f: &RawFrame<'_>, y: usize) -> [Vec<u8>; 3] {
+        let w = f.width() as usize;
+        let d = f.data();
+        let s = f.stride();
+        let h = f.height() as usize;
+        let mut out = [Vec::new(), Vec::new(), Vec::new()];
+        for x in 0..w {
+            let (yy, cb, cr) = match f.format() {
+                PixelFormat::Grayscale => (d[y * s + x], 0, 0),
+                PixelFormat::Nv12 => {
+                    let uv = h * s + (y / 2) * s + (x / 2) * 2;
+                    (d[y * s + x], d[uv], d[uv + 1])
+                }
+                PixelFormat::Yuv422 => {
+                    let q = y * s + (x / 2) * 4;
+                    (d[q + (x % 2) * 2], d[q + 1], d[q + 3])
+                }
+                PixelFormat::Rgbp888 => {
+                    rgb_to_ycbcr(d[y * s + x], d[(h + y) * s + x], d[(2 * h + y) * s + x])
+                }
+                PixelFormat::Rgb888 => {
+                    let p = y * s + 3 * x;
+                    rgb_to_ycbcr(d[p], d[p + 1], d[p + 2])
+                }
+                PixelFormat::Bgr888 => {
+                    let p = y * s + 3 * x;
+                    rgb_to_ycbcr(d[p + 2], d[p + 1], d[p])
+                }
+                PixelFormat::Rgb565 | PixelFormat::Rgb565Swapped => {
+                    let p = y * s + 2 * x;
+                    let w = if f.format() == PixelFormat::Rgb565 {
+                        u16::from_le_bytes([d[p], d[p + 1]])
+                    } else {
+                        u16::from_be_bytes([d[p], d[p + 1]])
+                    };
+                    let (r, g, b) = rgb565_to_rgb(w);
+                    rgb_to_ycbcr(r, g, b)
+                }
+                PixelFormat::Jpeg => unreachable!(),
+            };
+            out[0].push(yy);
+            if f.format() != PixelFormat::Grayscale {
+                out[1].push(cb);
+                out[2].push(cr);
+            }
+        }
+        out
+    }
+
+    fn raw_formats() -> impl Iterator<Item = PixelFormat> {
+        PixelFormat::ALL.into_iter().filter(|f| *f != PixelFormat::Jpeg)
+    }
+
+    fn noise(n: usize, seed: u32) -> Vec<u8> {
+        let mut x = seed.wrapping_mul(2_654_435_761).max(1);
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                x as u8
+            })
+            .collect()
+    }
+
+    #[test]
+    fn adapters_match_plain_reference() {
+        for format in raw_formats() {
+            let (w, h) = (10u32, 6u32);
+            let bpp = format.row_bytes_per_pixel().unwrap();
+            let stride = w as usize * bpp + 3;
+            let len = RawFrame::required_len(w, h, format, stride).unwrap();
+            let data = noise(len, format as u32);
+            let f = RawFrame::new(&data, w, h, format, stride).unwrap();
+            let img = FrameImage(f);
+            for y in 0..h as usize {
+                let mut bufs: [Vec<u8>; 4] = Default::default();
+                img.fill_buffers(y as u16, &mut bufs);
+                let want = reference_row(&f, y);
+                assert_eq!(bufs[0], want[0], "{format:?} row {y} Y");
+                assert_eq!(bufs[1], want[1], "{format:?} row {y} Cb");
+                assert_eq!(bufs[2], want[2], "{format:?} row {y} Cr");
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        #[test]
+        fn random_shapes_encode_and_decode(
+            w in 1u32..90, h in 1u32..70, pad in 0usize..9,
+            fmt in 0usize..8, q in 1u8..=100, ss in 0usize..3, seed in 0u32..1000,
+        ) {
+            let format = raw_formats().nth(fmt).unwrap();
+            let (w, h) = match format {
+                PixelFormat::Nv12 => (w * 2, h * 2),
+                PixelFormat::Yuv422 => (w * 2, h),
+                _ => (w, h),
+            };
+            let stride = w as usize * format.row_bytes_per_pixel().unwrap() + pad;
+            let len = RawFrame::required_len(w, h, format, stride).unwrap();
+            let data = noise(len, seed);
+            let f = RawFrame::new(&data, w, h, format, stride).unwrap();
+            let sub = [Subsampling::S444, Subsampling::S422, Subsampling::S420][ss];
+            let mut out = Vec::new();
+            encode(&f, q, sub, &mut out).unwrap();
+            let mut dec = jpeg_decoder::Decoder::new(&out[..]);
+            let px = dec.decode().unwrap();
+            let info = dec.info().unwrap();
+            proptest::prop_assert_eq!((info.width as u32, info.height as u32), (w, h));
+            let comps = if format == PixelFormat::Grayscale { 1 } else { 3 };
+            proptest::prop_assert_eq!(px.len(), (w * h) as usize * comps);
         }
     }
 

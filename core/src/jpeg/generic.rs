@@ -227,7 +227,9 @@ mod tests {
     }
 
     fn raw_formats() -> impl Iterator<Item = PixelFormat> {
-        PixelFormat::ALL.into_iter().filter(|f| *f != PixelFormat::Jpeg)
+        PixelFormat::ALL
+            .into_iter()
+            .filter(|f| *f != PixelFormat::Jpeg)
     }
 
     fn noise(n: usize, seed: u32) -> Vec<u8> {

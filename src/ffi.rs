@@ -225,7 +225,11 @@ pub(crate) fn settings(o: &IsEncodeOptions) -> Result<Settings, i32> {
 /// `f.data` must point to `f.len` readable bytes for the call.
 pub(crate) unsafe fn bytes_of(f: &IsFrame) -> Result<&[u8], i32> {
     if f.data.is_null() {
-        return if f.len == 0 { Ok(&[]) } else { Err(IS_ERR_NULL) };
+        return if f.len == 0 {
+            Ok(&[])
+        } else {
+            Err(IS_ERR_NULL)
+        };
     }
     // SAFETY: the caller guarantees `len` readable bytes at `data`.
     Ok(unsafe { core::slice::from_raw_parts(f.data, f.len) })
@@ -237,7 +241,11 @@ pub(crate) enum Input<'a> {
     Jpeg(&'a [u8], jpeg::info::JpegInfo),
 }
 
-pub(crate) fn input<'a>(f: &IsFrame, data: &'a [u8], out: &mut IsOutcome) -> Result<Input<'a>, i32> {
+pub(crate) fn input<'a>(
+    f: &IsFrame,
+    data: &'a [u8],
+    out: &mut IsOutcome,
+) -> Result<Input<'a>, i32> {
     if f.format == IS_FORMAT_JPEG {
         let info = jpeg::info::parse(data).ok_or(IS_ERR_BAD_JPEG)?;
         return Ok(Input::Jpeg(data, info));
@@ -261,9 +269,9 @@ pub unsafe extern "C" fn is_frame_check(frame: *const IsFrame, out: *mut IsOutco
     let data = try_status!(unsafe { bytes_of(f) });
     match try_status!(input(f, data, out)) {
         Input::Raw(r) => {
-            out.needed = data.len().min(
-                RawFrame::required_len(f.width, f.height, r.format(), f.stride).unwrap_or(0),
-            );
+            out.needed = data
+                .len()
+                .min(RawFrame::required_len(f.width, f.height, r.format(), f.stride).unwrap_or(0));
             out.width = f.width;
             out.height = f.height;
         }

@@ -22,10 +22,7 @@ fn header_matches_rust() {
     for f in ABI_FILES {
         builder = builder.with_src(root.join(f));
     }
-    builder
-        .generate()
-        .expect("cbindgen")
-        .write(&mut generated);
+    builder.generate().expect("cbindgen").write(&mut generated);
     let path = root.join("c_glue/img_stream/img_stream_core.h");
     if std::env::var_os("IMG_STREAM_WRITE_HEADER").is_some() {
         std::fs::write(&path, &generated).unwrap();

@@ -33,7 +33,7 @@ pub mod send;
 // One file per transport: the C ABI entry points that encode and send.
 pub mod mjpeg;
 pub mod mqtt;
-// pub mod tcp; (waits for core::framing)
+pub mod tcp;
 pub mod udp;
 
 #[cfg(not(test))]

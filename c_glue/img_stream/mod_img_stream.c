@@ -12,7 +12,7 @@
 #include "img_stream_shim.h"
 
 // Module state: plain integers, nothing the GC would need to see.
-static uint32_t next_seq __attribute__((unused)); // TEMP attr
+static uint32_t next_seq;
 static uint16_t camera_id;
 
 uint32_t is_peek_seq(void) {
@@ -23,7 +23,6 @@ void is_restore_seq(uint32_t seq) {
     next_seq = seq;
 }
 
-#define IS_WITH_TCP 0 // TEMP until core::framing lands
 
 IsEncodeOptions is_options_from(mp_int_t quality, mp_int_t subsampling, mp_int_t engine) {
     IsEncodeOptions o = {
@@ -101,7 +100,6 @@ static mp_obj_t is_encode_into_fn(size_t n_args, const mp_obj_t *pos_args, mp_ma
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(is_encode_into_obj, 2, is_encode_into_fn);
 
-#if IS_WITH_TCP
 // Sequence number and timestamp for the next frame, from kwargs or defaults.
 void is_frame_meta(IsFrameMeta *meta, mp_obj_t seq, mp_obj_t timestamp_us) {
     if (seq == mp_const_none) {
@@ -154,20 +152,18 @@ static mp_obj_t is_send_tcp(size_t n_args, const mp_obj_t *pos_args, mp_map_t *k
     IsFrame f;
     ctx.keep = is_source_get(args[ARG_img].u_obj, &f);
     IsFrameMeta meta;
-    uint32_t saved_seq = next_seq;
+    uint32_t saved_seq = is_peek_seq();
     is_frame_meta(&meta, args[ARG_seq].u_obj, args[ARG_timestamp_us].u_obj);
     IsOutcome out = {0};
     int32_t st = is_send_frame(&w, &f, &o, &meta, &out);
     if (st != IS_OK && out.len == 0) {
         // Nothing went out: the next frame may reuse this sequence number.
-        next_seq = saved_seq;
+        is_restore_seq(saved_seq);
     }
     is_writer_check(st, &ctx, &out);
     return MP_OBJ_NEW_SMALL_INT(out.len);
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(is_send_tcp_obj, 2, is_send_tcp);
-
-#endif
 
 // buffer_info() -> dict(capacity, limit, encodes, grows)
 static mp_obj_t is_buffer_info(void) {
@@ -220,7 +216,6 @@ static mp_obj_t is_set_camera_id(mp_obj_t id_in) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(is_set_camera_id_obj, is_set_camera_id);
 
-#if IS_WITH_TCP
 // crc32(data) -> int: the wire CRC (zlib's CRC-32), for receivers in MicroPython.
 static mp_obj_t is_crc32_fn(mp_obj_t data_in) {
     mp_buffer_info_t bi;
@@ -228,8 +223,6 @@ static mp_obj_t is_crc32_fn(mp_obj_t data_in) {
     return mp_obj_new_int_from_uint(is_crc32(bi.buf, bi.len));
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(is_crc32_obj, is_crc32_fn);
-
-#endif
 
 static const mp_rom_map_elem_t img_stream_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR_img_stream) },
@@ -240,10 +233,8 @@ static const mp_rom_map_elem_t img_stream_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_mjpeg_head), MP_ROM_PTR(&is_mjpeg_head_obj) },
     { MP_ROM_QSTR(MP_QSTR_send_udp), MP_ROM_PTR(&is_send_udp_obj) },
     { MP_ROM_QSTR(MP_QSTR_publish), MP_ROM_PTR(&is_publish_obj) },
-    #if IS_WITH_TCP
-    { MP_ROM_QSTR(MP_QSTR_send_tcp), MP_ROM_PTR(&is_send_tcp_obj) },
+        { MP_ROM_QSTR(MP_QSTR_send_tcp), MP_ROM_PTR(&is_send_tcp_obj) },
     { MP_ROM_QSTR(MP_QSTR_crc32), MP_ROM_PTR(&is_crc32_obj) },
-    #endif
     { MP_ROM_QSTR(MP_QSTR_buffer_info), MP_ROM_PTR(&is_buffer_info_obj) },
     { MP_ROM_QSTR(MP_QSTR_set_buffer_limit), MP_ROM_PTR(&is_set_buffer_limit_obj) },
     { MP_ROM_QSTR(MP_QSTR_release_buffer), MP_ROM_PTR(&is_release_buffer_obj) },

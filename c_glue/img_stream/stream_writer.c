@@ -7,13 +7,23 @@
 #include "py/mphal.h"
 #include "img_stream_shim.h"
 
+// The native stream protocol of `o`, or NULL. (mp_get_stream() assumes the
+// slot exists: on an int or a plain class it would read garbage.)
+static const mp_stream_p_t *native_stream(mp_obj_t o) {
+    const mp_obj_type_t *type = mp_obj_get_type(o);
+    if (!MP_OBJ_TYPE_HAS_SLOT(type, protocol)) {
+        return NULL;
+    }
+    return MP_OBJ_TYPE_GET_SLOT(type, protocol);
+}
+
 static int32_t stream_write(void *ctx_in, const uint8_t *buf, size_t len, size_t *written) {
     is_stream_ctx_t *ctx = ctx_in;
     *written = 0;
     nlr_buf_t nlr;
     if (nlr_push(&nlr) == 0) {
         int32_t result = 0;
-        const mp_stream_p_t *proto = mp_get_stream(ctx->stream);
+        const mp_stream_p_t *proto = native_stream(ctx->stream);
         if (proto != NULL && proto->write != NULL) {
             int err = 0;
             mp_uint_t n = proto->write(ctx->stream, buf, len, &err);
@@ -42,7 +52,7 @@ void is_writer_init(IsWriter *w, is_stream_ctx_t *ctx, mp_obj_t stream) {
     ctx->stream = stream;
     ctx->exc = MP_OBJ_NULL;
     ctx->keep = MP_OBJ_NULL;
-    const mp_stream_p_t *proto = mp_get_stream(stream);
+    const mp_stream_p_t *proto = native_stream(stream);
     if (proto == NULL || proto->write == NULL) {
         mp_obj_t dest[2];
         mp_load_method_maybe(stream, MP_QSTR_write, dest);

@@ -176,8 +176,9 @@ class RaisingStream:
     def write(self, b):
         if self.n >= self.after:
             raise KeyError("stream broke")
-        self.n += len(b)
-        return len(b)
+        n = min(len(b), 5)  # short writes, so the failure comes mid-frame
+        self.n += n
+        return n
 
 
 def test_exception_in_stream_propagates_and_module_survives():
@@ -199,7 +200,8 @@ def test_peer_closed_raises_oserror_with_errno():
     except OSError as ex:
         e = ex
     cli.close()
-    assert e is not None and e.errno in (errno.EPIPE, errno.ECONNRESET), e
+    # errno has no EPIPE on the unix port; Linux's value is 32.
+    assert e is not None and e.errno in (getattr(errno, "EPIPE", 32), errno.ECONNRESET), e
     # A new connection streams normally.
     cli, conn = pair()
     buf = bytearray(1 << 20)

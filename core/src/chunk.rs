@@ -1,1 +1,769 @@
-//! placeholder
+//! The v1 chunk header: how one frame travels as several messages (MQTT
+//! messages, UDP datagrams).
+//!
+//! The frame message (the 40-byte [`framing`](crate::framing) header plus
+//! payload, exactly as on a stream) is cut into pieces; each chunk message is
+//! a 32-byte chunk header followed by one piece. The header says which frame
+//! (`seq`, `camera_id`), which piece (`index` of `count`), and where the
+//! piece goes (`offset` into a message of `total` bytes), so a receiver can
+//! reassemble pieces that arrive out of order, twice, or not at all. After
+//! reassembly the frame is checked like any other (both CRCs).
+//!
+//! As in [`framing`](crate::framing): [`ChunkHeader`] is the zero-copy view,
+//! [`ChunkRepr`] the parsed values. [`plan`] computes how a sender cuts a
+//! frame for a given message size limit.
+//!
+//! ```
+//! use img_stream_core::chunk::{plan, ChunkRepr, HEADER_LEN};
+//!
+//! // A 1000-byte frame message, 300-byte messages: 268 data bytes each.
+//! let plan = plan(1000, 300).unwrap();
+//! assert_eq!(plan.count(), 4);
+//! let spans: Vec<_> = plan.iter().map(|c| (c.index, c.offset, c.len)).collect();
+//! assert_eq!(spans, [(0, 0, 268), (1, 268, 268), (2, 536, 268), (3, 804, 196)]);
+//!
+//! let repr = plan.repr(&plan.iter().nth(3).unwrap(), 17, 0);
+//! let mut header = [0u8; HEADER_LEN];
+//! repr.emit(&mut header);
+//! assert_eq!(ChunkRepr::parse(&header), Ok(repr));
+//! ```
+
+use core::fmt;
+
+use crate::crc32::crc32;
+
+mod field {
+    pub type Field = core::ops::Range<usize>;
+
+    pub const MAGIC: Field = 0..4;
+    pub const VERSION: usize = 4;
+    pub const HEADER_LEN: usize = 5;
+    pub const FLAGS: Field = 6..8;
+    pub const SEQ: Field = 8..12;
+    pub const CAMERA_ID: Field = 12..14;
+    pub const INDEX: Field = 14..16;
+    pub const COUNT: Field = 16..18;
+    pub const RESERVED: Field = 18..20;
+    pub const OFFSET: Field = 20..24;
+    pub const TOTAL: Field = 24..28;
+    /// Where the CRC sits in a v1 header; in general it is the last four
+    /// bytes of `header_len`.
+    pub const HEADER_CRC: Field = 28..32;
+}
+
+/// The four bytes every chunk header starts with.
+pub const MAGIC: [u8; 4] = *b"IMGC";
+
+/// The chunk header version this module emits and accepts.
+pub const VERSION: u8 = 1;
+
+/// Length of a v1 chunk header.
+pub const HEADER_LEN: usize = field::HEADER_CRC.end;
+
+/// Bytes needed to read magic, version and header length.
+const PREFIX_LEN: usize = field::HEADER_LEN + 1;
+
+/// The largest number of chunks one frame may be cut into.
+pub const MAX_COUNT: usize = u16::MAX as usize;
+
+/// Why a chunk message or a chunking plan is unusable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Error {
+    /// The message ends before its header does.
+    Truncated,
+    /// The message does not start with [`MAGIC`].
+    BadMagic,
+    /// `header_len` is shorter than [`HEADER_LEN`], or a v1 header is not
+    /// exactly [`HEADER_LEN`] long.
+    BadHeaderLen,
+    /// The header CRC does not match its bytes.
+    BadHeaderCrc,
+    /// A well-formed header (its CRC matches) of a version this code does
+    /// not know.
+    UnsupportedVersion {
+        /// The version byte.
+        version: u8,
+        /// The header's own length.
+        header_len: u8,
+    },
+    /// `count` is 0 or `index >= count`.
+    BadIndex,
+    /// The message carries no data after its header.
+    NoData,
+    /// `offset + data_len` runs past `total`.
+    OutOfRange,
+    /// `total` is below a frame header's length or above the receiver's
+    /// limit.
+    BadTotal,
+    /// Planning: the message size leaves no room for data after the header.
+    NoRoomForData,
+    /// Planning: the frame would need more than [`MAX_COUNT`] chunks, is
+    /// empty, or does not fit a `u32`.
+    TooManyChunks,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Truncated => f.write_str("truncated chunk header"),
+            Error::BadMagic => f.write_str("bad chunk magic"),
+            Error::BadHeaderLen => f.write_str("bad chunk header length"),
+            Error::BadHeaderCrc => f.write_str("chunk header crc mismatch"),
+            Error::UnsupportedVersion {
+                version,
+                header_len,
+            } => write!(
+                f,
+                "unsupported chunk version {version} (header {header_len} bytes)"
+            ),
+            Error::BadIndex => f.write_str("chunk index out of range"),
+            Error::NoData => f.write_str("chunk carries no data"),
+            Error::OutOfRange => f.write_str("chunk data runs past the frame"),
+            Error::BadTotal => f.write_str("bad chunk frame length"),
+            Error::NoRoomForData => f.write_str("message size leaves no room for chunk data"),
+            Error::TooManyChunks => f.write_str("frame needs too many chunks"),
+        }
+    }
+}
+
+impl core::error::Error for Error {}
+
+/// The result type of this module.
+pub type Result<T> = core::result::Result<T, Error>;
+
+fn le16(b: &[u8]) -> u16 {
+    u16::from_le_bytes([b[0], b[1]])
+}
+
+fn le32(b: &[u8]) -> u32 {
+    u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+}
+
+/// A zero-copy view of a chunk header at the start of a chunk message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkHeader<T: AsRef<[u8]>> {
+    buffer: T,
+}
+
+impl<T: AsRef<[u8]>> ChunkHeader<T> {
+    /// Wraps `buffer` without any check; accessors may panic on a short
+    /// buffer. Meant for emitting into a buffer known to be long enough.
+    pub const fn new_unchecked(buffer: T) -> ChunkHeader<T> {
+        ChunkHeader { buffer }
+    }
+
+    /// Wraps `buffer` after [`check_len`](Self::check_len).
+    pub fn new_checked(buffer: T) -> Result<ChunkHeader<T>> {
+        let header = ChunkHeader::new_unchecked(buffer);
+        header.check_len()?;
+        Ok(header)
+    }
+
+    /// Checks that the buffer holds the whole header it claims and that the
+    /// claim is at least [`HEADER_LEN`]. After this, no accessor panics.
+    pub fn check_len(&self) -> Result<()> {
+        let data = self.buffer.as_ref();
+        if data.len() < PREFIX_LEN {
+            return Err(Error::Truncated);
+        }
+        let len = self.header_len() as usize;
+        if len < HEADER_LEN {
+            Err(Error::BadHeaderLen)
+        } else if data.len() < len {
+            Err(Error::Truncated)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Gives the buffer back.
+    pub fn into_inner(self) -> T {
+        self.buffer
+    }
+
+    /// The magic bytes.
+    pub fn magic(&self) -> [u8; 4] {
+        let b = &self.buffer.as_ref()[field::MAGIC];
+        [b[0], b[1], b[2], b[3]]
+    }
+
+    /// The chunk header version.
+    pub fn version(&self) -> u8 {
+        self.buffer.as_ref()[field::VERSION]
+    }
+
+    /// The header's own length in bytes.
+    pub fn header_len(&self) -> u8 {
+        self.buffer.as_ref()[field::HEADER_LEN]
+    }
+
+    /// Flag bits (none defined in v1).
+    pub fn flags(&self) -> u16 {
+        le16(&self.buffer.as_ref()[field::FLAGS])
+    }
+
+    /// The frame's sequence number.
+    pub fn seq(&self) -> u32 {
+        le32(&self.buffer.as_ref()[field::SEQ])
+    }
+
+    /// The frame's camera id.
+    pub fn camera_id(&self) -> u16 {
+        le16(&self.buffer.as_ref()[field::CAMERA_ID])
+    }
+
+    /// This chunk's 0-based index.
+    pub fn index(&self) -> u16 {
+        le16(&self.buffer.as_ref()[field::INDEX])
+    }
+
+    /// How many chunks the frame has.
+    pub fn count(&self) -> u16 {
+        le16(&self.buffer.as_ref()[field::COUNT])
+    }
+
+    /// The reserved field (0 when sent by v1 senders).
+    pub fn reserved(&self) -> u16 {
+        le16(&self.buffer.as_ref()[field::RESERVED])
+    }
+
+    /// Where this chunk's data goes in the frame message.
+    pub fn offset(&self) -> u32 {
+        le32(&self.buffer.as_ref()[field::OFFSET])
+    }
+
+    /// Length of the whole frame message.
+    pub fn total(&self) -> u32 {
+        le32(&self.buffer.as_ref()[field::TOTAL])
+    }
+
+    fn crc_field(&self) -> field::Field {
+        let end = self.header_len() as usize;
+        end - 4..end
+    }
+
+    /// The header CRC as stored (the last four bytes of the header).
+    pub fn header_crc(&self) -> u32 {
+        le32(&self.buffer.as_ref()[self.crc_field()])
+    }
+
+    /// The CRC the header bytes actually have.
+    pub fn compute_header_crc(&self) -> u32 {
+        crc32(&self.buffer.as_ref()[..self.crc_field().start])
+    }
+
+    /// Whether the stored header CRC matches the header bytes.
+    pub fn verify_header_crc(&self) -> bool {
+        self.header_crc() == self.compute_header_crc()
+    }
+
+    /// The data after the header (everything after `header_len`).
+    pub fn data(&self) -> &[u8] {
+        &self.buffer.as_ref()[self.header_len() as usize..]
+    }
+}
+
+impl<T: AsRef<[u8]> + AsMut<[u8]>> ChunkHeader<T> {
+    /// Writes [`MAGIC`].
+    pub fn set_magic(&mut self) {
+        self.buffer.as_mut()[field::MAGIC].copy_from_slice(&MAGIC);
+    }
+
+    /// Sets the version byte.
+    pub fn set_version(&mut self, value: u8) {
+        self.buffer.as_mut()[field::VERSION] = value;
+    }
+
+    /// Sets the header length byte.
+    pub fn set_header_len(&mut self, value: u8) {
+        self.buffer.as_mut()[field::HEADER_LEN] = value;
+    }
+
+    /// Sets the flag bits.
+    pub fn set_flags(&mut self, value: u16) {
+        self.buffer.as_mut()[field::FLAGS].copy_from_slice(&value.to_le_bytes());
+    }
+
+    /// Sets the sequence number.
+    pub fn set_seq(&mut self, value: u32) {
+        self.buffer.as_mut()[field::SEQ].copy_from_slice(&value.to_le_bytes());
+    }
+
+    /// Sets the camera id.
+    pub fn set_camera_id(&mut self, value: u16) {
+        self.buffer.as_mut()[field::CAMERA_ID].copy_from_slice(&value.to_le_bytes());
+    }
+
+    /// Sets the chunk index.
+    pub fn set_index(&mut self, value: u16) {
+        self.buffer.as_mut()[field::INDEX].copy_from_slice(&value.to_le_bytes());
+    }
+
+    /// Sets the chunk count.
+    pub fn set_count(&mut self, value: u16) {
+        self.buffer.as_mut()[field::COUNT].copy_from_slice(&value.to_le_bytes());
+    }
+
+    /// Sets the reserved field.
+    pub fn set_reserved(&mut self, value: u16) {
+        self.buffer.as_mut()[field::RESERVED].copy_from_slice(&value.to_le_bytes());
+    }
+
+    /// Sets the data offset.
+    pub fn set_offset(&mut self, value: u32) {
+        self.buffer.as_mut()[field::OFFSET].copy_from_slice(&value.to_le_bytes());
+    }
+
+    /// Sets the frame message length.
+    pub fn set_total(&mut self, value: u32) {
+        self.buffer.as_mut()[field::TOTAL].copy_from_slice(&value.to_le_bytes());
+    }
+
+    /// Stores `value` as the header CRC (at the end of `header_len`).
+    pub fn set_header_crc(&mut self, value: u32) {
+        let at = self.crc_field();
+        self.buffer.as_mut()[at].copy_from_slice(&value.to_le_bytes());
+    }
+
+    /// Computes and stores the header CRC; call after every other setter.
+    pub fn fill_header_crc(&mut self) {
+        let crc = self.compute_header_crc();
+        self.set_header_crc(crc);
+    }
+}
+
+/// A v1 chunk header as plain values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ChunkRepr {
+    /// Flag bits; 0 in v1, receivers ignore bits they do not know.
+    pub flags: u16,
+    /// The frame's sequence number.
+    pub seq: u32,
+    /// The frame's camera id.
+    pub camera_id: u16,
+    /// This chunk's 0-based index.
+    pub index: u16,
+    /// How many chunks the frame has (at least 1).
+    pub count: u16,
+    /// Where this chunk's data goes in the frame message.
+    pub offset: u32,
+    /// Length of the whole frame message (40 + payload length).
+    pub total: u32,
+}
+
+impl ChunkRepr {
+    /// Parses and validates the chunk header at the start of `bytes`:
+    /// length, magic, header length, header CRC, version, then
+    /// `index < count`. The data is not looked at; see [`parse_message`].
+    pub fn parse(bytes: &[u8]) -> Result<ChunkRepr> {
+        if bytes.len() < PREFIX_LEN {
+            return Err(Error::Truncated);
+        }
+        let header = ChunkHeader::new_unchecked(bytes);
+        if header.magic() != MAGIC {
+            return Err(Error::BadMagic);
+        }
+        header.check_len()?;
+        if !header.verify_header_crc() {
+            return Err(Error::BadHeaderCrc);
+        }
+        if header.version() != VERSION {
+            return Err(Error::UnsupportedVersion {
+                version: header.version(),
+                header_len: header.header_len(),
+            });
+        }
+        if header.header_len() as usize != HEADER_LEN {
+            return Err(Error::BadHeaderLen);
+        }
+        if header.index() >= header.count() {
+            return Err(Error::BadIndex);
+        }
+        Ok(ChunkRepr {
+            flags: header.flags(),
+            seq: header.seq(),
+            camera_id: header.camera_id(),
+            index: header.index(),
+            count: header.count(),
+            offset: header.offset(),
+            total: header.total(),
+        })
+    }
+
+    /// Length of the header this repr emits ([`HEADER_LEN`]).
+    pub const fn header_len(&self) -> usize {
+        HEADER_LEN
+    }
+
+    /// Writes the header into `out[..HEADER_LEN]`, the CRC last.
+    ///
+    /// # Panics
+    ///
+    /// If `out` is shorter than [`HEADER_LEN`].
+    pub fn emit(&self, out: &mut [u8]) {
+        let mut header = ChunkHeader::new_unchecked(&mut out[..HEADER_LEN]);
+        header.set_magic();
+        header.set_version(VERSION);
+        header.set_header_len(HEADER_LEN as u8);
+        header.set_flags(self.flags);
+        header.set_seq(self.seq);
+        header.set_camera_id(self.camera_id);
+        header.set_index(self.index);
+        header.set_count(self.count);
+        header.set_reserved(0);
+        header.set_offset(self.offset);
+        header.set_total(self.total);
+        header.fill_header_crc();
+    }
+}
+
+/// Parses a whole chunk message and applies every per-message receiver
+/// rule: a valid v1 header, data present, `offset + data_len <= total`, and
+/// `40 <= total <= max_total` (a frame header is 40 bytes; `max_total` is
+/// the receiver's limit, typically 40 + its maximum payload).
+///
+/// Returns the header and the chunk's data.
+pub fn parse_message(message: &[u8], max_total: u32) -> Result<(ChunkRepr, &[u8])> {
+    let repr = ChunkRepr::parse(message)?;
+    let data = &message[HEADER_LEN..];
+    if data.is_empty() {
+        return Err(Error::NoData);
+    }
+    if (repr.total as usize) < crate::framing::HEADER_LEN || repr.total > max_total {
+        return Err(Error::BadTotal);
+    }
+    if repr.offset as u64 + data.len() as u64 > repr.total as u64 {
+        return Err(Error::OutOfRange);
+    }
+    Ok((repr, data))
+}
+
+/// How a sender cuts a frame message of `total` bytes into chunk messages of
+/// at most `max_message` bytes (chunk header included).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChunkPlan {
+    total: u32,
+    data_size: u32,
+    count: u16,
+}
+
+/// One chunk of a [`ChunkPlan`]: its index and where its data lies in the
+/// frame message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PlannedChunk {
+    /// 0-based chunk index.
+    pub index: u16,
+    /// Offset of the chunk's data in the frame message.
+    pub offset: u32,
+    /// Length of the chunk's data (never 0).
+    pub len: usize,
+}
+
+impl PlannedChunk {
+    /// The chunk's data range in the frame message.
+    pub fn range(&self) -> core::ops::Range<usize> {
+        self.offset as usize..self.offset as usize + self.len
+    }
+
+    /// Length of the chunk message: header plus data.
+    pub fn message_len(&self) -> usize {
+        HEADER_LEN + self.len
+    }
+}
+
+/// Plans the chunks for a frame message of `total` bytes when messages may
+/// be at most `max_message` bytes long, chunk header included.
+///
+/// Every chunk but the last carries `max_message - 32` data bytes.
+pub fn plan(total: usize, max_message: usize) -> Result<ChunkPlan> {
+    let data_size = match max_message.checked_sub(HEADER_LEN) {
+        Some(s) if s > 0 => s,
+        _ => return Err(Error::NoRoomForData),
+    };
+    let total32 = u32::try_from(total).map_err(|_| Error::TooManyChunks)?;
+    let count = total.div_ceil(data_size);
+    if count == 0 || count > MAX_COUNT {
+        return Err(Error::TooManyChunks);
+    }
+    Ok(ChunkPlan {
+        total: total32,
+        // data_size <= total here unless count == 1; clamp keeps it a u32.
+        data_size: data_size.min(total) as u32,
+        count: count as u16,
+    })
+}
+
+impl ChunkPlan {
+    /// Number of chunks.
+    pub fn count(&self) -> u16 {
+        self.count
+    }
+
+    /// Length of the frame message.
+    pub fn total(&self) -> u32 {
+        self.total
+    }
+
+    /// Data bytes per chunk (the last one may carry fewer).
+    pub fn data_size(&self) -> usize {
+        self.data_size as usize
+    }
+
+    /// The chunks in index order.
+    pub fn iter(&self) -> ChunkIter {
+        ChunkIter {
+            plan: *self,
+            next: 0,
+        }
+    }
+
+    /// The header for `chunk` of frame `seq` from camera `camera_id`.
+    pub fn repr(&self, chunk: &PlannedChunk, seq: u32, camera_id: u16) -> ChunkRepr {
+        ChunkRepr {
+            flags: 0,
+            seq,
+            camera_id,
+            index: chunk.index,
+            count: self.count,
+            offset: chunk.offset,
+            total: self.total,
+        }
+    }
+}
+
+impl IntoIterator for &ChunkPlan {
+    type Item = PlannedChunk;
+    type IntoIter = ChunkIter;
+    fn into_iter(self) -> ChunkIter {
+        self.iter()
+    }
+}
+
+/// Iterator over the chunks of a [`ChunkPlan`].
+#[derive(Clone, Debug)]
+pub struct ChunkIter {
+    plan: ChunkPlan,
+    next: u32,
+}
+
+impl Iterator for ChunkIter {
+    type Item = PlannedChunk;
+
+    fn next(&mut self) -> Option<PlannedChunk> {
+        if self.next >= self.plan.count as u32 {
+            return None;
+        }
+        let index = self.next;
+        self.next += 1;
+        let offset = index * self.plan.data_size;
+        let len = (self.plan.total - offset).min(self.plan.data_size) as usize;
+        Some(PlannedChunk {
+            index: index as u16,
+            offset,
+            len,
+        })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = (self.plan.count as u32 - self.next) as usize;
+        (left, Some(left))
+    }
+}
+
+impl ExactSizeIterator for ChunkIter {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Chunk 2 of 5 of frame 0x01020304 from camera 7 (checked against
+    /// Python's `struct` and `zlib.crc32`).
+    static HEADER_BYTES: [u8; 32] = [
+        0x49, 0x4d, 0x47, 0x43, // "IMGC"
+        0x01, 0x20, // version 1, header_len 32
+        0x00, 0x00, // flags
+        0x04, 0x03, 0x02, 0x01, // seq
+        0x07, 0x00, // camera_id
+        0x02, 0x00, // index
+        0x05, 0x00, // count
+        0x00, 0x00, // reserved
+        0x00, 0x02, 0x00, 0x00, // offset 512
+        0x10, 0x09, 0x00, 0x00, // total 2320
+        0x16, 0x8b, 0x4a, 0xbc, // header_crc
+    ];
+
+    const HEADER_CRC: u32 = 0xBC4A_8B16;
+
+    const REPR: ChunkRepr = ChunkRepr {
+        flags: 0,
+        seq: 0x0102_0304,
+        camera_id: 7,
+        index: 2,
+        count: 5,
+        offset: 512,
+        total: 2320,
+    };
+
+    fn golden() -> [u8; 32] {
+        HEADER_BYTES
+    }
+
+    #[test]
+    fn deconstruct() {
+        let b = golden();
+        let h = ChunkHeader::new_checked(&b[..]).unwrap();
+        assert_eq!(h.magic(), MAGIC);
+        assert_eq!(h.version(), 1);
+        assert_eq!(h.header_len(), 32);
+        assert_eq!(h.flags(), 0);
+        assert_eq!(h.seq(), 0x0102_0304);
+        assert_eq!(h.camera_id(), 7);
+        assert_eq!(h.index(), 2);
+        assert_eq!(h.count(), 5);
+        assert_eq!(h.reserved(), 0);
+        assert_eq!(h.offset(), 512);
+        assert_eq!(h.total(), 2320);
+        assert_eq!(h.header_crc(), HEADER_CRC);
+        assert!(h.verify_header_crc());
+        assert_eq!(h.data(), &[] as &[u8]);
+    }
+
+    #[test]
+    fn construct_with_setters() {
+        let mut bytes = [0x5Au8; 32];
+        let mut h = ChunkHeader::new_unchecked(&mut bytes[..]);
+        h.set_magic();
+        h.set_version(1);
+        h.set_header_len(32);
+        h.set_flags(0);
+        h.set_seq(0x0102_0304);
+        h.set_camera_id(7);
+        h.set_index(2);
+        h.set_count(5);
+        h.set_reserved(0);
+        h.set_offset(512);
+        h.set_total(2320);
+        h.fill_header_crc();
+        assert_eq!(bytes, golden());
+    }
+
+    #[test]
+    fn parse_and_emit_golden() {
+        assert_eq!(ChunkRepr::parse(&golden()), Ok(REPR));
+        let mut out = [0xEEu8; 36];
+        REPR.emit(&mut out);
+        assert_eq!(out[..32], golden());
+        assert_eq!(out[32..], [0xEE; 4], "emit wrote past the header");
+    }
+
+    #[test]
+    fn parse_rejects() {
+        let g = golden();
+        for len in 0..32 {
+            assert_eq!(ChunkRepr::parse(&g[..len]), Err(Error::Truncated));
+        }
+        let mut b = g;
+        b[0] = b'i';
+        assert_eq!(ChunkRepr::parse(&b), Err(Error::BadMagic));
+        let mut b = g;
+        b[5] = 31;
+        assert_eq!(ChunkRepr::parse(&b), Err(Error::BadHeaderLen));
+        for i in 4..32 {
+            if i == 5 {
+                continue;
+            }
+            let mut b = g;
+            b[i] ^= 1;
+            assert_eq!(ChunkRepr::parse(&b), Err(Error::BadHeaderCrc), "byte {i}");
+        }
+        let mut b = g;
+        let mut h = ChunkHeader::new_unchecked(&mut b[..]);
+        h.set_index(5);
+        h.fill_header_crc();
+        assert_eq!(ChunkRepr::parse(&b), Err(Error::BadIndex));
+        let mut h = ChunkHeader::new_unchecked(&mut b[..]);
+        h.set_index(0);
+        h.set_count(0);
+        h.fill_header_crc();
+        assert_eq!(ChunkRepr::parse(&b), Err(Error::BadIndex));
+
+        let mut long = [0u8; 40];
+        long[..28].copy_from_slice(&g[..28]);
+        let mut h = ChunkHeader::new_unchecked(&mut long[..]);
+        h.set_version(2);
+        h.set_header_len(40);
+        h.fill_header_crc();
+        assert_eq!(
+            ChunkRepr::parse(&long),
+            Err(Error::UnsupportedVersion {
+                version: 2,
+                header_len: 40
+            })
+        );
+    }
+
+    #[test]
+    fn parse_message_checks_data_against_total() {
+        let mut msg = [0u8; 32 + 100];
+        let repr = ChunkRepr {
+            offset: 2220,
+            ..REPR
+        };
+        repr.emit(&mut msg);
+        let (r, data) = parse_message(&msg, 10_000).unwrap();
+        assert_eq!(r, repr);
+        assert_eq!(data.len(), 100);
+        assert_eq!(parse_message(&msg[..32], 10_000), Err(Error::NoData));
+        assert_eq!(parse_message(&msg, 2319), Err(Error::BadTotal));
+        let past = [0u8; 32 + 101];
+        let mut past = past;
+        repr.emit(&mut past);
+        assert_eq!(parse_message(&past, 10_000), Err(Error::OutOfRange));
+        let mut small = msg;
+        ChunkRepr {
+            total: 39,
+            offset: 0,
+            ..REPR
+        }
+        .emit(&mut small);
+        assert_eq!(parse_message(&small, 10_000), Err(Error::BadTotal));
+    }
+
+    #[test]
+    fn plan_cuts_exactly() {
+        for total in [40usize, 41, 100, 1000, 4096, 65_537] {
+            for max_message in [33usize, 64, 100, 1400, 5000] {
+                let p = match plan(total, max_message) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        assert_eq!(e, Error::TooManyChunks);
+                        assert!(total.div_ceil(max_message - 32) > MAX_COUNT);
+                        continue;
+                    }
+                };
+                let mut expect_offset = 0;
+                for (i, c) in p.iter().enumerate() {
+                    assert_eq!(c.index as usize, i);
+                    assert_eq!(c.offset as usize, expect_offset);
+                    assert!(c.len > 0 && c.message_len() <= max_message);
+                    expect_offset += c.len;
+                }
+                assert_eq!(expect_offset, total);
+                assert_eq!(p.iter().len(), p.count() as usize);
+            }
+        }
+    }
+
+    #[test]
+    fn plan_limits() {
+        assert_eq!(plan(100, 32), Err(Error::NoRoomForData));
+        assert_eq!(plan(100, 0), Err(Error::NoRoomForData));
+        assert_eq!(plan(0, 100), Err(Error::TooManyChunks));
+        assert_eq!(plan(65_535, 33).map(|p| p.count()), Ok(65_535));
+        assert_eq!(plan(65_536, 33), Err(Error::TooManyChunks));
+        let p = plan(10, 1000).unwrap();
+        assert_eq!((p.count(), p.data_size()), (1, 10));
+        let spans: [PlannedChunk; 1] = [p.iter().next().unwrap()];
+        assert_eq!(spans[0].range(), 0..10);
+    }
+}

@@ -1,0 +1,65 @@
+# K230: stream the camera to a PC over TCP with img_stream.
+# On the PC:  img-stream recv tcp --listen 0.0.0.0:9000 --out frames/
+# Copy this file (and net_up.py) to the board and set HOST. On the unix port:
+#   micropython stream_tcp.py HOST PORT [FRAMES] [WIDTH HEIGHT FORMAT]
+import sys
+import time
+import socket
+
+import img_stream
+from media.sensor import *
+from media.media import MediaManager
+from net_up import net_up
+
+HOST = "192.168.1.100"
+PORT = 9000
+FRAMES = 0  # 0 = forever
+WIDTH, HEIGHT, FORMAT = 1280, 720, Sensor.YUV420SP
+
+argv = getattr(sys, "argv", [])
+if len(argv) > 2:
+    HOST, PORT = argv[1], int(argv[2])
+if len(argv) > 3:
+    FRAMES = int(argv[3])
+if len(argv) > 6:
+    WIDTH, HEIGHT = int(argv[4]), int(argv[5])
+    FORMAT = getattr(Sensor, argv[6])
+
+print("network:", net_up())
+sensor = Sensor()
+sensor.reset()
+sensor.set_framesize(width=WIDTH, height=HEIGHT, chn=CAM_CHN_ID_0)
+sensor.set_pixformat(FORMAT, chn=CAM_CHN_ID_0)
+MediaManager.init()
+sensor.run()
+
+
+def connect():
+    s = socket.socket()
+    s.connect(socket.getaddrinfo(HOST, PORT)[0][-1])
+    s.settimeout(5)  # a stalled PC raises OSError(ETIMEDOUT) instead of hanging
+    return s
+
+
+sock = connect()
+sent = 0
+t0 = time.ticks_ms()
+try:
+    while FRAMES == 0 or sent < FRAMES:
+        img = sensor.snapshot(chn=CAM_CHN_ID_0)
+        try:
+            img_stream.send_tcp(sock, img, quality=65)
+        except OSError as e:
+            print("send failed (%s), reconnecting" % e)
+            sock.close()
+            time.sleep_ms(500)
+            sock = connect()
+            continue
+        sent += 1
+        if sent % 30 == 0:
+            dt = time.ticks_diff(time.ticks_ms(), t0)
+            print("%d frames, %.1f fps" % (sent, sent * 1000 / max(dt, 1)))
+finally:
+    sock.close()
+    sensor.stop()
+    MediaManager.deinit()

@@ -66,6 +66,16 @@
 // Pixel-format code of an already-encoded JPEG.
 #define IS_FORMAT_JPEG 9
 
+// The boundary is empty, longer than 70 bytes, or has a byte outside
+// RFC 2046's safe set (letters, digits, `'()+_,-./:=?`).
+#define IS_ERR_BAD_BOUNDARY 40
+
+// A header value (`allow_origin`) contains a control character.
+#define IS_ERR_BAD_HEADER_VALUE 41
+
+// Longest part head [`is_mjpeg_part_head`] writes.
+#define IS_MJPEG_PART_HEAD_MAX 102
+
 // A frame as the shim found it: raw pixels, or JPEG bytes when
 // `format == IS_FORMAT_JPEG` (then width/height may be 0: read from the SOF).
 typedef struct IsFrame {
@@ -205,6 +215,50 @@ int32_t is_send_frame(const struct IsWriter *writer,
 // # Safety
 // `data` has `len` readable bytes (or `len` is 0).
 uint32_t is_crc32(const uint8_t *data, size_t len);
+
+// Writes the stream's HTTP response head (status line, multipart content
+// type, no-cache headers, `Access-Control-Allow-Origin` unless
+// `allow_origin` is empty, then the first boundary line) into `dst`.
+// `out.len` is its length; on `IS_ERR_OUTPUT_TOO_SMALL`, `out.needed` is.
+//
+// # Safety
+// Pointers valid for the call with the given lengths; `out` writable.
+int32_t is_mjpeg_response_head(const uint8_t *boundary,
+                               size_t boundary_len,
+                               const uint8_t *allow_origin,
+                               size_t allow_origin_len,
+                               uint8_t *dst,
+                               size_t cap,
+                               struct IsOutcome *out);
+
+// Writes the head of one part (`Content-Type`, `Content-Length: jpeg_len`,
+// `X-Timestamp: <sec>.<usec>`, blank line) into `dst`; at most
+// [`IS_MJPEG_PART_HEAD_MAX`] bytes. `out.len` is its length.
+//
+// # Safety
+// `dst` has `cap` writable bytes; `out` writable.
+int32_t is_mjpeg_part_head(size_t jpeg_len,
+                           uint64_t timestamp_us,
+                           uint8_t *dst,
+                           size_t cap,
+                           struct IsOutcome *out);
+
+// Encodes `frame` once into the pool (JPEG input is taken as is) and writes
+// one part — head, JPEG, tail with the next boundary — to `writer`, as one
+// contiguous write when the pool has room for the tail (it usually has).
+// `out.len` is the bytes written, also on failure; `out.needed` the JPEG's
+// size.
+//
+// # Safety
+// Pointers valid for the call with the given lengths; `writer.write` is
+// safe to call with its `ctx`.
+int32_t is_send_mjpeg_part(const struct IsWriter *writer,
+                           const struct IsFrame *frame,
+                           const struct IsEncodeOptions *options,
+                           const uint8_t *boundary,
+                           size_t boundary_len,
+                           uint64_t timestamp_us,
+                           struct IsOutcome *out);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -1,0 +1,284 @@
+//! Command-line arguments, in two stages (as ripgrep does): clap parses the
+//! words into the low-level [`Cli`], then [`Cli::validate`] checks them and
+//! produces a [`Command`] the receivers run without further checks.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use img_stream_core::framing;
+
+use crate::status::StatusMode;
+
+/// Receive, verify and save camera frames sent by img_stream boards.
+#[derive(Debug, Parser)]
+#[command(name = "img-stream", version)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: CliCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum CliCommand {
+    /// Receive frames from boards.
+    #[command(subcommand)]
+    Recv(Recv),
+}
+
+#[derive(Debug, Subcommand)]
+enum Recv {
+    /// Over TCP: boards connect to us (--listen), or we connect to a board
+    /// (--connect) and reconnect whenever it closes or restarts.
+    Tcp(TcpArgs),
+}
+
+#[derive(Debug, Args)]
+#[group(id = "mode", required = true, multiple = false)]
+struct TcpArgs {
+    /// Accept boards on ADDR (e.g. 0.0.0.0:5000; port 0 picks a free port).
+    #[arg(long, value_name = "ADDR", group = "mode")]
+    listen: Option<String>,
+    /// Connect to a board listening on ADDR (HOST:PORT).
+    #[arg(long, value_name = "ADDR", group = "mode")]
+    connect: Option<String>,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+/// Options every receiver shares.
+#[derive(Debug, Args)]
+struct OutputArgs {
+    /// Write frames to DIR/<camera>/<seq>.jpg and DIR/frames.jsonl.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Exit (status 0) after N good frames in total.
+    #[arg(long, value_name = "N")]
+    count: Option<u64>,
+    /// Refuse frames with a larger payload (suffixes K, M, KiB, MiB...).
+    #[arg(long, value_name = "BYTES", default_value = "16MiB")]
+    max_payload: String,
+    /// Status on stderr: a live line on a terminal, periodic lines otherwise.
+    #[arg(long, value_enum, default_value_t = StatusArg::Auto)]
+    status: StatusArg,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum StatusArg {
+    /// Live on a terminal, else lines every 2 s.
+    Auto,
+    /// One line rewritten in place.
+    Live,
+    /// A plain line every 2 s.
+    Lines,
+    /// Only the final summary.
+    Quiet,
+}
+
+/// A validated command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// `recv tcp`.
+    RecvTcp(TcpConfig),
+}
+
+/// How `recv tcp` reaches the boards.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TcpMode {
+    /// Bind here and accept boards.
+    Listen(SocketAddr),
+    /// Connect to this `HOST:PORT`, resolved again on every attempt.
+    Connect(String),
+}
+
+/// Validated `recv tcp` options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TcpConfig {
+    /// Listen or connect.
+    pub mode: TcpMode,
+    /// Shared receiver options.
+    pub output: OutputConfig,
+}
+
+/// Validated options every receiver shares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputConfig {
+    /// `--out`.
+    pub out: Option<PathBuf>,
+    /// `--count` (at least 1).
+    pub count: Option<u64>,
+    /// `--max-payload` in bytes.
+    pub max_payload: u32,
+    /// How to print status.
+    pub status: StatusMode,
+}
+
+/// Largest payload a v1 header can describe inside a u32 frame length.
+const MAX_MAX_PAYLOAD: u64 = u32::MAX as u64 - framing::HEADER_LEN as u64;
+
+impl Cli {
+    /// Checks the parsed arguments and turns them into a [`Command`].
+    pub fn validate(self) -> anyhow::Result<Command> {
+        match self.command {
+            CliCommand::Recv(Recv::Tcp(args)) => {
+                let mode = match (args.listen, args.connect) {
+                    (Some(addr), None) => TcpMode::Listen(resolve_one(&addr)?),
+                    (None, Some(addr)) => {
+                        // Check the shape now; resolution is retried later.
+                        if !addr.contains(':') {
+                            bail!("--connect {addr}: expected HOST:PORT");
+                        }
+                        TcpMode::Connect(addr)
+                    }
+                    _ => bail!("give exactly one of --listen and --connect"),
+                };
+                Ok(Command::RecvTcp(TcpConfig {
+                    mode,
+                    output: args.output.validate()?,
+                }))
+            }
+        }
+    }
+}
+
+impl OutputArgs {
+    fn validate(self) -> anyhow::Result<OutputConfig> {
+        if self.count == Some(0) {
+            bail!("--count must be at least 1");
+        }
+        let max_payload = parse_size(&self.max_payload)
+            .with_context(|| format!("--max-payload {}", self.max_payload))?;
+        if max_payload > MAX_MAX_PAYLOAD {
+            bail!("--max-payload must be at most {MAX_MAX_PAYLOAD} bytes");
+        }
+        let status = match self.status {
+            StatusArg::Auto => StatusMode::detect(),
+            StatusArg::Live => StatusMode::Live,
+            StatusArg::Lines => StatusMode::Periodic(Duration::from_secs(2)),
+            StatusArg::Quiet => StatusMode::Quiet,
+        };
+        Ok(OutputConfig {
+            out: self.out,
+            count: self.count,
+            max_payload: max_payload as u32,
+            status,
+        })
+    }
+}
+
+fn resolve_one(addr: &str) -> anyhow::Result<SocketAddr> {
+    addr.to_socket_addrs()
+        .with_context(|| format!("bad address {addr:?} (expected HOST:PORT)"))?
+        .next()
+        .with_context(|| format!("{addr} resolves to no address"))
+}
+
+/// Parses a byte count: `4096`, `64K`/`64KB` (×1000), `64KiB` (×1024), same
+/// for M/MiB and G/GiB. Case-insensitive.
+pub fn parse_size(text: &str) -> anyhow::Result<u64> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    if digits.is_empty() {
+        bail!("expected a number of bytes");
+    }
+    let n: u64 = digits.parse().context("number too large")?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1000,
+        "ki" | "kib" => 1 << 10,
+        "m" | "mb" => 1_000_000,
+        "mi" | "mib" => 1 << 20,
+        "g" | "gb" => 1_000_000_000,
+        "gi" | "gib" => 1 << 30,
+        other => bail!("unknown unit {other:?}"),
+    };
+    n.checked_mul(mult).context("number too large")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> anyhow::Result<Command> {
+        let mut words = vec!["img-stream"];
+        words.extend(args);
+        Cli::try_parse_from(words)?.validate()
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("4096").unwrap(), 4096);
+        assert_eq!(parse_size("16MiB").unwrap(), 16 << 20);
+        assert_eq!(parse_size("2k").unwrap(), 2000);
+        assert_eq!(parse_size("1 GiB").unwrap(), 1 << 30);
+        assert!(parse_size("MiB").is_err());
+        assert!(parse_size("12 parsecs").is_err());
+        assert!(parse_size("99999999999999999999").is_err());
+    }
+
+    #[test]
+    fn listen_with_defaults() {
+        let Command::RecvTcp(c) = parse(&[
+            "recv",
+            "tcp",
+            "--listen",
+            "127.0.0.1:0",
+            "--status",
+            "quiet",
+        ])
+        .unwrap();
+        assert_eq!(c.mode, TcpMode::Listen("127.0.0.1:0".parse().unwrap()));
+        assert_eq!(c.output.max_payload, 16 << 20);
+        assert_eq!(c.output.count, None);
+        assert_eq!(c.output.status, StatusMode::Quiet);
+    }
+
+    #[test]
+    fn connect_with_options() {
+        let Command::RecvTcp(c) = parse(&[
+            "recv",
+            "tcp",
+            "--connect",
+            "board.local:5000",
+            "--out",
+            "d",
+            "--count",
+            "3",
+            "--max-payload",
+            "1MiB",
+        ])
+        .unwrap();
+        assert_eq!(c.mode, TcpMode::Connect("board.local:5000".into()));
+        assert_eq!(c.output.out, Some(PathBuf::from("d")));
+        assert_eq!(c.output.count, Some(3));
+        assert_eq!(c.output.max_payload, 1 << 20);
+    }
+
+    #[test]
+    fn bad_arguments_are_refused() {
+        assert!(parse(&["recv", "tcp"]).is_err(), "a mode is required");
+        assert!(parse(&[
+            "recv",
+            "tcp",
+            "--listen",
+            "127.0.0.1:0",
+            "--connect",
+            "127.0.0.1:1"
+        ])
+        .is_err());
+        assert!(parse(&["recv", "tcp", "--listen", "nonsense"]).is_err());
+        assert!(parse(&["recv", "tcp", "--connect", "noport"]).is_err());
+        assert!(parse(&["recv", "tcp", "--listen", "127.0.0.1:0", "--count", "0"]).is_err());
+        assert!(parse(&[
+            "recv",
+            "tcp",
+            "--listen",
+            "127.0.0.1:0",
+            "--max-payload",
+            "5GiB"
+        ])
+        .is_err());
+    }
+}

@@ -1,0 +1,44 @@
+//! `img-stream`: host-side receivers for img_stream boards.
+//!
+//! The binary (`src/main.rs`) only maps [`run`]'s result to an exit code.
+//! Building blocks, each reusable by every transport:
+//! - [`stream`]: incremental decoder for a byte stream of frames (TCP);
+//! - [`reassembly`]: chunk reassembly for message transports (MQTT, UDP);
+//! - [`store`]: the `--out DIR` layout (`<camera>/<seq>.jpg`, `frames.jsonl`);
+//! - [`status`]: shared counters, seq-gap drops and the stderr status line;
+//! - [`output`]: the per-run frame sink (counting, writing, `--count`);
+//! - [`flags`]: command-line parsing and validation.
+//!
+//! Receivers: [`recv_tcp`].
+#![deny(missing_docs)]
+
+pub mod flags;
+pub mod output;
+pub mod reassembly;
+pub mod recv_tcp;
+pub mod status;
+pub mod store;
+pub mod stream;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// Parses `args` (program name first) and runs the command.
+///
+/// `--help`/`--version` and argument errors are printed here (exit 0 and
+/// 2); other errors are returned for `main` to print.
+pub fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<ExitCode> {
+    let cli = match flags::Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(err) => {
+            let code = if err.use_stderr() { 2 } else { 0 };
+            let _ = err.print();
+            return Ok(ExitCode::from(code));
+        }
+    };
+    match cli.validate()? {
+        flags::Command::RecvTcp(config) => recv_tcp::run(config),
+    }
+}

@@ -1,0 +1,144 @@
+//! Where every receiver hands its good frames: counting, `--out` writing,
+//! drop tracking and the `--count` limit, shared by all connection threads.
+//!
+//! ```no_run
+//! # use std::sync::Arc;
+//! # use img_stream_host::{output::{Output, Stop}, status::Stats, store::camera_name, flags::OutputConfig};
+//! # fn demo(config: &OutputConfig, frame: img_stream_host::stream::Frame) -> anyhow::Result<()> {
+//! let stats = Stats::new();
+//! let (output, stops) = Output::new(config, stats.clone(), 0)?;
+//! let output = Arc::new(output);
+//! // In a receiving thread, for each verified frame:
+//! let camera = camera_name("board-topic", frame.header.camera_id);
+//! output.deliver(&camera, &(&frame.header).into(), &frame.payload)?;
+//! // In the main thread: returns once --count frames are in (or a thread
+//! // reported a fatal error with `output.fail(err)`).
+//! match stops.recv()? {
+//!     Stop::CountReached => {}
+//!     Stop::Fatal(err) => return Err(err),
+//! }
+//! # Ok(()) }
+//! ```
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+
+use crate::flags::OutputConfig;
+use crate::status::{SeqTracker, Stats};
+use crate::store::{FrameMeta, Store};
+
+/// Why the main thread should stop.
+#[derive(Debug)]
+pub enum Stop {
+    /// `--count` frames were delivered.
+    CountReached,
+    /// A receiving thread hit an error it cannot recover from.
+    Fatal(anyhow::Error),
+}
+
+/// What [`Output::deliver`] did with a frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Delivered {
+    /// Counted (and written with `--out`).
+    Kept,
+    /// Not kept: `--count` frames were already delivered.
+    OverLimit,
+}
+
+/// The shared frame sink for one receiver run.
+#[derive(Debug)]
+pub struct Output {
+    stats: Arc<Stats>,
+    store: Option<Store>,
+    limit: Option<u64>,
+    claimed: AtomicU64,
+    kept: AtomicU64,
+    seqs: Mutex<SeqTracker>,
+    stops: Mutex<mpsc::Sender<Stop>>,
+}
+
+impl Output {
+    /// Opens `--out` (if any) and returns the sink plus the channel the main
+    /// thread waits on. `reorder_window` is [`SeqTracker::new`]'s: 0 for TCP.
+    pub fn new(
+        config: &OutputConfig,
+        stats: Arc<Stats>,
+        reorder_window: u32,
+    ) -> anyhow::Result<(Output, mpsc::Receiver<Stop>)> {
+        use anyhow::Context;
+        let store = match &config.out {
+            Some(dir) => Some(
+                Store::open(dir).with_context(|| format!("cannot write to {}", dir.display()))?,
+            ),
+            None => None,
+        };
+        let (tx, rx) = mpsc::channel();
+        Ok((
+            Output {
+                stats,
+                store,
+                limit: config.count,
+                claimed: AtomicU64::new(0),
+                kept: AtomicU64::new(0),
+                seqs: Mutex::new(SeqTracker::new(reorder_window)),
+                stops: Mutex::new(tx),
+            },
+            rx,
+        ))
+    }
+
+    /// The shared counters.
+    pub fn stats(&self) -> &Arc<Stats> {
+        &self.stats
+    }
+
+    /// Delivers one verified frame from `camera` (a [`crate::store::camera_name`]).
+    ///
+    /// Exactly `--count` frames are ever kept, however many threads race
+    /// here; the one that keeps the last sends [`Stop::CountReached`].
+    pub fn deliver(
+        &self,
+        camera: &str,
+        meta: &FrameMeta,
+        payload: &[u8],
+    ) -> anyhow::Result<Delivered> {
+        if let Some(limit) = self.limit {
+            if self.claimed.fetch_add(1, Ordering::SeqCst) >= limit {
+                return Ok(Delivered::OverLimit);
+            }
+        }
+        let drops = self
+            .seqs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .observe(camera, meta.seq);
+        Stats::add(&self.stats.drops, drops);
+        if let Some(store) = &self.store {
+            use anyhow::Context;
+            store
+                .write(camera, meta, payload)
+                .with_context(|| format!("writing a frame to {}", store.dir().display()))?;
+        }
+        Stats::add(&self.stats.frames, 1);
+        Stats::add(&self.stats.bytes, payload.len() as u64);
+        let kept = self.kept.fetch_add(1, Ordering::SeqCst) + 1;
+        if Some(kept) == self.limit {
+            self.send(Stop::CountReached);
+        }
+        Ok(Delivered::Kept)
+    }
+
+    /// Reports an error that should end the run.
+    pub fn fail(&self, err: anyhow::Error) {
+        self.send(Stop::Fatal(err));
+    }
+
+    fn send(&self, stop: Stop) {
+        // The receiver is gone only when main already returned.
+        let _ = self
+            .stops
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .send(stop);
+    }
+}

@@ -1,0 +1,847 @@
+//! Frame reassembly for message transports (MQTT messages, UDP datagrams).
+//!
+//! One [`Reassembler`] takes every message a receiver gets, from any number
+//! of sources, and hands back whole, verified frames. A source is whatever
+//! identifies a sender to the transport (`SocketAddr` for UDP, the topic
+//! `String` for MQTT): any `S: Hash + Eq + Clone`.
+//!
+//! ```
+//! use std::time::Instant;
+//! use img_stream_host::reassembly::{Config, Outcome, Reassembler};
+//!
+//! let mut reasm: Reassembler<String> = Reassembler::new(Config::default());
+//! # let messages: Vec<(String, Vec<u8>)> = Vec::new();
+//! for (topic, payload) in messages {
+//!     match reasm.push(&topic, &payload, Instant::now()) {
+//!         Outcome::Frame(frame) => {
+//!             // frame.header.{seq, camera_id, width, ...}, frame.payload:
+//!             // both CRCs verified. Camera name for the store:
+//!             // img_stream_host::store::camera_name(&topic, frame.header.camera_id)
+//!         }
+//!         _ => {} // already counted in reasm.counters()
+//!     }
+//! }
+//! // With no traffic, call `reasm.expire(Instant::now())` now and then so
+//! // stale partial frames are dropped and counted.
+//! ```
+//!
+//! What [`Reassembler::push`] accepts (see [`classify`]):
+//! - an "IMGC" chunk message: stored by offset under (source, camera_id,
+//!   seq); when every index `0..count` has arrived the bytes are parsed as a
+//!   frame message and both CRCs are checked;
+//! - an "IMGS" whole frame message: checked and returned at once.
+//!
+//! Raw JPEG payloads (FF D8, MQTT raw mode) carry no header: check
+//! [`classify`] first and handle [`MessageKind::RawJpeg`] yourself; `push`
+//! counts them as garbage.
+//!
+//! Rules (protocol v1, "Chunk" section), with the counter each one bumps:
+//! - bad magic, bad header CRC or length, `index >= count`, no data,
+//!   `offset + data_len > total`, `total < 40` → `garbage`;
+//!   another header version → `unsupported`;
+//! - `total > Config::max_total` → `oversize`, refused before allocating;
+//! - a chunk whose `count`/`total` disagree with its frame's first chunk →
+//!   the frame is dropped, `corrupt`;
+//! - the same index twice → ignored, `duplicates`; a chunk or whole frame
+//!   repeating one already delivered (same seq and total, within
+//!   `Config::remember`) → `duplicates` too, never a second delivery;
+//! - a chunk of a frame already dropped → `late`;
+//! - an incomplete frame older than `Config::timeout` → `timed_out`; more
+//!   than `Config::max_in_flight` incomplete frames for one (source, camera),
+//!   or more than `Config::max_buffered` bytes in all → the oldest is dropped,
+//!   `superseded`;
+//! - reassembled bytes that are not a valid frame (or name another seq or
+//!   camera) → `corrupt`; payload CRC mismatch → `crc_errors`.
+//!
+//! [`crate::status::Stats::set_chunk_counters`] mirrors the counters into
+//! the status line.
+
+use std::collections::{HashMap, VecDeque};
+use std::hash::Hash;
+use std::time::{Duration, Instant};
+
+use img_stream_core::chunk::{self, ChunkRepr};
+use img_stream_core::framing;
+
+use crate::stream::{parse_message, Frame, MessageError};
+
+/// Limits of a [`Reassembler`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Largest frame message (40-byte header + payload) accepted; a chunk
+    /// announcing a larger `total` is refused before anything is allocated.
+    pub max_total: u32,
+    /// An incomplete frame is dropped this long after its first chunk.
+    pub timeout: Duration,
+    /// Incomplete frames kept per (source, camera); a new frame beyond this
+    /// drops the oldest. Covers reordering across frame boundaries.
+    pub max_in_flight: usize,
+    /// Bytes of incomplete frames kept in all; beyond it the oldest go.
+    pub max_buffered: usize,
+    /// How long a delivered or dropped frame is remembered, so repeated
+    /// chunks of it are recognised as duplicates or late.
+    pub remember: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            max_total: framing::DEFAULT_MAX_PAYLOAD + framing::HEADER_LEN as u32,
+            timeout: Duration::from_secs(5),
+            max_in_flight: 4,
+            max_buffered: 256 << 20,
+            remember: Duration::from_secs(30),
+        }
+    }
+}
+
+impl Config {
+    /// The default limits for a given maximum payload length.
+    pub fn with_max_payload(max_payload: u32) -> Config {
+        Config {
+            max_total: max_payload.saturating_add(framing::HEADER_LEN as u32),
+            ..Config::default()
+        }
+    }
+}
+
+/// Cumulative counters (see the module docs for what bumps which).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Messages pushed.
+    pub messages: u64,
+    /// Chunk messages stored (not counting duplicates).
+    pub chunks: u64,
+    /// Frames delivered.
+    pub frames: u64,
+    /// Messages that are not a valid chunk or frame.
+    pub garbage: u64,
+    /// Messages with an unknown header version.
+    pub unsupported: u64,
+    /// Messages refused for a too-large total or payload.
+    pub oversize: u64,
+    /// Repeated chunks or repeated delivered frames, ignored.
+    pub duplicates: u64,
+    /// Chunks of frames already dropped.
+    pub late: u64,
+    /// Frames dropped as inconsistent or invalid after reassembly.
+    pub corrupt: u64,
+    /// Frames dropped for a payload CRC mismatch.
+    pub crc_errors: u64,
+    /// Incomplete frames dropped after the timeout.
+    pub timed_out: u64,
+    /// Incomplete frames dropped for newer ones.
+    pub superseded: u64,
+}
+
+/// What [`Reassembler::push`] did with a message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// A frame is complete and verified.
+    Frame(Frame),
+    /// The chunk was stored; its frame is still incomplete.
+    Stored,
+    /// A chunk or frame seen before; ignored.
+    Duplicate,
+    /// A chunk of a frame that was already dropped; ignored.
+    Late,
+    /// This message completed or contradicted a frame that turned out bad
+    /// (see `corrupt` / `crc_errors`); the frame was dropped.
+    Dropped,
+    /// The message was refused (garbage, unsupported or oversize).
+    Refused,
+}
+
+/// What a message looks like from its first bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MessageKind {
+    /// Starts with "IMGC": a chunk.
+    Chunk,
+    /// Starts with "IMGS": a whole frame message.
+    Frame,
+    /// Starts with FF D8: a bare JPEG (MQTT raw mode).
+    RawJpeg,
+    /// Anything else.
+    Unknown,
+}
+
+/// Auto-detects a message's kind (protocol v1: "IMGC", "IMGS", FF D8).
+pub fn classify(message: &[u8]) -> MessageKind {
+    if message.starts_with(&chunk::MAGIC) {
+        MessageKind::Chunk
+    } else if message.starts_with(&framing::MAGIC) {
+        MessageKind::Frame
+    } else if message.starts_with(&[0xFF, 0xD8]) {
+        MessageKind::RawJpeg
+    } else {
+        MessageKind::Unknown
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fate {
+    Delivered,
+    Dropped,
+}
+
+/// A frame being reassembled.
+#[derive(Debug)]
+struct Partial {
+    count: u16,
+    total: u32,
+    data: Vec<u8>,
+    have: Vec<bool>,
+    received: u16,
+    first_seen: Instant,
+}
+
+/// Per (source, camera) bookkeeping.
+#[derive(Debug, Default)]
+struct Camera {
+    /// Seqs of incomplete frames, oldest first.
+    in_flight: VecDeque<u32>,
+    /// Recently finished frames: (seq, total, fate, when).
+    recent: VecDeque<(u32, u32, Fate, Instant)>,
+    last_seen: Option<Instant>,
+}
+
+/// Reassembles chunked frames from many sources; see the module docs.
+#[derive(Debug)]
+pub struct Reassembler<S> {
+    config: Config,
+    partials: HashMap<(S, u16, u32), Partial>,
+    cameras: HashMap<(S, u16), Camera>,
+    buffered: usize,
+    counters: Counters,
+    next_expiry: Option<Instant>,
+}
+
+/// Entries of `Camera::recent` kept at most.
+const RECENT_CAP: usize = 256;
+
+impl<S: Hash + Eq + Clone> Reassembler<S> {
+    /// An empty reassembler with these limits.
+    pub fn new(config: Config) -> Reassembler<S> {
+        Reassembler {
+            config,
+            partials: HashMap::new(),
+            cameras: HashMap::new(),
+            buffered: 0,
+            counters: Counters::default(),
+            next_expiry: None,
+        }
+    }
+
+    /// The limits in use.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The counters so far.
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// Incomplete frames currently held.
+    pub fn in_flight(&self) -> usize {
+        self.partials.len()
+    }
+
+    /// Bytes allocated for incomplete frames.
+    pub fn buffered(&self) -> usize {
+        self.buffered
+    }
+
+    /// Takes one message from `source` received at `now`.
+    ///
+    /// Also drops timed-out frames now and then, so a steady stream needs no
+    /// separate [`Reassembler::expire`] calls.
+    pub fn push(&mut self, source: &S, message: &[u8], now: Instant) -> Outcome {
+        self.counters.messages += 1;
+        if self.next_expiry.is_none_or(|t| now >= t) {
+            self.expire(now);
+        }
+        match classify(message) {
+            MessageKind::Chunk => self.push_chunk(source, message, now),
+            MessageKind::Frame => self.push_frame(source, message, now),
+            MessageKind::RawJpeg | MessageKind::Unknown => {
+                self.counters.garbage += 1;
+                Outcome::Refused
+            }
+        }
+    }
+
+    /// Drops incomplete frames older than the timeout and forgets old
+    /// history; returns how many frames were dropped.
+    pub fn expire(&mut self, now: Instant) -> usize {
+        self.next_expiry = Some(now + (self.config.timeout / 4).max(Duration::from_millis(10)));
+        let timeout = self.config.timeout;
+        let stale: Vec<(S, u16, u32)> = self
+            .partials
+            .iter()
+            .filter(|(_, p)| now.saturating_duration_since(p.first_seen) >= timeout)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in &stale {
+            self.drop_partial(key, now);
+            self.counters.timed_out += 1;
+        }
+        let remember = self.config.remember;
+        self.cameras.retain(|_, cam| {
+            while cam
+                .recent
+                .front()
+                .is_some_and(|r| now.saturating_duration_since(r.3) > remember)
+            {
+                cam.recent.pop_front();
+            }
+            let idle = cam
+                .last_seen
+                .is_none_or(|t| now.saturating_duration_since(t) > remember);
+            !(idle && cam.in_flight.is_empty() && cam.recent.is_empty())
+        });
+        stale.len()
+    }
+
+    fn push_frame(&mut self, source: &S, message: &[u8], now: Instant) -> Outcome {
+        let max_payload = self
+            .config
+            .max_total
+            .saturating_sub(framing::HEADER_LEN as u32);
+        match parse_message(message, max_payload) {
+            Ok(frame) => {
+                let (seq, cam_id, total) = (
+                    frame.header.seq,
+                    frame.header.camera_id,
+                    message.len() as u32,
+                );
+                let cam = self.camera(source, cam_id, now);
+                if cam.recent.iter().any(|r| (r.0, r.1) == (seq, total)) {
+                    self.counters.duplicates += 1;
+                    return Outcome::Duplicate;
+                }
+                remember(cam, seq, total, Fate::Delivered, now);
+                self.counters.frames += 1;
+                Outcome::Frame(frame)
+            }
+            Err(e) => {
+                self.count_message_error(e);
+                match e {
+                    MessageError::CrcError => Outcome::Dropped,
+                    _ => Outcome::Refused,
+                }
+            }
+        }
+    }
+
+    fn count_message_error(&mut self, e: MessageError) {
+        let c = &mut self.counters;
+        match e {
+            MessageError::BadHeader(_) => c.garbage += 1,
+            MessageError::Unsupported(_) => c.unsupported += 1,
+            MessageError::Oversize(_) => c.oversize += 1,
+            MessageError::LengthMismatch => c.corrupt += 1,
+            MessageError::CrcError => c.crc_errors += 1,
+        }
+    }
+
+    fn push_chunk(&mut self, source: &S, message: &[u8], now: Instant) -> Outcome {
+        let repr = match ChunkRepr::parse(message) {
+            Ok(r) => r,
+            Err(chunk::Error::UnsupportedVersion { .. }) => {
+                self.counters.unsupported += 1;
+                return Outcome::Refused;
+            }
+            Err(_) => {
+                self.counters.garbage += 1;
+                return Outcome::Refused;
+            }
+        };
+        if repr.total > self.config.max_total {
+            self.counters.oversize += 1;
+            return Outcome::Refused;
+        }
+        let data = match chunk::parse_message(message, self.config.max_total) {
+            Ok((_, data)) => data,
+            Err(_) => {
+                self.counters.garbage += 1;
+                return Outcome::Refused;
+            }
+        };
+        let key = (source.clone(), repr.camera_id, repr.seq);
+        if let Some(p) = self.partials.get_mut(&key) {
+            if p.count != repr.count || p.total != repr.total {
+                self.drop_partial(&key, now);
+                self.counters.corrupt += 1;
+                return Outcome::Dropped;
+            }
+            if p.have[repr.index as usize] {
+                self.counters.duplicates += 1;
+                return Outcome::Duplicate;
+            }
+            store_chunk(p, &repr, data);
+            self.counters.chunks += 1;
+            if p.received < p.count {
+                return Outcome::Stored;
+            }
+            return self.complete(&key, now);
+        }
+
+        // First chunk of a frame we hold nothing for.
+        let cam = self.camera(source, repr.camera_id, now);
+        if let Some(r) = cam
+            .recent
+            .iter()
+            .find(|r| (r.0, r.1) == (repr.seq, repr.total))
+        {
+            return match r.2 {
+                Fate::Delivered => {
+                    self.counters.duplicates += 1;
+                    Outcome::Duplicate
+                }
+                Fate::Dropped => {
+                    self.counters.late += 1;
+                    Outcome::Late
+                }
+            };
+        }
+        self.make_room(source, repr.camera_id, repr.total as usize, now);
+        let mut p = Partial {
+            count: repr.count,
+            total: repr.total,
+            // Allocated only now: the total passed the limit check.
+            data: vec![0; repr.total as usize],
+            have: vec![false; repr.count as usize],
+            received: 0,
+            first_seen: now,
+        };
+        store_chunk(&mut p, &repr, data);
+        self.counters.chunks += 1;
+        self.buffered += p.data.len();
+        let complete = p.received == p.count;
+        self.partials.insert(key.clone(), p);
+        self.camera(source, repr.camera_id, now)
+            .in_flight
+            .push_back(repr.seq);
+        if complete {
+            self.complete(&key, now)
+        } else {
+            Outcome::Stored
+        }
+    }
+
+    /// Drops the oldest incomplete frames until a new one of `len` bytes
+    /// fits both the per-camera and the total budget.
+    fn make_room(&mut self, source: &S, cam_id: u16, len: usize, now: Instant) {
+        loop {
+            let cam_key = (source.clone(), cam_id);
+            let oldest_here = self
+                .cameras
+                .get(&cam_key)
+                .filter(|c| c.in_flight.len() >= self.config.max_in_flight)
+                .and_then(|c| c.in_flight.front().copied());
+            let victim = if let Some(seq) = oldest_here {
+                (source.clone(), cam_id, seq)
+            } else if self.buffered + len > self.config.max_buffered {
+                match self.partials.iter().min_by_key(|(_, p)| p.first_seen) {
+                    Some((k, _)) => k.clone(),
+                    None => return,
+                }
+            } else {
+                return;
+            };
+            self.drop_partial(&victim, now);
+            self.counters.superseded += 1;
+        }
+    }
+
+    /// Every chunk is in: checks the frame and delivers it.
+    fn complete(&mut self, key: &(S, u16, u32), now: Instant) -> Outcome {
+        let p = self.remove_partial(key);
+        let max_payload = p.total - framing::HEADER_LEN as u32;
+        let result = parse_message(&p.data, max_payload).and_then(|f| {
+            // The chunks promised this frame; anything else is corruption.
+            if (f.header.camera_id, f.header.seq) == (key.1, key.2) {
+                Ok(f)
+            } else {
+                Err(MessageError::LengthMismatch)
+            }
+        });
+        let fate = if result.is_ok() {
+            Fate::Delivered
+        } else {
+            Fate::Dropped
+        };
+        let cam = self.camera(&key.0, key.1, now);
+        remember(cam, key.2, p.total, fate, now);
+        match result {
+            Ok(frame) => {
+                self.counters.frames += 1;
+                Outcome::Frame(frame)
+            }
+            Err(MessageError::CrcError) => {
+                self.counters.crc_errors += 1;
+                Outcome::Dropped
+            }
+            Err(_) => {
+                self.counters.corrupt += 1;
+                Outcome::Dropped
+            }
+        }
+    }
+
+    fn drop_partial(&mut self, key: &(S, u16, u32), now: Instant) {
+        let p = self.remove_partial(key);
+        let cam = self.camera(&key.0, key.1, now);
+        remember(cam, key.2, p.total, Fate::Dropped, now);
+    }
+
+    fn remove_partial(&mut self, key: &(S, u16, u32)) -> Partial {
+        let p = self
+            .partials
+            .remove(key)
+            .expect("partial frame present while its key is tracked");
+        self.buffered -= p.data.len();
+        if let Some(cam) = self.cameras.get_mut(&(key.0.clone(), key.1)) {
+            cam.in_flight.retain(|&s| s != key.2);
+        }
+        p
+    }
+
+    fn camera(&mut self, source: &S, cam_id: u16, now: Instant) -> &mut Camera {
+        let cam = self.cameras.entry((source.clone(), cam_id)).or_default();
+        cam.last_seen = Some(now);
+        cam
+    }
+}
+
+fn store_chunk(p: &mut Partial, repr: &ChunkRepr, data: &[u8]) {
+    let at = repr.offset as usize;
+    p.data[at..at + data.len()].copy_from_slice(data);
+    p.have[repr.index as usize] = true;
+    p.received += 1;
+}
+
+fn remember(cam: &mut Camera, seq: u32, total: u32, fate: Fate, now: Instant) {
+    if cam.recent.len() >= RECENT_CAP {
+        cam.recent.pop_front();
+    }
+    cam.recent.push_back((seq, total, fate, now));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use img_stream_core::crc32::crc32;
+    use img_stream_core::framing::FrameRepr;
+
+    fn frame_message(seq: u32, camera_id: u16, payload_len: usize) -> Vec<u8> {
+        let payload: Vec<u8> = (0..payload_len)
+            .map(|i| (i * 7 + seq as usize) as u8)
+            .collect();
+        let repr = FrameRepr {
+            flags: 0,
+            seq,
+            timestamp_us: 1000 + u64::from(seq),
+            width: 32,
+            height: 16,
+            format: 9,
+            camera_id,
+            payload_len: payload_len as u32,
+            payload_crc: crc32(&payload),
+        };
+        let mut out = vec![0; framing::HEADER_LEN];
+        repr.emit(&mut out);
+        out.extend(payload);
+        out
+    }
+
+    /// The chunk messages for `msg` with at most `max_message` bytes each.
+    fn chunks(msg: &[u8], seq: u32, camera_id: u16, max_message: usize) -> Vec<Vec<u8>> {
+        let plan = chunk::plan(msg.len(), max_message).unwrap();
+        plan.iter()
+            .map(|c| {
+                let mut m = vec![0; chunk::HEADER_LEN];
+                plan.repr(&c, seq, camera_id).emit(&mut m);
+                m.extend_from_slice(&msg[c.range()]);
+                m
+            })
+            .collect()
+    }
+
+    fn reasm() -> Reassembler<&'static str> {
+        Reassembler::new(Config {
+            max_total: 1 << 20,
+            ..Config::default()
+        })
+    }
+
+    fn delivered(o: Outcome) -> Frame {
+        match o {
+            Outcome::Frame(f) => f,
+            other => panic!("expected a frame, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn in_order_chunks_make_the_frame() {
+        let msg = frame_message(7, 2, 1000);
+        let parts = chunks(&msg, 7, 2, 200);
+        let mut r = reasm();
+        let t = Instant::now();
+        for p in &parts[..parts.len() - 1] {
+            assert_eq!(r.push(&"a", p, t), Outcome::Stored);
+        }
+        let f = delivered(r.push(&"a", parts.last().unwrap(), t));
+        assert_eq!((f.header.seq, f.header.camera_id), (7, 2));
+        assert_eq!(f.payload, msg[40..]);
+        assert_eq!(r.in_flight(), 0);
+        assert_eq!(r.buffered(), 0);
+        assert_eq!(r.counters().frames, 1);
+        assert_eq!(r.counters().chunks, parts.len() as u64);
+    }
+
+    #[test]
+    fn reordered_duplicated_and_interleaved() {
+        let a = frame_message(1, 0, 900);
+        let b = frame_message(1, 5, 700); // same seq, other camera
+        let c = frame_message(1, 0, 500); // same seq and camera, other source
+        let mut ca = chunks(&a, 1, 0, 100);
+        let mut cb = chunks(&b, 1, 5, 100);
+        let cc = chunks(&c, 1, 0, 100);
+        ca.reverse();
+        cb.swap(0, 3);
+        let mut r = reasm();
+        let t = Instant::now();
+        let mut got = Vec::new();
+        let n = ca.len().max(cb.len()).max(cc.len());
+        for i in 0..n {
+            for (src, list) in [("x", &ca), ("x", &cb), ("y", &cc)] {
+                if let Some(m) = list.get(i) {
+                    if let Outcome::Frame(f) = r.push(&src, m, t) {
+                        got.push((src, f));
+                    }
+                    // Every chunk arrives twice.
+                    assert_eq!(r.push(&src, m, t), Outcome::Duplicate);
+                }
+            }
+        }
+        assert_eq!(got.len(), 3);
+        for (src, f) in got {
+            let expect = match (src, f.header.camera_id) {
+                ("x", 0) => &a,
+                ("x", 5) => &b,
+                _ => &c,
+            };
+            assert_eq!(f.payload, expect[40..]);
+        }
+        let c = r.counters();
+        assert_eq!(c.duplicates, (ca.len() + cb.len() + cc.len()) as u64);
+        assert_eq!(
+            (c.frames, c.corrupt, c.timed_out, c.superseded),
+            (3, 0, 0, 0)
+        );
+    }
+
+    #[test]
+    fn timeout_drops_incomplete_and_late_chunks_are_counted() {
+        let msg = frame_message(3, 0, 600);
+        let parts = chunks(&msg, 3, 0, 100);
+        let mut r = reasm();
+        let t0 = Instant::now();
+        r.push(&"a", &parts[0], t0);
+        r.push(&"a", &parts[1], t0);
+        assert_eq!(r.expire(t0 + Duration::from_secs(1)), 0);
+        assert_eq!(r.expire(t0 + Duration::from_secs(6)), 1);
+        assert_eq!(r.in_flight(), 0);
+        assert_eq!(r.buffered(), 0);
+        assert_eq!(r.counters().timed_out, 1);
+        assert_eq!(
+            r.push(&"a", &parts[2], t0 + Duration::from_secs(7)),
+            Outcome::Late
+        );
+        assert_eq!(r.counters().late, 1);
+        assert_eq!(r.in_flight(), 0, "a late chunk does not restart the frame");
+    }
+
+    #[test]
+    fn push_expires_on_its_own() {
+        let old = chunks(&frame_message(1, 0, 300), 1, 0, 100);
+        let new = frame_message(2, 0, 10);
+        let mut r = reasm();
+        let t0 = Instant::now();
+        r.push(&"a", &old[0], t0);
+        delivered(r.push(&"a", &new, t0 + Duration::from_secs(10)));
+        assert_eq!(r.counters().timed_out, 1);
+    }
+
+    #[test]
+    fn newer_frames_supersede_the_oldest() {
+        let mut r = reasm();
+        let t = Instant::now();
+        let firsts: Vec<Vec<u8>> = (0..6)
+            .map(|seq| chunks(&frame_message(seq, 0, 300), seq, 0, 100).remove(0))
+            .collect();
+        for m in &firsts {
+            assert_eq!(r.push(&"a", m, t), Outcome::Stored);
+        }
+        assert_eq!(r.in_flight(), 4);
+        assert_eq!(r.counters().superseded, 2);
+        // Seq 0 was dropped: its later chunks are late.
+        let rest = chunks(&frame_message(0, 0, 300), 0, 0, 100);
+        assert_eq!(r.push(&"a", &rest[1], t), Outcome::Late);
+        // Another camera has its own budget.
+        let other = chunks(&frame_message(0, 1, 300), 0, 1, 100);
+        assert_eq!(r.push(&"a", &other[0], t), Outcome::Stored);
+        assert_eq!(r.counters().superseded, 2);
+    }
+
+    #[test]
+    fn buffer_budget_evicts_globally() {
+        let mut r: Reassembler<&str> = Reassembler::new(Config {
+            max_total: 1 << 20,
+            max_buffered: 2500,
+            ..Config::default()
+        });
+        let t = Instant::now();
+        for (i, src) in ["a", "b", "c"].iter().enumerate() {
+            let m = chunks(&frame_message(0, 0, 1000), 0, 0, 500).remove(0);
+            r.push(src, &m, t + Duration::from_millis(i as u64));
+        }
+        assert_eq!(r.in_flight(), 2);
+        assert!(r.buffered() <= 2500);
+        assert_eq!(r.counters().superseded, 1);
+    }
+
+    #[test]
+    fn oversize_total_refused_before_allocation() {
+        let mut r: Reassembler<&str> = Reassembler::new(Config {
+            max_total: 1000,
+            ..Config::default()
+        });
+        let repr = ChunkRepr {
+            flags: 0,
+            seq: 1,
+            camera_id: 0,
+            index: 0,
+            count: 2,
+            offset: 0,
+            total: u32::MAX,
+        };
+        let mut m = vec![0; chunk::HEADER_LEN];
+        repr.emit(&mut m);
+        m.extend([1; 10]);
+        assert_eq!(r.push(&"a", &m, Instant::now()), Outcome::Refused);
+        assert_eq!(r.counters().oversize, 1);
+        assert_eq!(r.buffered(), 0);
+        // Whole frames too.
+        let big = frame_message(2, 0, 2000);
+        assert_eq!(r.push(&"a", &big, Instant::now()), Outcome::Refused);
+        assert_eq!(r.counters().oversize, 2);
+    }
+
+    #[test]
+    fn inconsistent_chunk_drops_the_frame() {
+        let msg = frame_message(4, 0, 400);
+        let parts = chunks(&msg, 4, 0, 100);
+        let liar = chunks(&frame_message(4, 0, 500), 4, 0, 100);
+        let mut r = reasm();
+        let t = Instant::now();
+        r.push(&"a", &parts[0], t);
+        assert_eq!(r.push(&"a", &liar[1], t), Outcome::Dropped);
+        assert_eq!(r.counters().corrupt, 1);
+        assert_eq!(r.in_flight(), 0);
+        assert_eq!(r.push(&"a", &parts[1], t), Outcome::Late);
+    }
+
+    #[test]
+    fn payload_crc_checked_after_reassembly() {
+        let mut msg = frame_message(9, 0, 400);
+        msg[300] ^= 0xFF;
+        let parts = chunks(&msg, 9, 0, 100);
+        let mut r = reasm();
+        let t = Instant::now();
+        let outcomes: Vec<_> = parts.iter().map(|p| r.push(&"a", p, t)).collect();
+        assert_eq!(outcomes.last(), Some(&Outcome::Dropped));
+        assert_eq!(r.counters().crc_errors, 1);
+        assert_eq!(r.counters().frames, 0);
+    }
+
+    #[test]
+    fn chunk_for_another_frame_is_corrupt() {
+        // Chunks say seq 5, the frame inside says seq 6.
+        let msg = frame_message(6, 0, 100);
+        let parts = chunks(&msg, 5, 0, 100);
+        let mut r = reasm();
+        let t = Instant::now();
+        let last = parts.iter().map(|p| r.push(&"a", p, t)).last().unwrap();
+        assert_eq!(last, Outcome::Dropped);
+        assert_eq!(r.counters().corrupt, 1);
+    }
+
+    #[test]
+    fn garbage_is_refused_and_counted() {
+        let mut r = reasm();
+        let t = Instant::now();
+        let good = chunks(&frame_message(1, 0, 300), 1, 0, 100);
+        let mut bad_crc = good[0].clone();
+        bad_crc[9] ^= 1;
+        let mut no_data = good[0].clone();
+        no_data.truncate(chunk::HEADER_LEN);
+        for m in [
+            &b"hello"[..],
+            b"IMGC",
+            &bad_crc,
+            &no_data,
+            b"\xff\xd8\xff\xe0",
+        ] {
+            assert_eq!(r.push(&"a", m, t), Outcome::Refused);
+        }
+        assert_eq!(r.counters().garbage, 5);
+        assert_eq!(r.in_flight(), 0);
+    }
+
+    #[test]
+    fn whole_frames_and_their_repeats() {
+        let mut r = reasm();
+        let t = Instant::now();
+        let m = frame_message(1, 0, 50);
+        assert_eq!(delivered(r.push(&"a", &m, t)).payload, m[40..]);
+        assert_eq!(r.push(&"a", &m, t), Outcome::Duplicate);
+        assert!(
+            matches!(r.push(&"b", &m, t), Outcome::Frame(_)),
+            "other source"
+        );
+        let mut bad = frame_message(3, 0, 50);
+        bad[45] ^= 1;
+        assert_eq!(r.push(&"a", &bad, t), Outcome::Dropped);
+        assert_eq!(r.counters().crc_errors, 1);
+        assert_eq!(
+            r.push(&"a", &frame_message(2, 0, 50)[..60], t),
+            Outcome::Refused
+        );
+        assert_eq!(r.counters().corrupt, 1, "length mismatch");
+    }
+
+    #[test]
+    fn single_chunk_frame_completes_at_once_and_repeat_is_duplicate() {
+        let msg = frame_message(1, 0, 20);
+        let parts = chunks(&msg, 1, 0, 1000);
+        assert_eq!(parts.len(), 1);
+        let mut r = reasm();
+        let t = Instant::now();
+        delivered(r.push(&"a", &parts[0], t));
+        assert_eq!(r.push(&"a", &parts[0], t), Outcome::Duplicate);
+        // Long after, the same bytes are a new frame (sender restarted).
+        let later = t + Duration::from_secs(60);
+        delivered(r.push(&"a", &parts[0], later));
+    }
+
+    #[test]
+    fn classify_by_first_bytes() {
+        assert_eq!(classify(b"IMGC...."), MessageKind::Chunk);
+        assert_eq!(classify(b"IMGS...."), MessageKind::Frame);
+        assert_eq!(classify(b"\xff\xd8\xff"), MessageKind::RawJpeg);
+        assert_eq!(classify(b"IMG"), MessageKind::Unknown);
+    }
+}

@@ -1,0 +1,208 @@
+//! `img-stream recv tcp`: frames over TCP, one thread per connection.
+//!
+//! `--listen` accepts any number of boards; `--connect` keeps one
+//! connection to a board that is the server, reconnecting with backoff.
+//! Each connection feeds a [`Decoder`]; good frames go to the shared
+//! [`Output`], everything skipped is counted in [`Stats`].
+
+use std::collections::HashMap;
+use std::io::{self, Read};
+use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use socket2::{SockRef, TcpKeepalive};
+
+use crate::flags::{TcpConfig, TcpMode};
+use crate::output::{Delivered, Output, Stop};
+use crate::status::{Stats, StatusReporter};
+use crate::store::camera_name;
+use crate::stream::{Decoder, Event};
+
+/// Bytes asked of each `read`.
+const READ_SIZE: usize = 64 * 1024;
+/// First and longest wait between connection attempts in `--connect` mode.
+const BACKOFF_MIN: Duration = Duration::from_millis(100);
+const BACKOFF_MAX: Duration = Duration::from_secs(5);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Runs the receiver until `--count` frames or a fatal error.
+pub fn run(config: TcpConfig) -> anyhow::Result<ExitCode> {
+    let stats = Stats::new();
+    let (output, stops) = Output::new(&config.output, stats.clone(), 0)?;
+    let output = Arc::new(output);
+    let max_payload = config.output.max_payload;
+    match config.mode {
+        TcpMode::Listen(addr) => {
+            let listener =
+                TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
+            let local = listener.local_addr()?;
+            // Tests and scripts read the real port from this exact line.
+            eprintln!("listening on {local}");
+            let output = output.clone();
+            std::thread::spawn(move || accept_loop(listener, output, max_payload));
+        }
+        TcpMode::Connect(addr) => {
+            let output = output.clone();
+            std::thread::spawn(move || connect_loop(&addr, &output, max_payload));
+        }
+    }
+    let reporter = StatusReporter::spawn(stats, config.output.status);
+    let stop = stops.recv();
+    reporter.finish();
+    match stop {
+        Ok(Stop::CountReached) => Ok(ExitCode::SUCCESS),
+        Ok(Stop::Fatal(err)) => Err(err),
+        Err(_) => anyhow::bail!("all receiving threads ended"),
+    }
+}
+
+fn accept_loop(listener: TcpListener, output: Arc<Output>, max_payload: u32) {
+    for conn in listener.incoming() {
+        let stream = match conn {
+            Ok(s) => s,
+            // Per-connection failures (aborted handshakes, fd limits)
+            // must not stop the other boards.
+            Err(e) => {
+                eprintln!("accept: {e}");
+                continue;
+            }
+        };
+        let peer = match stream.peer_addr() {
+            Ok(p) => p,
+            Err(_) => continue,
+        };
+        let output = output.clone();
+        std::thread::spawn(move || {
+            eprintln!("connection from {peer}");
+            let result = serve(stream, peer, &output, max_payload);
+            log_end(peer, result, &output);
+        });
+    }
+}
+
+fn connect_loop(addr: &str, output: &Output, max_payload: u32) {
+    let mut backoff = BACKOFF_MIN;
+    let mut last_error = String::new();
+    loop {
+        match connect(addr) {
+            Ok((stream, peer)) => {
+                eprintln!("connected to {peer}");
+                last_error.clear();
+                backoff = BACKOFF_MIN;
+                let result = serve(stream, peer, output, max_payload);
+                log_end(peer, result, output);
+            }
+            Err(e) => {
+                // One line per kind of failure, not one per attempt.
+                let msg = format!("{e:#}");
+                if msg != last_error {
+                    eprintln!("connect to {addr}: {msg}; retrying");
+                    last_error = msg;
+                }
+            }
+        }
+        // Backoff between attempts, so a board that is down is not hammered.
+        std::thread::sleep(backoff);
+        backoff = (backoff * 2).min(BACKOFF_MAX);
+    }
+}
+
+fn connect(addr: &str) -> anyhow::Result<(TcpStream, SocketAddr)> {
+    let mut last = None;
+    for sa in addr
+        .to_socket_addrs()
+        .with_context(|| format!("resolving {addr}"))?
+    {
+        match TcpStream::connect_timeout(&sa, CONNECT_TIMEOUT) {
+            Ok(s) => return Ok((s, sa)),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.map_or_else(
+        || anyhow::anyhow!("{addr} resolves to no address"),
+        Into::into,
+    ))
+}
+
+fn log_end(peer: SocketAddr, result: anyhow::Result<()>, output: &Output) {
+    match result {
+        Ok(()) => eprintln!("connection {peer} closed"),
+        Err(e) => match e.downcast_ref::<io::Error>() {
+            // The board went away: normal for a stream, keep the others.
+            Some(_) => eprintln!("connection {peer} ended: {e}"),
+            // Anything else (say the disk is full) ends the run.
+            None => output.fail(e),
+        },
+    }
+}
+
+/// Reads one connection to its end, delivering every good frame.
+fn serve(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    output: &Output,
+    max_payload: u32,
+) -> anyhow::Result<()> {
+    Stats::add(&output.stats().connections, 1);
+    // A board that loses power sends no FIN; keepalive notices it.
+    let keepalive = TcpKeepalive::new()
+        .with_time(Duration::from_secs(10))
+        .with_interval(Duration::from_secs(2));
+    let _ = SockRef::from(&stream).set_tcp_keepalive(&keepalive);
+
+    let source = peer.to_string();
+    let mut names: HashMap<u16, String> = HashMap::new();
+    let mut decoder = Decoder::new(max_payload);
+    let mut buf = vec![0u8; READ_SIZE];
+    let mut failure: Option<anyhow::Error> = None;
+    loop {
+        let n = match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                count(output.stats(), decoder.finish());
+                return Err(e.into());
+            }
+        };
+        decoder.feed(&buf[..n], |event| {
+            if failure.is_some() {
+                return;
+            }
+            if let Event::Frame(frame) = event {
+                let camera = names
+                    .entry(frame.header.camera_id)
+                    .or_insert_with(|| camera_name(&source, frame.header.camera_id));
+                match output.deliver(camera, &(&frame.header).into(), &frame.payload) {
+                    Ok(Delivered::Kept | Delivered::OverLimit) => {}
+                    Err(e) => failure = Some(e),
+                }
+            } else {
+                count(output.stats(), Some(event));
+            }
+        });
+        if let Some(e) = failure {
+            return Err(e);
+        }
+    }
+    count(output.stats(), decoder.finish());
+    Ok(())
+}
+
+/// Bumps the counter for a non-frame event.
+fn count(stats: &Stats, event: Option<Event>) {
+    let Some(event) = event else { return };
+    let (counter, n) = match event {
+        Event::Frame(_) => return,
+        Event::CrcError(_) => (&stats.crc_errors, 1),
+        Event::BadHeader(_) => (&stats.bad_headers, 1),
+        Event::Oversize { .. } => (&stats.oversize, 1),
+        Event::Unsupported { .. } => (&stats.unsupported, 1),
+        Event::Garbage { len } => (&stats.garbage_bytes, len as u64),
+        Event::Truncated { .. } => (&stats.truncated, 1),
+    };
+    Stats::add(counter, n);
+}

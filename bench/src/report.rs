@@ -1,0 +1,268 @@
+//! Markdown tables for docs/BENCHMARKS.md.
+
+use std::fmt::Write;
+
+use crate::encoders::Encoder;
+use crate::frames::Format;
+use crate::instructions;
+use crate::throughput::{self, Row};
+use crate::turbo::Dct;
+
+fn column_name(enc: Encoder, portable: bool) -> &'static str {
+    match (enc, portable) {
+        (Encoder::Generic, _) => "Generic",
+        (Encoder::Fast, _) => "Fast",
+        (Encoder::Turbo(Dct::Accurate), false) => "turbo SIMD",
+        (Encoder::Turbo(Dct::Accurate), true) => "turbo portable",
+        (Encoder::Turbo(Dct::Fast), false) => "turbo SIMD fast-DCT",
+        (Encoder::Turbo(Dct::Fast), true) => "turbo portable fast-DCT",
+    }
+}
+
+fn col(enc: Encoder, portable: bool) -> usize {
+    throughput::COLUMNS
+        .iter()
+        .position(|&c| c == (enc, portable))
+        .expect("column exists")
+}
+
+const PORTABLE: (Encoder, bool) = (Encoder::Turbo(Dct::Accurate), true);
+const PORTABLE_FAST: (Encoder, bool) = (Encoder::Turbo(Dct::Fast), true);
+const SIMD: (Encoder, bool) = (Encoder::Turbo(Dct::Accurate), false);
+
+fn thousands(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The legend: who is who and what each peer is given.
+pub fn legend() -> String {
+    let mut s = String::new();
+    s.push_str(
+        "Columns: **Generic** = `Engine::Generic` (jpeg-encoder 0.7 through our `ImageBuffer` \
+         adapters); **Fast** = `Engine::Fast` (img_stream's own encoder; what `Engine::Auto` \
+         uses); **turbo** = libjpeg-turbo via TurboJPEG `tjCompress2`/`tjCompressFromYUVPlanes` \
+         with `TJFLAG_ACCURATEDCT` (the islow DCT, the arithmetic our encoders use), **SIMD** as \
+         the library picks it, **portable** with `JSIMD_FORCENONE=1` (its C path: the fair peer \
+         for the in-order RISC-V board); **fast-DCT** = `TJFLAG_FASTDCT` (ifast, TurboJPEG's \
+         default when compressing). All 4:2:0 (GRAYSCALE: one component), output into a reused \
+         buffer, no allocation in the timed call on the peer's side (`TJFLAG_NOREALLOC`).\n\n",
+    );
+    s.push_str("What libjpeg-turbo is given, per format (its conversion is not timed):\n\n");
+    for f in Format::ALL {
+        let note = match f {
+            Format::Rgb565 => {
+                " — libjpeg-turbo has no RGB565 input; it gets the same pixels expanded to \
+                 RGB888 (what you would do otherwise)"
+            }
+            Format::Nv12 => {
+                " via `tjCompressFromYUVPlanes`; de-interleaving NV12's UV plane is done \
+                 once beforehand and **excluded** from its time (in its favour)"
+            }
+            _ => "",
+        };
+        let _ = writeln!(s, "- {}: {}{}", f.name(), f.peer_input(), note);
+    }
+    s
+}
+
+/// Throughput, ratios, bytes and PSNR.
+pub fn throughput(rows: &[Row]) -> String {
+    let mut s = String::new();
+    s.push_str("#### Throughput, MP/s (median), and ratios\n\n");
+    s.push_str(
+        "MP/s from each encoder's median time. Ratios are medians of the per-round ratios \
+         (both encoders of a pair ran within milliseconds of each other), so they can differ \
+         a little from dividing the MP/s columns. *spread*: the widest interquartile range of \
+         the row's encoders, relative to its median (large = the machine was busy).\n\n",
+    );
+    s.push('|');
+    s.push_str(" size | format | q |");
+    for &(enc, p) in &throughput::COLUMNS {
+        let _ = write!(s, " {} |", column_name(enc, p));
+    }
+    s.push_str(
+        " Fast ÷ turbo portable | Fast ÷ turbo SIMD | Generic ÷ turbo portable | rounds | spread |\n",
+    );
+    s.push_str("|---|---|---|");
+    for _ in throughput::COLUMNS {
+        s.push_str("---:|");
+    }
+    s.push_str("---:|---:|---:|---:|---:|\n");
+    let (fast, generic) = (col(Encoder::Fast, false), col(Encoder::Generic, false));
+    let (port, simd) = (col(PORTABLE.0, PORTABLE.1), col(SIMD.0, SIMD.1));
+    for r in rows {
+        let _ = write!(s, "| {} | {} | {} |", r.size, r.format.name(), r.quality);
+        for f in &r.figures {
+            let _ = write!(s, " {:.1} |", f.mps);
+        }
+        let _ = writeln!(
+            s,
+            " {:.2}× | {:.2}× | {:.2}× | {} | {:.0} % |",
+            r.speedup(fast, port),
+            r.speedup(fast, simd),
+            r.speedup(generic, port),
+            r.rounds(),
+            100.0 * r.spread()
+        );
+    }
+    s.push_str(
+        "\n#### Output bytes and PSNR (dB, decoded with `jpeg-decoder`, against the photograph)\n\n",
+    );
+    s.push_str("| size | format | q |");
+    let scored: Vec<usize> = (0..throughput::COLUMNS.len())
+        .filter(|&c| c != simd)
+        .collect();
+    for &c in &scored {
+        let (enc, p) = throughput::COLUMNS[c];
+        let _ = write!(
+            s,
+            " bytes {} |",
+            column_name(enc, p).replace(" portable", "")
+        );
+    }
+    for &c in &scored {
+        let (enc, p) = throughput::COLUMNS[c];
+        let _ = write!(
+            s,
+            " PSNR {} |",
+            column_name(enc, p).replace(" portable", "")
+        );
+    }
+    s.push_str("\n|---|---|---|");
+    for _ in 0..2 * scored.len() {
+        s.push_str("---:|");
+    }
+    s.push('\n');
+    for r in rows {
+        let _ = write!(s, "| {} | {} | {} |", r.size, r.format.name(), r.quality);
+        for &c in &scored {
+            let _ = write!(s, " {} |", thousands(r.figures[c].bytes));
+        }
+        for &c in &scored {
+            let _ = write!(s, " {:.2} |", r.figures[c].psnr);
+        }
+        s.push('\n');
+    }
+    let differing: Vec<String> = rows
+        .iter()
+        .filter(|r| r.figures[port].bytes != r.figures[simd].bytes)
+        .map(|r| {
+            format!(
+                "{} {} q{} ({} vs {} bytes)",
+                r.size,
+                r.format.name(),
+                r.quality,
+                r.figures[simd].bytes,
+                r.figures[port].bytes
+            )
+        })
+        .collect();
+    if differing.is_empty() {
+        s.push_str(
+            "\nlibjpeg-turbo's SIMD and portable paths produced the same number of bytes in \
+             every row; the turbo columns stand for both.\n",
+        );
+    } else {
+        let _ = writeln!(
+            s,
+            "\nlibjpeg-turbo's SIMD and portable outputs differ in size for: {} (the turbo \
+             columns show the portable path).",
+            differing.join(", ")
+        );
+    }
+    s
+}
+
+/// Instructions per pixel.
+pub fn instructions(table: &[Vec<f64>]) -> String {
+    let (w, h) = instructions::SIZE;
+    let mut s = format!(
+        "#### Instructions per pixel, {w}x{h} q{} 4:2:0 (callgrind: ({} encodes − 1 encode) / {} / pixels)\n\n",
+        instructions::QUALITY,
+        instructions::REPS,
+        instructions::REPS - 1
+    );
+    s.push_str("| format |");
+    for (enc, p) in instructions::COLUMNS {
+        let _ = write!(s, " {} |", column_name(enc, p));
+    }
+    s.push_str("\n|---|");
+    for _ in instructions::COLUMNS {
+        s.push_str("---:|");
+    }
+    s.push('\n');
+    for (f, row) in instructions::FORMATS.iter().zip(table) {
+        let _ = write!(s, "| {} |", f.name());
+        for v in row {
+            let _ = write!(s, " {v:.1} |");
+        }
+        s.push('\n');
+    }
+    s.push_str(
+        "\nUnder valgrind, libjpeg-turbo's \"SIMD\" column uses whatever instruction set \
+         valgrind's virtual CPU reports.\n",
+    );
+    s
+}
+
+/// The issue's targets, each with the measured figure and a verdict.
+pub fn targets(rows: &[Row], instr: &[Vec<f64>]) -> String {
+    let mut s =
+        String::from("#### Targets (issue 2)\n\n| target | measured | met |\n|---|---|---|\n");
+    let fast = col(Encoder::Fast, false);
+    let generic = col(Encoder::Generic, false);
+    let (port, port_fast) = (
+        col(PORTABLE.0, PORTABLE.1),
+        col(PORTABLE_FAST.0, PORTABLE_FAST.1),
+    );
+    for format in [Format::Rgb565, Format::Nv12] {
+        let Some(r) = rows
+            .iter()
+            .find(|r| (r.width, r.height, r.format, r.quality) == (640, 480, format, 65))
+        else {
+            continue;
+        };
+        let m = |c: usize| r.figures[c].mps;
+        let ratio = r.speedup(fast, port);
+        let _ = writeln!(
+            s,
+            "| Fast ≥ 2× libjpeg-turbo portable, {} VGA q65 (wall time) | {:.2}× ({:.1} vs {:.1} MP/s); vs its fast DCT {:.2}×; Generic {:.2}× | {} |",
+            format.name(),
+            ratio,
+            m(fast),
+            m(port),
+            r.speedup(fast, port_fast),
+            r.speedup(generic, port),
+            if ratio >= 2.0 { "yes" } else { "**no**" }
+        );
+    }
+    let nv12 = instructions::FORMATS
+        .iter()
+        .position(|&f| f == Format::Nv12)
+        .and_then(|i| instr.get(i));
+    let ic = |e: Encoder, p: bool| {
+        instructions::COLUMNS
+            .iter()
+            .position(|&c| c == (e, p))
+            .expect("column exists")
+    };
+    if let Some(row) = nv12 {
+        let v = row[ic(Encoder::Fast, false)];
+        let _ = writeln!(
+            s,
+            "| ≤ 60 instructions/pixel, NV12 VGA q65 (Fast) | {v:.1} (Generic {:.1}, libjpeg-turbo portable {:.1}) | {} |",
+            row[ic(Encoder::Generic, false)],
+            row[ic(PORTABLE.0, PORTABLE.1)],
+            if v <= 60.0 { "yes" } else { "**no**" }
+        );
+    }
+    s
+}

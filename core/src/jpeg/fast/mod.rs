@@ -1,14 +1,191 @@
-//! img_stream's own allocation-free baseline encoder (being written).
+//! img_stream's own allocation-free baseline JPEG encoder.
+//!
+//! One MCU at a time: a per-format reader ([`yuv`], [`rgb`]) takes the
+//! MCU's 8x8 sample blocks straight from the frame, and each block goes
+//! through the accurate integer DCT ([`dct`]), reciprocal quantisation with
+//! zig-zag reordering ([`quant`]) and Huffman coding with the Annex K tables
+//! ([`huffman`]) into a 64-bit bit accumulator that writes to the sink in
+//! 512-byte pieces ([`bitwriter`]). Headers come from [`markers`], tables
+//! from [`tables`]. Working memory is a few KB of stack; nothing allocates.
+//!
+//! Output is baseline JFIF with libjpeg's quality scaling, so a quality
+//! means the same quantisation tables as in libjpeg-turbo; NV12 and YUYV
+//! samples are taken as full-range BT.601 YCbCr and need no colour step.
+
+mod bitwriter;
+mod dct;
+mod gather;
+mod huffman;
+mod markers;
+mod quant;
+mod rgb;
+mod tables;
+mod yuv;
+
+#[cfg(test)]
+mod tests;
+
 use super::{EncodeError, Subsampling};
 use crate::frame::RawFrame;
+use crate::pixel::PixelFormat;
 use crate::sink::Sink;
+use bitwriter::Writer;
+use gather::{Mcu, Source};
+use markers::ComponentSpec;
+use quant::Divisors;
+use tables::Class;
 
 /// Encodes `frame` as baseline JFIF into `sink` without allocating.
+///
+/// Grayscale frames give a one-component JPEG (`subsampling` is ignored).
+/// Fails with `BadQuality` outside 1..=100, `NotRaw` for JPEG input, and
+/// `SinkFull` if the sink refused bytes; in that case every byte was still
+/// offered to the sink, so a counting sink knows the size needed.
 pub fn encode<S: Sink>(
     frame: &RawFrame<'_>,
     quality: u8,
     subsampling: Subsampling,
     sink: &mut S,
 ) -> Result<(), EncodeError> {
-    super::generic::encode(frame, quality, subsampling, sink)
+    if !(1..=100).contains(&quality) {
+        return Err(EncodeError::BadQuality);
+    }
+    let format = frame.format();
+    if format == PixelFormat::Jpeg {
+        return Err(EncodeError::NotRaw);
+    }
+    let gray = format == PixelFormat::Grayscale;
+    let (h, v) = match subsampling {
+        _ if gray => (1, 1),
+        Subsampling::S444 => (1, 1),
+        Subsampling::S422 => (2, 1),
+        Subsampling::S420 => (2, 2),
+    };
+
+    let luma = Divisors::new(tables::quant_table(Class::Luma, quality));
+    let chroma = Divisors::new(tables::quant_table(Class::Chroma, quality));
+    let comps = [
+        ComponentSpec {
+            id: 1,
+            h,
+            v,
+            table: 0,
+        },
+        ComponentSpec {
+            id: 2,
+            h: 1,
+            v: 1,
+            table: 1,
+        },
+        ComponentSpec {
+            id: 3,
+            h: 1,
+            v: 1,
+            table: 1,
+        },
+    ];
+    let comps = if gray { &comps[..1] } else { &comps[..] };
+
+    let mut w = Writer::new(sink);
+    markers::start(&mut w);
+    if gray {
+        markers::quant_tables(&mut w, &[&luma.natural]);
+    } else {
+        markers::quant_tables(&mut w, &[&luma.natural, &chroma.natural]);
+    }
+    markers::frame_header(&mut w, frame.width(), frame.height(), comps);
+    markers::huffman_tables(&mut w, !gray);
+    markers::scan_header(&mut w, comps);
+
+    let t = Tables {
+        luma: &luma,
+        chroma: &chroma,
+    };
+    macro_rules! by_sampling {
+        ($reader:ident $(, $layout:ty)?) => {
+            match (h, v) {
+                (1, 1) => scan::<_, _, 1, 1, true>(&mut yuv_or_rgb!($reader, 1, 1 $(, $layout)?), frame, &t, &mut w),
+                (2, 1) => scan::<_, _, 2, 1, true>(&mut yuv_or_rgb!($reader, 2, 1 $(, $layout)?), frame, &t, &mut w),
+                _ => scan::<_, _, 2, 2, true>(&mut yuv_or_rgb!($reader, 2, 2 $(, $layout)?), frame, &t, &mut w),
+            }
+        };
+    }
+    macro_rules! yuv_or_rgb {
+        (Rgb, $h:literal, $v:literal, $layout:ty) => {
+            rgb::Rgb::<$layout, $h, $v>::new(frame)
+        };
+        ($reader:ident, $h:literal, $v:literal) => {
+            yuv::$reader::<$h, $v>::new(frame)
+        };
+    }
+    match format {
+        PixelFormat::Grayscale => {
+            scan::<_, _, 1, 1, false>(&mut yuv::Gray::new(frame), frame, &t, &mut w)
+        }
+        PixelFormat::Nv12 => by_sampling!(Nv12),
+        PixelFormat::Yuv422 => by_sampling!(Yuyv),
+        PixelFormat::Rgb565 => by_sampling!(Rgb, rgb::Rgb565),
+        PixelFormat::Rgb565Swapped => by_sampling!(Rgb, rgb::Rgb565Swapped),
+        PixelFormat::Rgb888 => by_sampling!(Rgb, rgb::Rgb888),
+        PixelFormat::Bgr888 => by_sampling!(Rgb, rgb::Bgr888),
+        PixelFormat::Rgbp888 => by_sampling!(Rgb, rgb::Rgbp888),
+        PixelFormat::Jpeg => {}
+    }
+
+    w.finish_bits();
+    markers::end(&mut w);
+    w.flush();
+    if w.failed() {
+        Err(EncodeError::SinkFull)
+    } else {
+        Ok(())
+    }
+}
+
+struct Tables<'t> {
+    luma: &'t Divisors,
+    chroma: &'t Divisors,
+}
+
+/// The MCU loop: `H`x`V` luma blocks per MCU, plus Cb and Cr if `COLOR`.
+fn scan<R: Source, S: Sink, const H: usize, const V: usize, const COLOR: bool>(
+    reader: &mut R,
+    frame: &RawFrame<'_>,
+    t: &Tables<'_>,
+    w: &mut Writer<'_, S>,
+) {
+    let (mcu_w, mcu_h) = (8 * H, 8 * V);
+    let cols = (frame.width() as usize).div_ceil(mcu_w);
+    let rows = (frame.height() as usize).div_ceil(mcu_h);
+    let mut mcu = Mcu::new();
+    let mut pred = [0i32; 3];
+    for my in 0..rows {
+        reader.start_row(my * mcu_h);
+        for mx in 0..cols {
+            reader.gather(mx * mcu_w, &mut mcu);
+            for y in &mcu.y[..H * V] {
+                block(y, t.luma, &mut pred[0], &huffman::LUMA, w);
+            }
+            if COLOR {
+                block(&mcu.cb, t.chroma, &mut pred[1], &huffman::CHROMA, w);
+                block(&mcu.cr, t.chroma, &mut pred[2], &huffman::CHROMA, w);
+            }
+        }
+    }
+}
+
+/// DCT, quantisation and entropy coding of one block.
+#[inline]
+fn block<S: Sink>(
+    samples: &[u8; 64],
+    div: &Divisors,
+    pred: &mut i32,
+    huff: &huffman::Tables,
+    w: &mut Writer<'_, S>,
+) {
+    let mut coef = [0i32; 64];
+    dct::forward(samples, &mut coef);
+    let mut zz = [0i16; 64];
+    div.quantize(&coef, &mut zz);
+    huffman::encode_block(&zz, pred, huff, w);
 }

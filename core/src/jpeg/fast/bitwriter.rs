@@ -1,0 +1,227 @@
+//! Buffered output: a small fixed byte buffer in front of the [`Sink`], and
+//! the entropy coder's 64-bit bit accumulator with 0xFF byte stuffing.
+
+use crate::sink::Sink;
+
+/// Bytes collected before one `Sink::write_all`: big enough that the sink
+/// sees few calls, small enough for the stack of a MicroPython task.
+const BUF_LEN: usize = 512;
+
+/// Byte and bit writer over a sink.
+///
+/// A failing sink is remembered (see [`Writer::failed`]) but writing goes on,
+/// so a counting sink such as `SliceSink` still learns the full size needed.
+pub struct Writer<'s, S: Sink> {
+    sink: &'s mut S,
+    buf: [u8; BUF_LEN],
+    len: usize,
+    /// Pending bits, right-aligned; only the low `nbits` are meaningful.
+    acc: u64,
+    /// Number of pending bits, always < 32 between calls.
+    nbits: u32,
+    failed: bool,
+}
+
+impl<'s, S: Sink> Writer<'s, S> {
+    /// An empty writer.
+    pub fn new(sink: &'s mut S) -> Self {
+        Writer {
+            sink,
+            buf: [0; BUF_LEN],
+            len: 0,
+            acc: 0,
+            nbits: 0,
+            failed: false,
+        }
+    }
+
+    /// Whether the sink refused any bytes so far.
+    pub fn failed(&self) -> bool {
+        self.failed
+    }
+
+    /// Hands the buffered bytes to the sink.
+    #[cold]
+    #[inline(never)]
+    pub fn flush(&mut self) {
+        if self.len > 0 && self.sink.write_all(&self.buf[..self.len]).is_err() {
+            self.failed = true;
+        }
+        self.len = 0;
+    }
+
+    /// Appends raw bytes (marker segments; no stuffing).
+    pub fn write_bytes(&mut self, mut data: &[u8]) {
+        while !data.is_empty() {
+            if self.len == BUF_LEN {
+                self.flush();
+            }
+            let n = data.len().min(BUF_LEN - self.len);
+            self.buf[self.len..self.len + n].copy_from_slice(&data[..n]);
+            self.len += n;
+            data = &data[n..];
+        }
+    }
+
+    /// Appends the `n` low bits of `bits` (MSB first) to the entropy-coded
+    /// segment. `n <= 32`; `bits` must have no set bits above `n`.
+    #[inline(always)]
+    pub fn put(&mut self, bits: u32, n: u32) {
+        self.acc = (self.acc << n) | u64::from(bits);
+        self.nbits += n;
+        if self.nbits >= 32 {
+            self.nbits -= 32;
+            self.emit_word((self.acc >> self.nbits) as u32);
+        }
+    }
+
+    /// Writes 32 entropy-coded bits, stuffing a 0x00 after every 0xFF.
+    #[inline(always)]
+    fn emit_word(&mut self, w: u32) {
+        if self.len > BUF_LEN - 8 {
+            self.flush();
+        }
+        // High bit of a byte set in this mask <=> that byte (or one below it)
+        // is 0xFF: +1 carries out of exactly the 0xFF bytes.
+        if w & 0x8080_8080 & !w.wrapping_add(0x0101_0101) == 0 {
+            self.buf[self.len..self.len + 4].copy_from_slice(&w.to_be_bytes());
+            self.len += 4;
+        } else {
+            self.emit_stuffed(w);
+        }
+    }
+
+    #[cold]
+    fn emit_stuffed(&mut self, w: u32) {
+        for b in w.to_be_bytes() {
+            self.buf[self.len] = b;
+            self.len += 1;
+            if b == 0xFF {
+                self.buf[self.len] = 0;
+                self.len += 1;
+            }
+        }
+    }
+
+    /// Ends the entropy-coded segment: pads the last byte with 1 bits
+    /// (T.81 F.1.2.3) and writes out whole bytes, stuffed.
+    pub fn finish_bits(&mut self) {
+        let pad = (8 - self.nbits % 8) % 8;
+        self.acc = (self.acc << pad) | ((1u64 << pad) - 1);
+        self.nbits += pad;
+        while self.nbits >= 8 {
+            self.nbits -= 8;
+            let b = (self.acc >> self.nbits) as u8;
+            if self.len > BUF_LEN - 2 {
+                self.flush();
+            }
+            self.buf[self.len] = b;
+            self.len += 1;
+            if b == 0xFF {
+                self.buf[self.len] = 0;
+                self.len += 1;
+            }
+        }
+        self.acc = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use std::vec::Vec;
+
+    /// Records every write_all call.
+    struct Calls(Vec<Vec<u8>>);
+    impl Sink for Calls {
+        fn write_all(&mut self, buf: &[u8]) -> Result<(), crate::sink::SinkFull> {
+            self.0.push(buf.to_vec());
+            Ok(())
+        }
+    }
+
+    fn bits_to_bytes(puts: &[(u32, u32)]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut w = Writer::new(&mut out);
+        for &(b, n) in puts {
+            w.put(b, n);
+        }
+        w.finish_bits();
+        w.flush();
+        out
+    }
+
+    #[test]
+    fn packs_msb_first_and_pads_with_ones() {
+        assert_eq!(bits_to_bytes(&[(0b101, 3)]), [0b1011_1111]);
+        assert_eq!(bits_to_bytes(&[(0x1234, 16), (0x5, 4)]), [0x12, 0x34, 0x5F]);
+        assert_eq!(bits_to_bytes(&[]), Vec::<u8>::new());
+    }
+
+    #[test]
+    fn stuffs_every_ff() {
+        // 0xFF in every position of a 32-bit word, and at the tail.
+        assert_eq!(
+            bits_to_bytes(&[(0xFF12_FFFF, 32), (0xFF, 8), (0x7, 3)]),
+            [0xFF, 0x00, 0x12, 0xFF, 0x00, 0xFF, 0x00, 0xFF, 0x00, 0xFF, 0x00]
+        );
+        assert_eq!(
+            bits_to_bytes(&[(0x00FE_FF01, 32)]),
+            [0x00, 0xFE, 0xFF, 0x00, 0x01]
+        );
+        // 0xFE then 0x01 carry: no false stuffing.
+        assert_eq!(
+            bits_to_bytes(&[(0x7FFE_80FE, 32)]),
+            [0x7F, 0xFE, 0x80, 0xFE]
+        );
+    }
+
+    #[test]
+    fn random_bits_round_trip() {
+        let mut seed = 99u32;
+        let mut puts = Vec::new();
+        let mut expect_bits = Vec::new();
+        for _ in 0..5000 {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            let n = 1 + (seed >> 27); // 1..=32
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            // Bias towards ones so 0xFF bytes are common.
+            let b = (seed | (seed << 1)) >> (32 - n);
+            puts.push((b, n));
+            for i in (0..n).rev() {
+                expect_bits.push((b >> i) & 1);
+            }
+        }
+        while expect_bits.len() % 8 != 0 {
+            expect_bits.push(1);
+        }
+        let mut expect = Vec::new();
+        for byte in expect_bits.chunks(8) {
+            let b = byte.iter().fold(0u8, |a, &x| a << 1 | x as u8);
+            expect.push(b);
+            if b == 0xFF {
+                expect.push(0);
+            }
+        }
+        assert_eq!(bits_to_bytes(&puts), expect);
+    }
+
+    #[test]
+    fn writes_in_large_pieces() {
+        let mut calls = Calls(Vec::new());
+        let mut w = Writer::new(&mut calls);
+        for i in 0..10_000u32 {
+            w.put(i & 0x7F, 7);
+        }
+        w.finish_bits();
+        w.flush();
+        let n = calls.0.len();
+        let total: usize = calls.0.iter().map(Vec::len).sum();
+        assert!(total >= 10_000 * 7 / 8);
+        assert!(
+            n <= total / (BUF_LEN - 8) + 1,
+            "{n} writes for {total} bytes"
+        );
+    }
+}

@@ -62,6 +62,7 @@ run: all
 	bash scripts/demo.sh
 
 test: deps all lint
+	bash tests/c_glue/compile_check.sh $(MP_SRC) $(MP_PORT_BUILD)
 	bash tests/run_all.sh $(MICROPYTHON) $(HOST_BIN)
 
 lint:

@@ -7,6 +7,11 @@
 #include "py/objstr.h"
 #include "img_stream_shim.h"
 
+#if IMG_STREAM_CANMV
+// CanMV K230 firmware: take image.Image objects by their C struct, zero-copy.
+#include "py_image.h"
+#endif
+
 static const char *const format_names[] = {
     "?", "GRAYSCALE", "RGB565", "RGB565_SWAPPED", "RGB888", "BGR888",
     "RGBP888", "YUV422", "NV12", "JPEG",
@@ -148,6 +153,43 @@ static mp_int_t call_int_method(mp_obj_t obj, qstr name) {
     return mp_obj_get_int(r);
 }
 
+#if IMG_STREAM_CANMV
+// Maps an imlib image_t (OpenMV-derived, as CanMV ships it) to an IsFrame.
+// Frames from the sensor wrap video buffers: no copy is made here either.
+static void canmv_image(mp_obj_t obj, IsFrame *out) {
+    image_t *img = py_image_cobj(obj);
+    mp_int_t fmt;
+    switch (img->pixfmt) {
+        case PIXFORMAT_GRAYSCALE:
+            fmt = IS_FMT_GRAYSCALE;
+            break;
+        case PIXFORMAT_RGB565:
+            fmt = IS_FMT_RGB565; // imlib keeps native (little-endian) words
+            break;
+        case PIXFORMAT_RGB888:
+            fmt = IS_FMT_RGB888;
+            break;
+        case PIXFORMAT_BGR888:
+            fmt = IS_FMT_BGR888;
+            break;
+        case PIXFORMAT_RGBP888:
+            fmt = IS_FMT_RGBP888;
+            break;
+        case PIXFORMAT_YUV420:
+            fmt = IS_FMT_NV12; // the sensor's YUV420SP: Y plane + interleaved UV
+            break;
+        case PIXFORMAT_JPEG:
+            fmt = IS_FMT_JPEG; // compressed (e.g. by the hardware encoder): passes through
+            break;
+        default:
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("image pixel format %d is not supported by img_stream"), (int)img->pixfmt);
+    }
+    mp_buffer_info_t bi = { .buf = img->data, .len = img->size, .typecode = 'B' };
+    raw_frame(out, &bi, img->w, img->h, fmt, 0);
+}
+#endif
+
 mp_obj_t is_source_get(mp_obj_t img, IsFrame *out) {
     mp_buffer_info_t bi;
     if (mp_obj_is_type(img, &is_frame_type)) {
@@ -157,6 +199,12 @@ mp_obj_t is_source_get(mp_obj_t img, IsFrame *out) {
         raw_frame(out, &bi, f->width, f->height, f->format, f->stride);
         return f->buf;
     }
+    #if IMG_STREAM_CANMV
+    if (mp_obj_is_type(img, &py_image_type)) {
+        canmv_image(img, out);
+        return img;
+    }
+    #endif
     // Plain bytes-like objects: only an encoded JPEG makes sense.
     if (mp_obj_is_str_or_bytes(img) || mp_obj_is_type(img, &mp_type_bytearray)
         || mp_obj_is_type(img, &mp_type_memoryview)) {

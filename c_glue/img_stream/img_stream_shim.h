@@ -6,6 +6,15 @@
 #include "py/obj.h"
 #include "img_stream_core.h"
 
+// A firmware build drops img_stream_config.h next to these files (see
+// scripts/canmv-install.sh) to switch on board-specific code such as the
+// CanMV image adapter (IMG_STREAM_CANMV).
+#if defined(__has_include)
+#if __has_include("img_stream_config.h")
+#include "img_stream_config.h"
+#endif
+#endif
+
 // Pixel-format codes, shared with Rust (core/src/pixel.rs) and the wire.
 #define IS_FMT_GRAYSCALE 1
 #define IS_FMT_RGB565 2

@@ -39,19 +39,26 @@
 //! - bad magic, bad header CRC or length, `index >= count`, no data,
 //!   `offset + data_len > total`, `total < 40` → `garbage`;
 //!   another header version → `unsupported`;
-//! - `total > Config::max_total` → `oversize`, refused before allocating;
+//! - `total > Config::max_total` → `garbage` and `oversize` (a part of
+//!   garbage), refused before allocating;
 //! - a chunk whose `count`/`total` disagree with its frame's first chunk →
 //!   the frame is dropped, `corrupt`;
 //! - the same index twice → ignored, `duplicates`; a chunk or whole frame
-//!   repeating one already delivered (same seq and total, within
+//!   repeating one already completed (same seq and total, within
 //!   `Config::remember`) → `duplicates` too, never a second delivery;
 //! - a chunk of a frame already dropped → `late`;
-//! - an incomplete frame older than `Config::timeout` → `timed_out`; more
-//!   than `Config::max_in_flight` incomplete frames for one (source, camera),
-//!   or more than `Config::max_buffered` bytes in all → the oldest is dropped,
-//!   `superseded`;
-//! - reassembled bytes that are not a valid frame (or name another seq or
-//!   camera) → `corrupt`; payload CRC mismatch → `crc_errors`.
+//! - incomplete frames dropped → `incomplete`, of which: older than
+//!   `Config::timeout` → also `timed_out`; more than `Config::max_in_flight`
+//!   for one (source, camera), or more than `Config::max_buffered` bytes in
+//!   all → the oldest, also `superseded`; [`Reassembler::drop_all`] at the
+//!   end of input → `incomplete` only;
+//! - reassembled bytes that are not a valid v1 frame of exactly `total`
+//!   bytes (or that name another seq or camera) → `bad_headers`; another
+//!   frame version → `unsupported`; payload CRC mismatch → `crc_errors`.
+//!
+//! These are the rules, and the counter names, of the chunk test vectors in
+//! `tests/vectors/` (`max_pending` there is `Config::max_in_flight`); the
+//! tests in `host/tests/vectors.rs` check every one.
 //!
 //! [`crate::status::Stats::set_chunk_counters`] mirrors the counters into
 //! the status line.
@@ -118,19 +125,23 @@ pub struct Counters {
     pub garbage: u64,
     /// Messages with an unknown header version.
     pub unsupported: u64,
-    /// Messages refused for a too-large total or payload.
+    /// Of `garbage`: messages refused for a too-large total or payload.
     pub oversize: u64,
     /// Repeated chunks or repeated delivered frames, ignored.
     pub duplicates: u64,
     /// Chunks of frames already dropped.
     pub late: u64,
-    /// Frames dropped as inconsistent or invalid after reassembly.
+    /// Frames dropped because a chunk contradicted their count or total.
     pub corrupt: u64,
+    /// Frames (reassembled or whole) whose frame header was invalid.
+    pub bad_headers: u64,
     /// Frames dropped for a payload CRC mismatch.
     pub crc_errors: u64,
-    /// Incomplete frames dropped after the timeout.
+    /// Incomplete frames dropped, for any reason.
+    pub incomplete: u64,
+    /// Of `incomplete`: dropped after the timeout.
     pub timed_out: u64,
-    /// Incomplete frames dropped for newer ones.
+    /// Of `incomplete`: dropped for newer ones.
     pub superseded: u64,
 }
 
@@ -180,7 +191,9 @@ pub fn classify(message: &[u8]) -> MessageKind {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Fate {
-    Delivered,
+    /// Every chunk arrived (the frame was delivered or failed its checks).
+    Completed,
+    /// Dropped before completion.
     Dropped,
 }
 
@@ -284,6 +297,7 @@ impl<S: Hash + Eq + Clone> Reassembler<S> {
             .collect();
         for key in &stale {
             self.drop_partial(key, now);
+            self.counters.incomplete += 1;
             self.counters.timed_out += 1;
         }
         let remember = self.config.remember;
@@ -303,6 +317,16 @@ impl<S: Hash + Eq + Clone> Reassembler<S> {
         stale.len()
     }
 
+    /// Drops every incomplete frame (end of input); returns how many.
+    pub fn drop_all(&mut self, now: Instant) -> usize {
+        let keys: Vec<(S, u16, u32)> = self.partials.keys().cloned().collect();
+        for key in &keys {
+            self.drop_partial(key, now);
+            self.counters.incomplete += 1;
+        }
+        keys.len()
+    }
+
     fn push_frame(&mut self, source: &S, message: &[u8], now: Instant) -> Outcome {
         let max_payload = self
             .config
@@ -320,7 +344,7 @@ impl<S: Hash + Eq + Clone> Reassembler<S> {
                     self.counters.duplicates += 1;
                     return Outcome::Duplicate;
                 }
-                remember(cam, seq, total, Fate::Delivered, now);
+                remember(cam, seq, total, Fate::Completed, now);
                 self.counters.frames += 1;
                 Outcome::Frame(frame)
             }
@@ -337,10 +361,12 @@ impl<S: Hash + Eq + Clone> Reassembler<S> {
     fn count_message_error(&mut self, e: MessageError) {
         let c = &mut self.counters;
         match e {
-            MessageError::BadHeader(_) => c.garbage += 1,
+            MessageError::BadHeader(_) | MessageError::LengthMismatch => c.bad_headers += 1,
             MessageError::Unsupported(_) => c.unsupported += 1,
-            MessageError::Oversize(_) => c.oversize += 1,
-            MessageError::LengthMismatch => c.corrupt += 1,
+            MessageError::Oversize(_) => {
+                c.garbage += 1;
+                c.oversize += 1;
+            }
             MessageError::CrcError => c.crc_errors += 1,
         }
     }
@@ -358,6 +384,7 @@ impl<S: Hash + Eq + Clone> Reassembler<S> {
             }
         };
         if repr.total > self.config.max_total {
+            self.counters.garbage += 1;
             self.counters.oversize += 1;
             return Outcome::Refused;
         }
@@ -395,7 +422,7 @@ impl<S: Hash + Eq + Clone> Reassembler<S> {
             .find(|r| (r.0, r.1) == (repr.seq, repr.total))
         {
             return match r.2 {
-                Fate::Delivered => {
+                Fate::Completed => {
                     self.counters.duplicates += 1;
                     Outcome::Duplicate
                 }
@@ -451,6 +478,7 @@ impl<S: Hash + Eq + Clone> Reassembler<S> {
                 return;
             };
             self.drop_partial(&victim, now);
+            self.counters.incomplete += 1;
             self.counters.superseded += 1;
         }
     }
@@ -467,24 +495,15 @@ impl<S: Hash + Eq + Clone> Reassembler<S> {
                 Err(MessageError::LengthMismatch)
             }
         });
-        let fate = if result.is_ok() {
-            Fate::Delivered
-        } else {
-            Fate::Dropped
-        };
         let cam = self.camera(&key.0, key.1, now);
-        remember(cam, key.2, p.total, fate, now);
+        remember(cam, key.2, p.total, Fate::Completed, now);
         match result {
             Ok(frame) => {
                 self.counters.frames += 1;
                 Outcome::Frame(frame)
             }
-            Err(MessageError::CrcError) => {
-                self.counters.crc_errors += 1;
-                Outcome::Dropped
-            }
-            Err(_) => {
-                self.counters.corrupt += 1;
+            Err(e) => {
+                self.count_message_error(e);
                 Outcome::Dropped
             }
         }
@@ -637,10 +656,7 @@ mod tests {
         }
         let c = r.counters();
         assert_eq!(c.duplicates, (ca.len() + cb.len() + cc.len()) as u64);
-        assert_eq!(
-            (c.frames, c.corrupt, c.timed_out, c.superseded),
-            (3, 0, 0, 0)
-        );
+        assert_eq!((c.frames, c.corrupt, c.incomplete), (3, 0, 0));
     }
 
     #[test]
@@ -655,7 +671,7 @@ mod tests {
         assert_eq!(r.expire(t0 + Duration::from_secs(6)), 1);
         assert_eq!(r.in_flight(), 0);
         assert_eq!(r.buffered(), 0);
-        assert_eq!(r.counters().timed_out, 1);
+        assert_eq!((r.counters().timed_out, r.counters().incomplete), (1, 1));
         assert_eq!(
             r.push(&"a", &parts[2], t0 + Duration::from_secs(7)),
             Outcome::Late
@@ -711,6 +727,8 @@ mod tests {
         assert_eq!(r.in_flight(), 2);
         assert!(r.buffered() <= 2500);
         assert_eq!(r.counters().superseded, 1);
+        assert_eq!(r.drop_all(t), 2);
+        assert_eq!((r.counters().incomplete, r.buffered()), (3, 0));
     }
 
     #[test]
@@ -732,7 +750,7 @@ mod tests {
         repr.emit(&mut m);
         m.extend([1; 10]);
         assert_eq!(r.push(&"a", &m, Instant::now()), Outcome::Refused);
-        assert_eq!(r.counters().oversize, 1);
+        assert_eq!((r.counters().oversize, r.counters().garbage), (1, 1));
         assert_eq!(r.buffered(), 0);
         // Whole frames too.
         let big = frame_message(2, 0, 2000);
@@ -765,10 +783,12 @@ mod tests {
         assert_eq!(outcomes.last(), Some(&Outcome::Dropped));
         assert_eq!(r.counters().crc_errors, 1);
         assert_eq!(r.counters().frames, 0);
+        // The frame was complete: a repeat of a chunk is a duplicate.
+        assert_eq!(r.push(&"a", &parts[0], t), Outcome::Duplicate);
     }
 
     #[test]
-    fn chunk_for_another_frame_is_corrupt() {
+    fn chunk_for_another_frame_is_a_bad_header() {
         // Chunks say seq 5, the frame inside says seq 6.
         let msg = frame_message(6, 0, 100);
         let parts = chunks(&msg, 5, 0, 100);
@@ -776,7 +796,7 @@ mod tests {
         let t = Instant::now();
         let last = parts.iter().map(|p| r.push(&"a", p, t)).last().unwrap();
         assert_eq!(last, Outcome::Dropped);
-        assert_eq!(r.counters().corrupt, 1);
+        assert_eq!(r.counters().bad_headers, 1);
     }
 
     #[test]
@@ -820,7 +840,7 @@ mod tests {
             r.push(&"a", &frame_message(2, 0, 50)[..60], t),
             Outcome::Refused
         );
-        assert_eq!(r.counters().corrupt, 1, "length mismatch");
+        assert_eq!(r.counters().bad_headers, 1, "length mismatch");
     }
 
     #[test]

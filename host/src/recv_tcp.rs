@@ -195,13 +195,14 @@ fn serve(
 /// Bumps the counter for a non-frame event.
 fn count(stats: &Stats, event: Option<Event>) {
     let Some(event) = event else { return };
+    Stats::add(&stats.garbage_bytes, event.scanned_bytes());
     let (counter, n) = match event {
         Event::Frame(_) => return,
         Event::CrcError(_) => (&stats.crc_errors, 1),
         Event::BadHeader(_) => (&stats.bad_headers, 1),
         Event::Oversize { .. } => (&stats.oversize, 1),
         Event::Unsupported { .. } => (&stats.unsupported, 1),
-        Event::Garbage { len } => (&stats.garbage_bytes, len as u64),
+        Event::Garbage { .. } => return,
         Event::Truncated { .. } => (&stats.truncated, 1),
     };
     Stats::add(counter, n);

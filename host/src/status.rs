@@ -52,10 +52,8 @@ pub struct Stats {
     pub chunk_late: AtomicU64,
     /// Frames dropped as corrupt after or during reassembly.
     pub chunk_corrupt: AtomicU64,
-    /// Incomplete frames dropped after the timeout.
-    pub chunk_timed_out: AtomicU64,
-    /// Incomplete frames dropped because newer frames replaced them.
-    pub chunk_superseded: AtomicU64,
+    /// Incomplete frames dropped (timeout, superseded, end of input).
+    pub chunk_incomplete: AtomicU64,
 }
 
 impl Stats {
@@ -73,15 +71,16 @@ impl Stats {
     ///
     /// A receiver with one reassembler calls this after each message; the
     /// fields are overwritten, not added, because the counters are totals.
-    /// `oversize`, `unsupported` and `crc_errors` go to the shared fields of
-    /// the same names, so a message receiver counts those only here.
+    /// `oversize`, `unsupported`, `bad_headers` and `crc_errors` go to the
+    /// shared fields of the same names, so a message receiver counts those
+    /// only through this.
     pub fn set_chunk_counters(&self, c: &Counters) {
         self.chunk_garbage.store(c.garbage, Relaxed);
         self.chunk_duplicates.store(c.duplicates, Relaxed);
         self.chunk_late.store(c.late, Relaxed);
         self.chunk_corrupt.store(c.corrupt, Relaxed);
-        self.chunk_timed_out.store(c.timed_out, Relaxed);
-        self.chunk_superseded.store(c.superseded, Relaxed);
+        self.chunk_incomplete.store(c.incomplete, Relaxed);
+        self.bad_headers.store(c.bad_headers, Relaxed);
         self.oversize.store(c.oversize, Relaxed);
         self.unsupported.store(c.unsupported, Relaxed);
         self.crc_errors.store(c.crc_errors, Relaxed);
@@ -104,8 +103,7 @@ impl Stats {
             chunk_duplicates: self.chunk_duplicates.load(Relaxed),
             chunk_late: self.chunk_late.load(Relaxed),
             chunk_corrupt: self.chunk_corrupt.load(Relaxed),
-            chunk_timed_out: self.chunk_timed_out.load(Relaxed),
-            chunk_superseded: self.chunk_superseded.load(Relaxed),
+            chunk_incomplete: self.chunk_incomplete.load(Relaxed),
         }
     }
 }
@@ -128,8 +126,7 @@ pub struct Snapshot {
     pub chunk_duplicates: u64,
     pub chunk_late: u64,
     pub chunk_corrupt: u64,
-    pub chunk_timed_out: u64,
-    pub chunk_superseded: u64,
+    pub chunk_incomplete: u64,
 }
 
 impl Snapshot {
@@ -154,8 +151,7 @@ impl Snapshot {
             ("duplicates", self.chunk_duplicates),
             ("late", self.chunk_late),
             ("corrupt", self.chunk_corrupt),
-            ("timed out", self.chunk_timed_out),
-            ("superseded", self.chunk_superseded),
+            ("incomplete", self.chunk_incomplete),
         ];
         for (name, n) in extra {
             if n != 0 {

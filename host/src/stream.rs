@@ -71,6 +71,20 @@ pub enum Event {
     },
 }
 
+impl Event {
+    /// Bytes this event dropped while scanning for a frame: the garbage,
+    /// or the one magic byte a bad or oversize header gives up. The
+    /// "garbage bytes" counter (and the test vectors' `garbage_bytes`) is
+    /// the sum of these.
+    pub fn scanned_bytes(&self) -> u64 {
+        match self {
+            Event::Garbage { len } => *len as u64,
+            Event::BadHeader(_) | Event::Oversize { .. } => 1,
+            _ => 0,
+        }
+    }
+}
+
 #[derive(Debug)]
 enum State {
     /// Looking for / parsing a header in `buf`.
@@ -149,8 +163,9 @@ impl Decoder {
         }
     }
 
-    /// Ends the stream: reports an unfinished frame (or leftover garbage)
-    /// and resets the decoder for a new stream.
+    /// Ends the stream: reports an unfinished frame, or bytes held back
+    /// that might have begun one, as [`Event::Truncated`], and resets the
+    /// decoder for a new stream.
     pub fn finish(&mut self) -> Option<Event> {
         let pending = self.buf.len() - self.start;
         let event = match std::mem::replace(&mut self.state, State::Scan) {
@@ -159,12 +174,9 @@ impl Decoder {
             }),
             State::Skip { received, .. } => Some(Event::Truncated { received }),
             State::Scan if pending == 0 => None,
-            State::Scan if self.buf[self.start..].starts_with(&framing::MAGIC) => {
-                Some(Event::Truncated {
-                    received: pending as u64,
-                })
-            }
-            State::Scan => Some(Event::Garbage { len: pending }),
+            State::Scan => Some(Event::Truncated {
+                received: pending as u64,
+            }),
         };
         self.buf.clear();
         self.start = 0;
@@ -517,7 +529,7 @@ mod tests {
         assert_eq!(events.pop(), Some(Event::Garbage { len: 3 }));
         assert_eq!(
             d.finish(),
-            Some(Event::Garbage { len: 2 }),
+            Some(Event::Truncated { received: 2 }),
             "held-back magic prefix"
         );
         d.feed(&stream, |e| events.push(e));

@@ -78,7 +78,7 @@ fn decode_stream(bin: &[u8], max_payload: u32, split: usize) -> StreamResult {
         r.counts.insert(name.into(), 0);
     }
     let mut d = Decoder::new(max_payload);
-    let mut on_event = |e: Event, r: &mut StreamResult| {
+    let on_event = |e: Event, r: &mut StreamResult| {
         *r.counts.get_mut("garbage_bytes").unwrap() += e.scanned_bytes();
         let (name, n) = match e {
             Event::Frame(f) => {

@@ -47,10 +47,10 @@ impl Rng {
     /// only ever finds the headers a vector places on purpose.
     fn bytes(&mut self, n: usize) -> Vec<u8> {
         let mut v: Vec<u8> = (0..n).map(|_| (self.next() >> 56) as u8).collect();
-        for i in 0..n {
-            if v[i] == b'I' {
+        for b in v.iter_mut() {
+            if *b == b'I' {
                 // 'I' could start a magic (also across a vector boundary).
-                v[i] = b'i';
+                *b = b'i';
             }
         }
         v
@@ -288,7 +288,7 @@ fn chunk_vector(
 
 fn generate() -> Vec<Vector> {
     let jpeg = tiny_jpeg();
-    let mut rng = Rng(0x5EED_0F_1A6E_5EED);
+    let mut rng = Rng(0x005E_ED0F_1A6E_5EED);
     let mut out = Vec::new();
 
     // --- single headers, for parse_header()

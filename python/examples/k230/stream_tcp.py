@@ -58,7 +58,8 @@ try:
         sent += 1
         if sent % 30 == 0:
             dt = time.ticks_diff(time.ticks_ms(), t0)
-            print("%d frames, %.1f fps" % (sent, sent * 1000 / max(dt, 1)))
+            t0 = time.ticks_ms()
+            print("%d frames, %.1f fps" % (sent, 30 * 1000 / max(dt, 1)))
 finally:
     sock.close()
     sensor.stop()

@@ -81,6 +81,7 @@ test-host: all
 bench: all
 	bash scripts/install-deps.sh bench
 	bash bench/run.sh
+	bash scripts/bench_tcp.sh --write
 
 clean:
 	rm -rf $(MP_PORT_BUILD) $(MICROPYTHON)

@@ -7,7 +7,8 @@
 //! - [`store`]: the `--out DIR` layout (`<camera>/<seq>.jpg`, `frames.jsonl`);
 //! - [`status`]: shared counters, seq-gap drops and the stderr status line;
 //! - [`output`]: the per-run frame sink (counting, writing, `--count`);
-//! - [`flags`]: command-line parsing and validation.
+//! - [`flags`]: command-line parsing and validation;
+//! - [`signals`]: Ctrl-C/SIGTERM end a run with its summary line.
 //!
 //! Receivers: [`recv_tcp`].
 #![deny(missing_docs)]
@@ -16,6 +17,7 @@ pub mod flags;
 pub mod output;
 pub mod reassembly;
 pub mod recv_tcp;
+pub mod signals;
 pub mod status;
 pub mod store;
 pub mod stream;
@@ -38,7 +40,9 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<ExitCode>
             return Ok(ExitCode::from(code));
         }
     };
-    match cli.validate()? {
+    let command = cli.validate()?;
+    signals::install();
+    match command {
         flags::Command::RecvTcp(config) => recv_tcp::run(config),
     }
 }

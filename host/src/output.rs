@@ -11,10 +11,10 @@
 //! // In a receiving thread, for each verified frame:
 //! let camera = camera_name("board-topic", frame.header.camera_id);
 //! output.deliver(&camera, &(&frame.header).into(), &frame.payload)?;
-//! // In the main thread: returns once --count frames are in (or a thread
-//! // reported a fatal error with `output.fail(err)`).
-//! match stops.recv()? {
-//!     Stop::CountReached => {}
+//! // In the main thread: returns once --count frames are in, a thread
+//! // reported a fatal error with `output.fail(err)`, or on Ctrl-C.
+//! match img_stream_host::output::wait_for_stop(&stops) {
+//!     Stop::CountReached | Stop::Interrupted => {}
 //!     Stop::Fatal(err) => return Err(err),
 //! }
 //! # Ok(()) }
@@ -34,6 +34,26 @@ pub enum Stop {
     CountReached,
     /// A receiving thread hit an error it cannot recover from.
     Fatal(anyhow::Error),
+    /// Ctrl-C or SIGTERM.
+    Interrupted,
+}
+
+/// Blocks the main thread until the run should end.
+///
+/// Checks for Ctrl-C/SIGTERM ([`crate::signals`]) a few times a second.
+pub fn wait_for_stop(stops: &mpsc::Receiver<Stop>) -> Stop {
+    loop {
+        match stops.recv_timeout(std::time::Duration::from_millis(100)) {
+            Ok(stop) => return stop,
+            Err(mpsc::RecvTimeoutError::Timeout) if crate::signals::requested() => {
+                return Stop::Interrupted
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                return Stop::Fatal(anyhow::anyhow!("all receiving threads ended"))
+            }
+        }
+    }
 }
 
 /// What [`Output::deliver`] did with a frame.

@@ -16,7 +16,7 @@ use anyhow::Context;
 use socket2::{SockRef, TcpKeepalive};
 
 use crate::flags::{TcpConfig, TcpMode};
-use crate::output::{Delivered, Output, Stop};
+use crate::output::{wait_for_stop, Delivered, Output, Stop};
 use crate::status::{Stats, StatusReporter};
 use crate::store::camera_name;
 use crate::stream::{Decoder, Event};
@@ -50,12 +50,11 @@ pub fn run(config: TcpConfig) -> anyhow::Result<ExitCode> {
         }
     }
     let reporter = StatusReporter::spawn(stats, config.output.status);
-    let stop = stops.recv();
+    let stop = wait_for_stop(&stops);
     reporter.finish();
     match stop {
-        Ok(Stop::CountReached) => Ok(ExitCode::SUCCESS),
-        Ok(Stop::Fatal(err)) => Err(err),
-        Err(_) => anyhow::bail!("all receiving threads ended"),
+        Stop::CountReached | Stop::Interrupted => Ok(ExitCode::SUCCESS),
+        Stop::Fatal(err) => Err(err),
     }
 }
 

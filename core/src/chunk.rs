@@ -729,6 +729,28 @@ mod tests {
         assert_eq!(parse_message(&small, 10_000), Err(Error::BadTotal));
     }
 
+    proptest::proptest! {
+        /// Whatever a message holds, an accepted chunk's data fits its frame.
+        #[test]
+        fn accepted_chunks_fit(
+            mut msg in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..80),
+            fix_header in proptest::prelude::any::<bool>(),
+        ) {
+            if fix_header && msg.len() >= 32 {
+                msg[..4].copy_from_slice(&MAGIC);
+                msg[4] = 1;
+                msg[5] = 32;
+                ChunkHeader::new_unchecked(&mut msg[..]).fill_header_crc();
+            }
+            if let Ok((r, data)) = parse_message(&msg, 1000) {
+                proptest::prop_assert!(!data.is_empty());
+                proptest::prop_assert!(r.index < r.count);
+                proptest::prop_assert!(r.offset as usize + data.len() <= r.total as usize);
+                proptest::prop_assert!((40..=1000).contains(&r.total));
+            }
+        }
+    }
+
     #[test]
     fn plan_cuts_exactly() {
         for total in [40usize, 41, 100, 1000, 4096, 65_537] {

@@ -794,6 +794,33 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// On any input `decide` makes progress: it asks for more bytes than
+        /// it has, or drops at least one, and never trusts a bad header.
+        #[test]
+        fn decide_always_progresses(
+            mut buf in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..120),
+            magic_at in 0usize..120,
+            max in 0u32..200,
+        ) {
+            // Plant a magic now and then so the header paths are reached.
+            if magic_at + 4 <= buf.len() {
+                buf[magic_at..magic_at + 4].copy_from_slice(&MAGIC);
+            }
+            match decide(&buf, max) {
+                Decision::NeedMore(n) => proptest::prop_assert!(n > buf.len()),
+                Decision::Discard { len, .. } => {
+                    proptest::prop_assert!(len > 0 && len <= buf.len())
+                }
+                Decision::Skip { len, .. } => proptest::prop_assert!(len >= 40),
+                Decision::Frame(repr) => {
+                    proptest::prop_assert!(repr.payload_len <= max);
+                    proptest::prop_assert_eq!(FrameRepr::parse(&buf), Ok(repr));
+                }
+            }
+        }
+    }
+
     #[test]
     fn errors_display() {
         extern crate alloc;

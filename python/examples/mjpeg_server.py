@@ -1,0 +1,76 @@
+# K230-style MJPEG web camera: open http://<board>:8080/ in a browser (or
+# point VLC, ffmpeg, OpenCV or Home Assistant at http://<board>:8080/stream).
+# On the unix port the camera is python/synthetic_camera.py.
+#
+#   micropython mjpeg_server.py [key=value ...]
+#     port=8080 host=0.0.0.0 size=640x480 format=NV12 quality=65
+#     camera_fps=30   pace the synthetic camera like a sensor (0: as fast as it goes)
+#     fps_limit=0 max_clients=4 stall_ms=10000 seconds=0 (0: forever)
+#     report=0        print "loop <frames> <ms>" every N frames (the load test reads it)
+import sys
+import time
+
+import img_stream
+import img_stream_http
+
+opts = {"port": "8080", "host": "0.0.0.0", "size": "640x480", "format": "NV12",
+        "quality": "65", "camera_fps": "30", "fps_limit": "0", "max_clients": "4",
+        "stall_ms": "10000", "seconds": "0", "report": "0"}
+for arg in sys.argv[1:]:
+    k, _, v = arg.partition("=")
+    if k not in opts:
+        raise SystemExit("unknown option %r; known: %s" % (k, " ".join(sorted(opts))))
+    opts[k] = v
+width, height = (int(x) for x in opts["size"].split("x"))
+camera_fps = int(opts["camera_fps"])
+seconds = int(opts["seconds"])
+report = int(opts["report"])
+
+try:
+    # On a CanMV K230 board the sensor delivers NV12 (YUV420SP) frames.
+    from media.sensor import Sensor
+    from media.media import MediaManager
+    sensor = Sensor()
+    sensor.reset()
+    sensor.set_framesize(width=width, height=height)
+    sensor.set_pixformat(Sensor.YUV420SP)
+    MediaManager.init()
+    sensor.run()
+    snapshot = sensor.snapshot
+    paced = False  # the sensor paces the loop itself
+except ImportError:
+    from synthetic_camera import SyntheticCamera
+    cam = SyntheticCamera(width, height, getattr(img_stream, opts["format"]))
+    snapshot = cam.snapshot
+    paced = camera_fps > 0
+
+server = img_stream_http.MjpegServer(
+    int(opts["port"]), host=opts["host"], max_clients=int(opts["max_clients"]),
+    quality=int(opts["quality"]), fps_limit=int(opts["fps_limit"]) or None,
+    stall_timeout_ms=int(opts["stall_ms"]))
+print("serving http://%s:%s/ (stream: /stream, snapshot: /snapshot, stats: /stats)" % (
+    "127.0.0.1" if opts["host"] == "0.0.0.0" else opts["host"], opts["port"]))
+
+start = last = time.ticks_ms()
+frames = 0
+period_ms = 1000 // camera_fps if paced else 0
+next_due = start
+while not seconds or time.ticks_diff(time.ticks_ms(), start) < seconds * 1000:
+    if period_ms:
+        # Wait for the "sensor" while serving clients: poll() sleeps in select.
+        while True:
+            wait = time.ticks_diff(next_due, time.ticks_ms())
+            if wait <= 0:
+                break
+            server.poll(wait)
+        next_due = time.ticks_add(next_due, period_ms)
+    server.push(snapshot())
+    frames += 1
+    if report and frames % report == 0:
+        now = time.ticks_ms()
+        print("loop %d %d" % (report, time.ticks_diff(now, last)))
+        last = now
+s = server.stats()
+print("done: %d frames captured, %d encoded, %d parts sent, %d dropped clients" % (
+    s["frames_captured"], s["frames_encoded"], s["parts_sent"], s["clients_dropped"]))
+server.close()

@@ -1,0 +1,32 @@
+# riscv64 (the K230's ISA): cross toolchain, staticlib, MicroPython under qemu.
+# Included by the top-level Makefile, after it defines MICROPYTHON (the x86
+# interpreter the riscv64 one must agree with byte for byte).
+#
+#   make cross-toolchain   Debian trixie chroot with Rust, riscv64 gcc, qemu
+#                          (cached machine-wide: $IMG_STREAM_CACHE, default
+#                          /var/cache/img-stream; first time ~1-2 min, ~2 GB)
+#   make cross-lib         target/riscv/<triple>/release/libimg_stream.a for
+#                          riscv64gc-unknown-linux-{gnu,musl} and -none-elf
+#   make cross-micropython build/micropython-rv64 (+ -qemu launcher)
+#   make cross-test        every riscv64 check (tests/cross/run.sh)
+#
+# Each step is an idempotent script with its own up-to-date logic (cargo,
+# the port's make), so the targets are phony and cheap to repeat.
+
+.PHONY: cross-toolchain cross-lib cross-micropython cross-test cross-prune
+
+cross-toolchain:
+	bash scripts/riscv-chroot.sh ensure >/dev/null
+
+cross-lib: cross-toolchain
+	bash scripts/cross-build.sh
+
+cross-micropython: cross-lib
+	bash scripts/cross-micropython.sh
+
+cross-test: cross-micropython $(MICROPYTHON)
+	bash tests/cross/run.sh $(or $(MICROPYTHON),build/micropython)
+
+# Deletes chroots built for other pins (each is ~2 GB).
+cross-prune:
+	bash scripts/riscv-chroot.sh prune

@@ -1,0 +1,231 @@
+#!/usr/bin/env bash
+# A Debian trixie chroot holding the riscv64 cross toolchain (Rust from
+# trixie-backports with rust-src for -Zbuild-std, gcc-riscv64-linux-gnu,
+# qemu-user), and a way to run commands in it.
+#
+#   riscv-chroot.sh ensure         create the chroot unless it exists; print its path
+#   riscv-chroot.sh path           print the path the chroot has (or would have)
+#   riscv-chroot.sh run CMD...     ensure, then run CMD inside, in the current directory
+#   riscv-chroot.sh candidates     show what the mirror offers now next to the pins
+#   riscv-chroot.sh prune          delete chroots of other pins and interrupted builds
+#
+# Why a chroot: no rustup target can be downloaded here, but Debian packages
+# all of it. Why outside the clone: it is ~3 GB, and every fresh clone (CI)
+# should reuse one copy. The directory name carries a hash of the pins and of
+# SCRIPT_VERSION, so a change of either builds a new chroot beside the old one.
+#
+# Environment: IMG_STREAM_CACHE (default /var/cache/img-stream) is the
+# machine-wide cache; the chroot and a shared cargo home live there.
+set -euo pipefail
+
+# Bump when the way the chroot is built changes (not for pin changes).
+SCRIPT_VERSION=1
+SUITE=trixie
+
+# Pinned with a private apt configuration against the machine's mirror
+# (`riscv-chroot.sh candidates`). Rust comes from backports: trixie main has
+# 1.85, and jpeg-encoder 0.7 / heapless 0.9 need 1.87.
+PINS=(
+    "rustc=1.96.1+dfsg1-2~bpo13+1"
+    "cargo=1.96.1+dfsg1-2~bpo13+1"
+    "rust-src=1.96.1+dfsg1-2~bpo13+1"
+    "gcc-riscv64-linux-gnu=4:14.2.0-1"
+    "libc6-dev-riscv64-cross=2.41-11cross1"
+    "qemu-user=1:10.0.13+ds-0+deb13u1"
+    "make=4.4.1-2"
+    "python3=3.13.5-1"
+    "ca-certificates=20250419+deb13u1"
+)
+
+PROJECT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CACHE=${IMG_STREAM_CACHE:-/var/cache/img-stream}
+KEY=$(printf '%s\n' "$SCRIPT_VERSION" "$SUITE" "${PINS[@]}" | sha256sum | cut -c1-12)
+ROOT="$CACHE/riscv-chroot-$KEY"
+CARGO_CACHE="$CACHE/cargo-home"
+# Where the host's CA bundle appears inside the chroot: the registry may sit
+# behind a TLS proxy whose CA only the host's bundle has.
+CHROOT_CA=/etc/ssl/img-stream-host-ca.crt
+HOST_CA=${CARGO_HTTP_CAINFO:-${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}}
+
+die() {
+    echo "riscv-chroot: $*" >&2
+    exit 1
+}
+
+# The Debian mirror comes from the machine's own apt configuration.
+find_mirror() {
+    local mirror=""
+    if [ -f /etc/apt/sources.list.d/debian.sources ]; then
+        mirror=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources)
+    fi
+    if [ -z "$mirror" ] && [ -f /etc/apt/sources.list ]; then
+        mirror=$(awk '$1 == "deb" && $0 !~ /security/ {for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) {print $i; exit}}' /etc/apt/sources.list)
+    fi
+    [ -n "$mirror" ] || die "no Debian mirror found in /etc/apt"
+    echo "$mirror"
+}
+
+sources_lines() {
+    local mirror=$1 keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+    echo "deb [signed-by=$keyring] $mirror $SUITE main"
+    echo "deb [signed-by=$keyring] $mirror $SUITE-backports main"
+}
+
+# Runs "$@" chrooted into $1 inside a private mount namespace: the bind mounts
+# exist only for this command and vanish with it, even when it is killed; the
+# trap also unmounts them explicitly on every normal or failing exit.
+run_in() {
+    local root=$1
+    shift
+    [ -d "$root" ] || die "no chroot at $root"
+    mkdir -p "$CARGO_CACHE"
+    unshare --mount --propagation private -- "${BASH_SOURCE[0]}" __inner "$root" "$PWD" "$@"
+}
+
+inner() {
+    local root=$1 cwd=$2
+    shift 2
+    # Global, not local: the EXIT trap runs after this function has returned.
+    MOUNTED=()
+    cleanup() {
+        local i
+        for ((i = ${#MOUNTED[@]} - 1; i >= 0; i--)); do
+            umount -l "${MOUNTED[$i]}" 2>/dev/null || true
+        done
+    }
+    trap cleanup EXIT
+    bind() { # bind SRC DEST_IN_ROOT [file]
+        local dest="$root$2"
+        if [ "${3:-}" = file ]; then
+            mkdir -p "$(dirname "$dest")"
+            [ -e "$dest" ] || : >"$dest"
+        else
+            mkdir -p "$dest"
+        fi
+        mount --bind "$1" "$dest"
+        MOUNTED+=("$dest")
+    }
+    mkdir -p "$root/proc" "$root/dev"
+    mount -t proc proc "$root/proc"
+    MOUNTED+=("$root/proc")
+    mount --rbind /dev "$root/dev"
+    mount --make-rslave "$root/dev"
+    MOUNTED+=("$root/dev")
+    bind /etc/resolv.conf /etc/resolv.conf file
+    bind "$HOST_CA" "$CHROOT_CA" file
+    bind "$PROJECT" "$PROJECT"
+    bind "$CARGO_CACHE" /var/cache/img-stream-cargo
+    # Start from a clean environment so the host's PATH or rustup settings
+    # cannot leak in; callers pass variables with `env VAR=value CMD`.
+    # Default to the project directory when the caller's is not visible inside.
+    case "$cwd" in "$PROJECT" | "$PROJECT"/*) ;; *) cwd=$PROJECT ;; esac
+    local status=0
+    chroot "$root" /usr/bin/env -i \
+        HOME=/root \
+        PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+        LANG=C.UTF-8 \
+        TERM="${TERM:-dumb}" \
+        CARGO_HOME=/var/cache/img-stream-cargo \
+        CARGO_HTTP_CAINFO="$CHROOT_CA" \
+        SSL_CERT_FILE="$CHROOT_CA" \
+        DEBIAN_FRONTEND=noninteractive \
+        /bin/sh -c 'cd "$1" && shift && exec "$@"' sh "$cwd" "$@" || status=$?
+    return "$status"
+}
+
+create() {
+    command -v debootstrap >/dev/null || apt-get install -y -qq debootstrap >/dev/null ||
+        die "debootstrap is missing and could not be installed"
+    local mirror tmp
+    mirror=$(find_mirror)
+    # Same file system as the final directory, so the rename is atomic; a
+    # half-built tree keeps its .tmp name and is never taken for a finished one.
+    tmp=$(mktemp -d "$ROOT.tmp.XXXXXX")
+    echo "riscv-chroot: creating $ROOT (a few minutes, ~3 GB)" >&2
+    debootstrap --variant=minbase "$SUITE" "$tmp" "$mirror" >"$tmp.log" 2>&1 ||
+        die "debootstrap failed, see $tmp.log"
+    sources_lines "$mirror" >"$tmp/etc/apt/sources.list"
+    # Never start services inside the chroot during package installation.
+    printf '#!/bin/sh\nexit 101\n' >"$tmp/usr/sbin/policy-rc.d"
+    chmod +x "$tmp/usr/sbin/policy-rc.d"
+    local pkgs=("${PINS[@]}")
+    # -t: the pinned packages' own dependencies (libstd-rust-dev, ...) must
+    # come from backports too.
+    run_in "$tmp" apt-get -qq update >>"$tmp.log" 2>&1 || die "apt-get update failed, see $tmp.log"
+    if ! run_in "$tmp" apt-get install -y -qq --no-install-recommends \
+        -t "$SUITE-backports" "${pkgs[@]}" >>"$tmp.log" 2>&1; then
+        die "installing the pinned packages failed (the mirror may have moved on: \`$0 candidates\`), see $tmp.log"
+    fi
+    run_in "$tmp" apt-get clean
+    rm -f "$tmp/usr/sbin/policy-rc.d"
+    printf '%s\n' "script $SCRIPT_VERSION" "suite $SUITE" "${PINS[@]}" >"$tmp/.img-stream-chroot"
+    mv -T "$tmp" "$ROOT"
+    rm -f "$tmp.log"
+    echo "riscv-chroot: ready: $ROOT" >&2
+}
+
+ensure() {
+    [ -f "$ROOT/.img-stream-chroot" ] && return 0
+    [ "$(id -u)" = 0 ] || die "creating the chroot needs root"
+    mkdir -p "$CACHE"
+    # One creator at a time; a second caller waits and then finds it done.
+    exec 9>"$CACHE/riscv-chroot.lock"
+    flock 9
+    [ -f "$ROOT/.img-stream-chroot" ] || create
+    exec 9>&-
+}
+
+candidates() {
+    local apt mirror
+    apt=$(mktemp -d)
+    trap 'rm -rf "$apt"' RETURN
+    mirror=$(find_mirror)
+    mkdir -p "$apt/lists/partial" "$apt/cache"
+    sources_lines "$mirror" >"$apt/sources.list"
+    local opts=(
+        -o "Dir::Etc::SourceList=$apt/sources.list"
+        -o "Dir::Etc::SourceParts=$apt/none"
+        -o "Dir::Etc::Preferences=$apt/none"
+        -o "Dir::Etc::PreferencesParts=$apt/none"
+        -o "Dir::State::Lists=$apt/lists"
+        -o "Dir::State::Status=/dev/null"
+        -o "Dir::Cache=$apt/cache"
+        -o "APT::Sandbox::User=root"
+    )
+    mkdir -p "$apt/none"
+    apt-get "${opts[@]}" -qq update
+    local pin pkg
+    for pin in "${PINS[@]}"; do
+        pkg=${pin%%=*}
+        printf '%-24s pinned %-32s newest %s\n' "$pkg" "${pin#*=}" \
+            "$(apt-cache "${opts[@]}" madison "$pkg" | awk -F'|' 'NR == 1 {gsub(/ /, "", $2); print $2}')"
+    done
+}
+
+case "${1:-}" in
+ensure)
+    ensure
+    echo "$ROOT"
+    ;;
+path) echo "$ROOT" ;;
+run)
+    shift
+    [ $# -gt 0 ] || die "usage: $0 run CMD..."
+    ensure
+    run_in "$ROOT" "$@"
+    ;;
+candidates) candidates ;;
+prune)
+    mkdir -p "$CACHE"
+    exec 9>"$CACHE/riscv-chroot.lock"
+    flock 9
+    for dir in "$CACHE"/riscv-chroot-*; do
+        [ "$dir" = "$ROOT" ] || [ ! -e "$dir" ] || { echo "riscv-chroot: removing $dir" >&2; rm -rf "$dir"; }
+    done
+    ;;
+__inner)
+    shift
+    inner "$@"
+    ;;
+*) die "usage: $0 ensure|path|run CMD...|candidates|prune" ;;
+esac

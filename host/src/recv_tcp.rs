@@ -17,7 +17,7 @@ use socket2::{SockRef, TcpKeepalive};
 
 use crate::flags::{TcpConfig, TcpMode};
 use crate::output::{wait_for_stop, Delivered, Output, Stop};
-use crate::status::{Stats, StatusReporter};
+use crate::status::{log, Stats, StatusReporter};
 use crate::store::camera_name;
 use crate::stream::{Decoder, Event};
 
@@ -65,7 +65,7 @@ fn accept_loop(listener: TcpListener, output: Arc<Output>, max_payload: u32) {
             // Per-connection failures (aborted handshakes, fd limits)
             // must not stop the other boards.
             Err(e) => {
-                eprintln!("accept: {e}");
+                log(format_args!("accept: {e}"));
                 continue;
             }
         };
@@ -75,7 +75,7 @@ fn accept_loop(listener: TcpListener, output: Arc<Output>, max_payload: u32) {
         };
         let output = output.clone();
         std::thread::spawn(move || {
-            eprintln!("connection from {peer}");
+            log(format_args!("connection from {peer}"));
             let result = serve(stream, peer, &output, max_payload);
             log_end(peer, result, &output);
         });
@@ -88,7 +88,7 @@ fn connect_loop(addr: &str, output: &Output, max_payload: u32) {
     loop {
         match connect(addr) {
             Ok((stream, peer)) => {
-                eprintln!("connected to {peer}");
+                log(format_args!("connected to {peer}"));
                 last_error.clear();
                 backoff = BACKOFF_MIN;
                 let result = serve(stream, peer, output, max_payload);
@@ -98,7 +98,7 @@ fn connect_loop(addr: &str, output: &Output, max_payload: u32) {
                 // One line per kind of failure, not one per attempt.
                 let msg = format!("{e:#}");
                 if msg != last_error {
-                    eprintln!("connect to {addr}: {msg}; retrying");
+                    log(format_args!("connect to {addr}: {msg}; retrying"));
                     last_error = msg;
                 }
             }
@@ -128,10 +128,10 @@ fn connect(addr: &str) -> anyhow::Result<(TcpStream, SocketAddr)> {
 
 fn log_end(peer: SocketAddr, result: anyhow::Result<()>, output: &Output) {
     match result {
-        Ok(()) => eprintln!("connection {peer} closed"),
+        Ok(()) => log(format_args!("connection {peer} closed")),
         Err(e) => match e.downcast_ref::<io::Error>() {
             // The board went away: normal for a stream, keep the others.
-            Some(_) => eprintln!("connection {peer} ended: {e}"),
+            Some(_) => log(format_args!("connection {peer} ended: {e}")),
             // Anything else (say the disk is full) ends the run.
             None => output.fail(e),
         },

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -208,6 +208,19 @@ impl SeqTracker {
     }
 }
 
+/// Set while a live status line is on screen, so [`log`] clears it first.
+static LIVE_LINE: AtomicBool = AtomicBool::new(false);
+
+/// Prints one message line on stderr without tangling it with a live
+/// status line (which is redrawn below it at the next tick).
+pub fn log(message: std::fmt::Arguments<'_>) {
+    let mut err = std::io::stderr().lock();
+    if LIVE_LINE.load(Relaxed) {
+        let _ = write!(err, "\r\x1b[2K");
+    }
+    let _ = writeln!(err, "{message}");
+}
+
 /// How the status thread prints.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StatusMode {
@@ -286,6 +299,7 @@ fn report(stats: &Stats, mode: StatusMode, stopped: &mpsc::Receiver<()>) {
         let _ = match mode {
             StatusMode::Live => {
                 live_drawn = true;
+                LIVE_LINE.store(true, Relaxed);
                 write!(err, "\r\x1b[2K{line}")
             }
             _ => writeln!(err, "{line}"),
@@ -298,6 +312,7 @@ fn report(stats: &Stats, mode: StatusMode, stopped: &mpsc::Receiver<()>) {
     let line = snap.line(&Snapshot::default(), start.elapsed());
     let mut err = std::io::stderr().lock();
     if live_drawn {
+        LIVE_LINE.store(false, Relaxed);
         let _ = write!(err, "\r\x1b[2K");
     }
     let _ = writeln!(err, "summary: {line} | connections {}", snap.connections);

@@ -44,21 +44,23 @@ EOF
 
 unset JSIMD_FORCENONE
 started=$(date -u +%s)
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 "$BIN" all --photos "$work/photos" --scratch "$work/scratch" >"$work/tables.md"
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 took=$(( $(date -u +%s) - started ))
 
-commit=$(git rev-parse --short HEAD)
-git diff --quiet HEAD -- core bench 2>/dev/null || commit="$commit + uncommitted changes in core/ or bench/"
-fast_log=$(git log -1 --format='%h %s' -- core/src/jpeg/fast || true)
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo "(not a git checkout)")
+[ -z "$(git status --porcelain -- core bench 2>/dev/null)" ] || commit="$commit + uncommitted changes in core/ or bench/"
+fast_log=$(git log -1 --format='%h %s' -- core/src/jpeg/fast 2>/dev/null || true)
 {
     echo "Command: \`make bench\` (runs \`bash bench/run.sh\`), run $(date -u '+%Y-%m-%d %H:%M UTC'), took ${took} s."
     echo
-    echo "Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), \`nproc\` = $(nproc), shared and noisy (medians; ratios hold better than absolute figures)."
+    echo "Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), \`nproc\` = $(nproc), shared with other work (load average $load_before before, $load_after after: medians, and ratios hold better than absolute figures)."
     echo "Software: $(rustc --version | cut -d' ' -f1-2), libjpeg-turbo $(dpkg-query -W -f='${Version}' libturbojpeg0-dev 2>/dev/null || echo '?') (Debian libturbojpeg0-dev), $(valgrind --version)."
     echo "Code: img_stream $commit; last change to \`core/src/jpeg/fast\`: ${fast_log:-none}."
     echo
     echo "Input: \`tests/data/photos/coffee.png\` (600x400), centre-cropped to each aspect ratio and resized with Pillow's Lanczos filter; each format is converted from that RGB888 picture (NV12: full-range BT.601, chroma averaged over 2x2)."
-    echo "Timing: one process runs Generic, Fast and libjpeg-turbo with SIMD; a child process started with \`JSIMD_FORCENONE=1\` runs libjpeg-turbo's portable path, driven one encode at a time over a pipe, so the encoders alternate within every round (5 warm-up rounds, then 31–101 measured rounds per row, ≈2 s per row)."
+    echo "Timing: one process runs Generic, Fast and libjpeg-turbo with SIMD; a child process started with \`JSIMD_FORCENONE=1\` runs libjpeg-turbo's portable path, driven one encode at a time over a pipe, so the encoders alternate within every round (5 warm-up rounds, then 41–101 measured rounds per row, ≈3 s at most). Each encode is timed on the wall clock and, as a cross-check, on the thread's CPU clock."
     echo
     cat "$work/tables.md"
 } >"$work/section.md"

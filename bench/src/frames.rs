@@ -147,6 +147,29 @@ impl Frame {
         self.width as usize * self.height as usize
     }
 
+    /// Does the work a libjpeg-turbo user would do to turn [`Frame::ours`]
+    /// into the peer's input (RGB565: expand to RGB888; NV12: split the UV
+    /// plane), into `out`. `false` for formats the peer reads as they are.
+    pub fn prepare_peer(&self, out: &mut Vec<u8>) -> bool {
+        out.clear();
+        match self.format {
+            Format::Gray | Format::Rgb888 => return false,
+            Format::Rgb565 => {
+                out.resize(self.pixels() * 3, 0);
+                for (d, p) in out.chunks_exact_mut(3).zip(self.ours.chunks_exact(2)) {
+                    let (r, g, b) = rgb565_to_rgb(u16::from_le_bytes([p[0], p[1]]));
+                    d.copy_from_slice(&[r, g, b]);
+                }
+            }
+            Format::Nv12 => {
+                let uv = &self.ours[self.pixels()..];
+                out.extend(uv.iter().step_by(2));
+                out.extend(uv.iter().skip(1).step_by(2));
+            }
+        }
+        true
+    }
+
     /// libjpeg-turbo's view of the same pixels.
     pub fn peer(&self) -> PeerInput<'_> {
         match self.format {
@@ -222,5 +245,22 @@ mod tests {
             PeerInput::Rgb(p) => assert_eq!(p, &[255, 4, 132, 0, 255, 0]),
             _ => panic!("RGB565's peer gets RGB888"),
         }
+    }
+
+    #[test]
+    fn peer_preparation_reproduces_the_peer_input() {
+        let rgb: Vec<u8> = (0..4 * 4 * 3).map(|i| (i * 37 % 256) as u8).collect();
+        let mut out = Vec::new();
+        for format in [Format::Rgb565, Format::Nv12] {
+            let f = Frame::from_rgb(&rgb, 4, 4, format);
+            assert!(f.prepare_peer(&mut out));
+            let n = f.pixels();
+            let expected = match format {
+                Format::Nv12 => &f.peer[n..],
+                _ => &f.peer[..],
+            };
+            assert_eq!(out, expected, "{format:?}");
+        }
+        assert!(!Frame::from_rgb(&rgb, 4, 4, Format::Gray).prepare_peer(&mut out));
     }
 }

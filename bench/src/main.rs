@@ -85,16 +85,22 @@ fn run() -> Result<(), String> {
             eprintln!("instructions (callgrind):");
             let instr = instructions::measure(&photos, &o.path("scratch")?)?;
             print!(
-                "{}\n{}\n{}\n{}",
+                "{}\n{}\n{}\n{}\n{}",
                 report::targets(&rows, &instr),
                 report::legend(),
                 report::throughput(&rows),
+                report::preparation(&rows),
                 report::instructions(&instr)
             );
         }
         "throughput" => {
             let rows = throughput::measure(&o.path("photos")?)?;
-            print!("{}\n{}", report::legend(), report::throughput(&rows));
+            print!(
+                "{}\n{}\n{}",
+                report::legend(),
+                report::throughput(&rows),
+                report::preparation(&rows)
+            );
         }
         "instructions" => {
             let instr = instructions::measure(&o.path("photos")?, &o.path("scratch")?)?;

@@ -20,11 +20,11 @@ use crate::turbo::Dct;
 /// Rounds before measuring (caches, branch predictors, page faults).
 const WARMUP: usize = 5;
 /// At least this many measured rounds per case...
-const MIN_ROUNDS: usize = 31;
+const MIN_ROUNDS: usize = 41;
 /// ...and at most this many...
 const MAX_ROUNDS: usize = 101;
 /// ...stopping early once a case has taken this long.
-const BUDGET: Duration = Duration::from_secs(2);
+const BUDGET: Duration = Duration::from_secs(3);
 
 /// Frame sizes, in table order.
 pub const SIZES: [(u32, u32, &str); 3] =
@@ -66,9 +66,15 @@ pub struct Row {
     pub quality: u8,
     /// Indexed like [`COLUMNS`].
     pub figures: Vec<Figures>,
+    /// Nanoseconds to prepare the peer's input from ours (RGB565, NV12),
+    /// one sample per round; not part of the peer's times.
+    pub prep: Vec<u64>,
     /// Nanoseconds per encode, indexed like [`COLUMNS`], then by round: the
     /// i-th sample of every column comes from the same round.
     pub times: Vec<Vec<u64>>,
+    /// The same encodes' on-CPU time (`CLOCK_THREAD_CPUTIME_ID`): what the
+    /// wall time would be had no other process taken the core meanwhile.
+    pub cpu: Vec<Vec<u64>>,
 }
 
 impl Row {
@@ -81,13 +87,17 @@ impl Row {
     /// the per-round ratios, so load that changes between rounds (a shared
     /// machine) cancels out.
     pub fn speedup(&self, a: usize, b: usize) -> f64 {
-        let mut r: Vec<f64> = self.times[a]
-            .iter()
-            .zip(&self.times[b])
-            .map(|(&ta, &tb)| tb as f64 / ta as f64)
-            .collect();
-        r.sort_by(f64::total_cmp);
-        r[r.len() / 2]
+        paired(&self.times, a, b)
+    }
+
+    /// [`Row::speedup`] on on-CPU time.
+    pub fn speedup_cpu(&self, a: usize, b: usize) -> f64 {
+        paired(&self.cpu, a, b)
+    }
+
+    /// MP/s of column `c` from its median on-CPU time.
+    pub fn mps_cpu(&self, c: usize) -> f64 {
+        f64::from(self.width * self.height) / median(&self.cpu[c]) as f64 * 1e3
     }
 
     /// The largest interquartile range over the row's columns, relative to
@@ -150,12 +160,14 @@ impl Worker {
         }
     }
 
-    /// Nanoseconds for one encode in the child.
-    fn time(&mut self, frame: &Frame, q: u8, enc: Encoder) -> Result<u64, String> {
+    /// Wall and on-CPU nanoseconds for one encode in the child.
+    fn time(&mut self, frame: &Frame, q: u8, enc: Encoder) -> Result<(u64, u64), String> {
         let reply = self.ask("time", frame, q, enc)?;
-        reply
-            .parse()
-            .map_err(|_| format!("worker: bad reply {reply}"))
+        let mut it = reply.split_whitespace().map(|s| s.parse().ok());
+        match (it.next(), it.next()) {
+            (Some(Some(wall)), Some(Some(cpu))) => Ok((wall, cpu)),
+            _ => Err(format!("worker: bad reply {reply}")),
+        }
     }
 
     /// Bytes and PSNR of the child's output.
@@ -212,11 +224,8 @@ pub fn worker(photos: &Path) -> Result<(), String> {
             let frame = &frames[i];
             match verb {
                 "time" => {
-                    let t = Instant::now();
-                    let len = runner.encode(enc, frame, q)?.len();
-                    let ns = t.elapsed().as_nanos();
-                    std::hint::black_box(len);
-                    Ok(format!("{ns}"))
+                    let (wall, cpu) = timed(|| runner.encode(enc, frame, q).map(|j| j.len()))?;
+                    Ok(format!("{wall} {cpu}"))
                 }
                 "score" => {
                     let jpeg = runner.encode(enc, frame, q)?;
@@ -243,12 +252,15 @@ pub fn measure(photos: &Path) -> Result<Vec<Row>, String> {
     let (mw, mh, _) = SIZES[SIZES.len() - 1];
     let mut runner = Runner::new(mw, mh)?;
     let mut worker = Worker::spawn(photos)?;
+    let mut scratch = Vec::with_capacity(mw as usize * mh as usize * 3);
     let mut rows = Vec::new();
     for &(w, h, size) in &SIZES {
         for format in Format::ALL {
             let frame = Frame::load(photos, w, h, format)?;
             for quality in QUALITIES {
                 let mut times: Vec<Vec<u64>> = vec![Vec::new(); COLUMNS.len()];
+                let mut cpu: Vec<Vec<u64>> = vec![Vec::new(); COLUMNS.len()];
+                let mut prep = Vec::new();
                 let start = Instant::now();
                 let mut round = 0;
                 loop {
@@ -257,18 +269,21 @@ pub fn measure(photos: &Path) -> Result<Vec<Row>, String> {
                     for k in 0..COLUMNS.len() {
                         let c = (round + k) % COLUMNS.len();
                         let (enc, portable) = COLUMNS[c];
-                        let ns = if portable {
+                        let (wall, on_cpu) = if portable {
                             worker.time(&frame, quality, enc)?
                         } else {
-                            let t = Instant::now();
-                            let len = runner.encode(enc, &frame, quality)?.len();
-                            let ns = t.elapsed().as_nanos() as u64;
-                            std::hint::black_box(len);
-                            ns
+                            timed(|| runner.encode(enc, &frame, quality).map(|j| j.len()))?
                         };
                         if round >= WARMUP {
-                            times[c].push(ns);
+                            times[c].push(wall);
+                            cpu[c].push(on_cpu);
                         }
+                    }
+                    let t = Instant::now();
+                    let prepared = frame.prepare_peer(&mut scratch);
+                    let ns = t.elapsed().as_nanos() as u64;
+                    if prepared && round >= WARMUP {
+                        prep.push(std::hint::black_box(ns));
                     }
                     round += 1;
                     let measured = round.saturating_sub(WARMUP);
@@ -306,7 +321,9 @@ pub fn measure(photos: &Path) -> Result<Vec<Row>, String> {
                     format,
                     quality,
                     figures,
+                    prep,
                     times,
+                    cpu,
                 });
             }
         }
@@ -314,7 +331,54 @@ pub fn measure(photos: &Path) -> Result<Vec<Row>, String> {
     Ok(rows)
 }
 
-fn median(v: &[u64]) -> u64 {
+/// Runs `f` once; returns its wall and on-CPU nanoseconds.
+fn timed(f: impl FnOnce() -> Result<usize, String>) -> Result<(u64, u64), String> {
+    let (t, c) = (Instant::now(), thread_cpu_ns());
+    let len = f()?;
+    let (wall, cpu) = (t.elapsed().as_nanos() as u64, thread_cpu_ns() - c);
+    std::hint::black_box(len);
+    Ok((wall, cpu))
+}
+
+/// `struct timespec` on 64-bit Linux.
+#[repr(C)]
+struct Timespec {
+    tv_sec: i64,
+    tv_nsec: i64,
+}
+
+extern "C" {
+    fn clock_gettime(clock: i32, ts: *mut Timespec) -> i32;
+}
+
+/// Linux's `CLOCK_THREAD_CPUTIME_ID`.
+const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
+
+/// Nanoseconds this thread has spent on a CPU.
+fn thread_cpu_ns() -> u64 {
+    let mut ts = Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid timespec for the call to fill.
+    let rc = unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// The median of per-round speed ratios of column `a` over column `b`.
+fn paired(times: &[Vec<u64>], a: usize, b: usize) -> f64 {
+    let mut r: Vec<f64> = times[a]
+        .iter()
+        .zip(&times[b])
+        .map(|(&ta, &tb)| tb as f64 / ta as f64)
+        .collect();
+    r.sort_by(f64::total_cmp);
+    r[r.len() / 2]
+}
+
+/// The median of `v` (upper one for even lengths).
+pub fn median(v: &[u64]) -> u64 {
     let mut v = v.to_vec();
     v.sort_unstable();
     v[v.len() / 2]

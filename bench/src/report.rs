@@ -143,7 +143,10 @@ pub fn throughput(rows: &[Row]) -> String {
         );
     }
     s.push_str(
-        "\n#### Output bytes and PSNR (dB, decoded with `jpeg-decoder`, against the photograph)\n\n",
+        "\n#### Output bytes and PSNR (dB, decoded with `jpeg-decoder`, against the photograph)\n\n\
+         PSNR over all channels of the decoded RGB (GRAYSCALE: luma) against the 8-bit RGB \
+         photograph the frame was made from, so RGB565's 5-6-5 rounding and NV12's halved \
+         chroma count alike for every encoder of a row.\n\n",
     );
     s.push_str("| size | format | q |");
     let scored: Vec<usize> = (0..throughput::COLUMNS.len())

@@ -1,10 +1,12 @@
-# K230-style MJPEG web camera: open http://<board>:8080/ in a browser (or
-# point VLC, ffmpeg, OpenCV or Home Assistant at http://<board>:8080/stream).
-# On the unix port the camera is python/synthetic_camera.py.
+# K230: the camera as an MJPEG web camera. Open http://<board>:8080/ in a
+# browser (or point VLC, ffmpeg, OpenCV or Home Assistant at
+# http://<board>:8080/stream). Copy this file and img_stream_http.py to the
+# board once its network is up. On the unix port the sensor is emulated
+# (python/media/ over python/synthetic_camera.py).
 #
 #   micropython mjpeg_server.py [key=value ...]
-#     port=8080 host=0.0.0.0 size=640x480 format=NV12 quality=65
-#     camera_fps=30   pace the synthetic camera like a sensor (0: as fast as it goes)
+#     port=8080 host=0.0.0.0 size=640x480 format=YUV420SP quality=65
+#     camera_fps=30   unix port: pace the emulated sensor (0: as fast as it encodes)
 #     fps_limit=0 max_clients=4 stall_ms=10000 seconds=0 (0: forever)
 #     report=0        print "loop <frames> <ms>" every N frames (the load test reads it)
 import sys
@@ -12,8 +14,10 @@ import time
 
 import img_stream
 import img_stream_http
+from media.sensor import *
+from media.media import MediaManager
 
-opts = {"port": "8080", "host": "0.0.0.0", "size": "640x480", "format": "NV12",
+opts = {"port": "8080", "host": "0.0.0.0", "size": "640x480", "format": "YUV420SP",
         "quality": "65", "camera_fps": "30", "fps_limit": "0", "max_clients": "4",
         "stall_ms": "10000", "seconds": "0", "report": "0"}
 for arg in sys.argv[1:]:
@@ -26,23 +30,17 @@ camera_fps = int(opts["camera_fps"])
 seconds = int(opts["seconds"])
 report = int(opts["report"])
 
-try:
-    # On a CanMV K230 board the sensor delivers NV12 (YUV420SP) frames.
-    from media.sensor import Sensor
-    from media.media import MediaManager
-    sensor = Sensor()
-    sensor.reset()
-    sensor.set_framesize(width=width, height=height)
-    sensor.set_pixformat(Sensor.YUV420SP)
-    MediaManager.init()
-    sensor.run()
-    snapshot = sensor.snapshot
-    paced = False  # the sensor paces the loop itself
-except ImportError:
-    from synthetic_camera import SyntheticCamera
-    cam = SyntheticCamera(width, height, getattr(img_stream, opts["format"]))
-    snapshot = cam.snapshot
-    paced = camera_fps > 0
+# The board's camera API; on the unix port python/media/ emulates it over the
+# synthetic camera, so this script runs unchanged in both places.
+fmt = getattr(Sensor, opts["format"], None) or getattr(img_stream, opts["format"])
+sensor = Sensor()
+sensor.reset()
+sensor.set_framesize(width=width, height=height, chn=CAM_CHN_ID_0)
+sensor.set_pixformat(fmt, chn=CAM_CHN_ID_0)
+MediaManager.init()
+sensor.run()
+# A real sensor paces the loop; the emulated one delivers at once.
+paced = camera_fps > 0 and sys.platform == "linux"
 
 server = img_stream_http.MjpegServer(
     int(opts["port"]), host=opts["host"], max_clients=int(opts["max_clients"]),
@@ -64,7 +62,9 @@ while not seconds or time.ticks_diff(time.ticks_ms(), start) < seconds * 1000:
                 break
             server.poll(wait)
         next_due = time.ticks_add(next_due, period_ms)
-    server.push(snapshot())
+        if time.ticks_diff(time.ticks_ms(), next_due) > period_ms:
+            next_due = time.ticks_ms()  # fell behind: no burst to catch up
+    server.push(sensor.snapshot(chn=CAM_CHN_ID_0))
     frames += 1
     if report and frames % report == 0:
         now = time.ticks_ms()

@@ -45,7 +45,10 @@
 //!   the frame is dropped, `corrupt`;
 //! - the same index twice → ignored, `duplicates`; a chunk or whole frame
 //!   repeating one already completed (same seq and total, within
-//!   `Config::remember`) → `duplicates` too, never a second delivery;
+//!   `Config::remember`) → `duplicates` too, never a second delivery. A
+//!   sender that restarts reuses seqs: a first chunk (offset 0) or whole
+//!   frame whose frame header differs from the remembered one (other
+//!   timestamp or CRC) is a new frame, and that camera's history is reset;
 //! - a chunk of a frame already dropped → `late`;
 //! - incomplete frames dropped → `incomplete`, of which: older than
 //!   `Config::timeout` → also `timed_out`; more than `Config::max_in_flight`
@@ -214,7 +217,7 @@ struct Camera {
     /// Seqs of incomplete frames, oldest first.
     in_flight: VecDeque<u32>,
     /// Recently finished frames: (seq, total, fate, when).
-    recent: VecDeque<(u32, u32, Fate, Instant)>,
+    recent: VecDeque<Finished>,
     last_seen: Option<Instant>,
 }
 
@@ -227,6 +230,29 @@ pub struct Reassembler<S> {
     buffered: usize,
     counters: Counters,
     next_expiry: Option<Instant>,
+}
+
+/// A frame recently completed or dropped.
+#[derive(Debug)]
+struct Finished {
+    seq: u32,
+    total: u32,
+    fate: Fate,
+    at: Instant,
+    /// Its frame header, when it was known (completed frames): a sender
+    /// that restarted reuses seqs, and its timestamps tell the frames apart.
+    head: Option<[u8; framing::HEADER_LEN]>,
+}
+
+impl Finished {
+    /// Whether `start` (bytes from offset 0 of a frame message) shows a
+    /// different frame than this one.
+    fn differs_from(&self, start: &[u8]) -> bool {
+        self.head.is_some_and(|h| {
+            let n = start.len().min(h.len());
+            h[..n] != start[..n]
+        })
+    }
 }
 
 /// Entries of `Camera::recent` kept at most.
@@ -305,7 +331,7 @@ impl<S: Hash + Eq + Clone> Reassembler<S> {
             while cam
                 .recent
                 .front()
-                .is_some_and(|r| now.saturating_duration_since(r.3) > remember)
+                .is_some_and(|r| now.saturating_duration_since(r.at) > remember)
             {
                 cam.recent.pop_front();
             }
@@ -340,11 +366,15 @@ impl<S: Hash + Eq + Clone> Reassembler<S> {
                     message.len() as u32,
                 );
                 let cam = self.camera(source, cam_id, now);
-                if cam.recent.iter().any(|r| (r.0, r.1) == (seq, total)) {
-                    self.counters.duplicates += 1;
-                    return Outcome::Duplicate;
+                if let Some(r) = cam.recent.iter().find(|r| (r.seq, r.total) == (seq, total)) {
+                    if r.head.is_some() && !r.differs_from(message) {
+                        self.counters.duplicates += 1;
+                        return Outcome::Duplicate;
+                    }
+                    // The same seq with other contents: the sender restarted.
+                    cam.recent.clear();
                 }
-                remember(cam, seq, total, Fate::Completed, now);
+                remember(cam, seq, total, Fate::Completed, head_of(message), now);
                 self.counters.frames += 1;
                 Outcome::Frame(frame)
             }
@@ -419,18 +449,24 @@ impl<S: Hash + Eq + Clone> Reassembler<S> {
         if let Some(r) = cam
             .recent
             .iter()
-            .find(|r| (r.0, r.1) == (repr.seq, repr.total))
+            .find(|r| (r.seq, r.total) == (repr.seq, repr.total))
         {
-            return match r.2 {
-                Fate::Completed => {
-                    self.counters.duplicates += 1;
-                    Outcome::Duplicate
-                }
-                Fate::Dropped => {
-                    self.counters.late += 1;
-                    Outcome::Late
-                }
-            };
+            if repr.offset == 0 && r.differs_from(data) {
+                // A new frame under an old seq: the sender restarted, and
+                // all history of this camera is stale.
+                cam.recent.clear();
+            } else {
+                return match r.fate {
+                    Fate::Completed => {
+                        self.counters.duplicates += 1;
+                        Outcome::Duplicate
+                    }
+                    Fate::Dropped => {
+                        self.counters.late += 1;
+                        Outcome::Late
+                    }
+                };
+            }
         }
         self.make_room(source, repr.camera_id, repr.total as usize, now);
         let mut p = Partial {
@@ -496,7 +532,7 @@ impl<S: Hash + Eq + Clone> Reassembler<S> {
             }
         });
         let cam = self.camera(&key.0, key.1, now);
-        remember(cam, key.2, p.total, Fate::Completed, now);
+        remember(cam, key.2, p.total, Fate::Completed, head_of(&p.data), now);
         match result {
             Ok(frame) => {
                 self.counters.frames += 1;
@@ -512,7 +548,7 @@ impl<S: Hash + Eq + Clone> Reassembler<S> {
     fn drop_partial(&mut self, key: &(S, u16, u32), now: Instant) {
         let p = self.remove_partial(key);
         let cam = self.camera(&key.0, key.1, now);
-        remember(cam, key.2, p.total, Fate::Dropped, now);
+        remember(cam, key.2, p.total, Fate::Dropped, None, now);
     }
 
     fn remove_partial(&mut self, key: &(S, u16, u32)) -> Partial {
@@ -541,11 +577,28 @@ fn store_chunk(p: &mut Partial, repr: &ChunkRepr, data: &[u8]) {
     p.received += 1;
 }
 
-fn remember(cam: &mut Camera, seq: u32, total: u32, fate: Fate, now: Instant) {
+fn head_of(message: &[u8]) -> Option<[u8; framing::HEADER_LEN]> {
+    message.get(..framing::HEADER_LEN)?.try_into().ok()
+}
+
+fn remember(
+    cam: &mut Camera,
+    seq: u32,
+    total: u32,
+    fate: Fate,
+    head: Option<[u8; framing::HEADER_LEN]>,
+    now: Instant,
+) {
     if cam.recent.len() >= RECENT_CAP {
         cam.recent.pop_front();
     }
-    cam.recent.push_back((seq, total, fate, now));
+    cam.recent.push_back(Finished {
+        seq,
+        total,
+        fate,
+        at: now,
+        head,
+    });
 }
 
 #[cfg(test)]
@@ -855,6 +908,42 @@ mod tests {
         // Long after, the same bytes are a new frame (sender restarted).
         let later = t + Duration::from_secs(60);
         delivered(r.push(&"a", &parts[0], later));
+    }
+
+    #[test]
+    fn restarted_sender_reusing_seqs_is_not_a_duplicate() {
+        let mut r = reasm();
+        let t = Instant::now();
+        // Same seq and size, another timestamp: what a rebooted board sends.
+        let first = frame_message(1, 0, 300);
+        let mut reborn = vec![0; 40];
+        FrameRepr {
+            timestamp_us: 999_999,
+            ..FrameRepr::parse(&first).unwrap()
+        }
+        .emit(&mut reborn);
+        reborn.extend_from_slice(&first[40..]);
+        for msg in [&first, &reborn] {
+            let parts = chunks(msg, 1, 0, 100);
+            let out: Vec<_> = parts.iter().map(|p| r.push(&"a", p, t)).collect();
+            assert!(matches!(out.last(), Some(Outcome::Frame(_))), "{out:?}");
+            // An exact repeat of any chunk is still a duplicate.
+            assert_eq!(r.push(&"a", &parts[0], t), Outcome::Duplicate);
+            assert_eq!(r.push(&"a", &parts[2], t), Outcome::Duplicate);
+        }
+        // Whole frames likewise.
+        let w1 = frame_message(7, 0, 50);
+        let mut w2 = vec![0; 40];
+        FrameRepr {
+            timestamp_us: 5,
+            ..FrameRepr::parse(&w1).unwrap()
+        }
+        .emit(&mut w2);
+        w2.extend_from_slice(&w1[40..]);
+        assert!(matches!(r.push(&"b", &w1, t), Outcome::Frame(_)));
+        assert_eq!(r.push(&"b", &w1, t), Outcome::Duplicate);
+        assert!(matches!(r.push(&"b", &w2, t), Outcome::Frame(_)));
+        assert_eq!(r.counters().frames, 4);
     }
 
     #[test]

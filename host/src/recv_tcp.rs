@@ -76,8 +76,8 @@ fn accept_loop(listener: TcpListener, output: Arc<Output>, max_payload: u32) {
         let output = output.clone();
         std::thread::spawn(move || {
             log(format_args!("connection from {peer}"));
-            let result = serve(stream, peer, &output, max_payload);
-            log_end(peer, result, &output);
+            let end = serve(stream, peer, &output, max_payload);
+            log_end(peer, end, &output);
         });
     }
 }
@@ -90,9 +90,13 @@ fn connect_loop(addr: &str, output: &Output, max_payload: u32) {
             Ok((stream, peer)) => {
                 log(format_args!("connected to {peer}"));
                 last_error.clear();
-                backoff = BACKOFF_MIN;
-                let result = serve(stream, peer, output, max_payload);
-                log_end(peer, result, output);
+                let end = serve(stream, peer, output, max_payload);
+                // Only a connection that carried data resets the backoff: a
+                // board that accepts and closes at once is not hammered.
+                if end.bytes() > 0 {
+                    backoff = BACKOFF_MIN;
+                }
+                log_end(peer, end, output);
             }
             Err(e) => {
                 // One line per kind of failure, not one per attempt.
@@ -126,25 +130,36 @@ fn connect(addr: &str) -> anyhow::Result<(TcpStream, SocketAddr)> {
     ))
 }
 
-fn log_end(peer: SocketAddr, result: anyhow::Result<()>, output: &Output) {
-    match result {
-        Ok(()) => log(format_args!("connection {peer} closed")),
-        Err(e) => match e.downcast_ref::<io::Error>() {
-            // The board went away: normal for a stream, keep the others.
-            Some(_) => log(format_args!("connection {peer} ended: {e}")),
-            // Anything else (say the disk is full) ends the run.
-            None => output.fail(e),
-        },
+/// How a connection ended.
+enum End {
+    /// The peer closed it, after this many bytes.
+    Closed(u64),
+    /// A socket error (reset, keepalive timeout...) after this many bytes.
+    Broken(io::Error, u64),
+    /// An error that should end the whole run (say the disk is full).
+    Fatal(anyhow::Error),
+}
+
+impl End {
+    fn bytes(&self) -> u64 {
+        match self {
+            End::Closed(n) | End::Broken(_, n) => *n,
+            End::Fatal(_) => 0,
+        }
+    }
+}
+
+fn log_end(peer: SocketAddr, end: End, output: &Output) {
+    match end {
+        End::Closed(_) => log(format_args!("connection {peer} closed")),
+        // The board went away: normal for a stream, keep the others.
+        End::Broken(e, _) => log(format_args!("connection {peer} ended: {e}")),
+        End::Fatal(e) => output.fail(e),
     }
 }
 
 /// Reads one connection to its end, delivering every good frame.
-fn serve(
-    mut stream: TcpStream,
-    peer: SocketAddr,
-    output: &Output,
-    max_payload: u32,
-) -> anyhow::Result<()> {
+fn serve(mut stream: TcpStream, peer: SocketAddr, output: &Output, max_payload: u32) -> End {
     Stats::add(&output.stats().connections, 1);
     // A board that loses power sends no FIN; keepalive notices it.
     let keepalive = TcpKeepalive::new()
@@ -157,6 +172,7 @@ fn serve(
     let mut decoder = Decoder::new(max_payload);
     let mut buf = vec![0u8; READ_SIZE];
     let mut failure: Option<anyhow::Error> = None;
+    let mut bytes = 0u64;
     loop {
         let n = match stream.read(&mut buf) {
             Ok(0) => break,
@@ -164,9 +180,10 @@ fn serve(
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => {
                 count(output.stats(), decoder.finish());
-                return Err(e.into());
+                return End::Broken(e, bytes);
             }
         };
+        bytes += n as u64;
         decoder.feed(&buf[..n], |event| {
             if failure.is_some() {
                 return;
@@ -184,11 +201,11 @@ fn serve(
             }
         });
         if let Some(e) = failure {
-            return Err(e);
+            return End::Fatal(e);
         }
     }
     count(output.stats(), decoder.finish());
-    Ok(())
+    End::Closed(bytes)
 }
 
 /// Bumps the counter for a non-frame event.

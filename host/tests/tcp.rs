@@ -432,3 +432,26 @@ fn sigterm_prints_the_summary_and_exits_0() {
     assert_eq!(status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("summary: frames "), "{stderr}");
 }
+
+#[test]
+fn a_write_failure_ends_the_run_with_status_2() {
+    let dir = temp_dir("fatal");
+    let mut rx = Receiver::start(&["--listen", "127.0.0.1:0", "--out", dir.to_str().unwrap()]);
+    let addr = rx.listening_addr();
+    let mut s = TcpStream::connect(addr).unwrap();
+    // A plain file where the camera's folder must go.
+    let cam = format!("127.0.0.1_{}-cam0", s.local_addr().unwrap().port());
+    std::fs::write(dir.join(&cam), b"in the way").unwrap();
+    s.write_all(&frame(1, 0, &payload(0, 1, 10))).unwrap();
+    let (status, stderr) = rx.wait();
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("img-stream: writing a frame to"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("summary: "),
+        "the summary still comes first"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

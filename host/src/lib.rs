@@ -4,6 +4,7 @@
 //! Building blocks, each reusable by every transport:
 //! - [`stream`]: incremental decoder for a byte stream of frames (TCP);
 //! - [`reassembly`]: chunk reassembly for message transports (MQTT, UDP);
+//! - [`messages`]: the whole receive-loop body for message transports;
 //! - [`store`]: the `--out DIR` layout (`<camera>/<seq>.jpg`, `frames.jsonl`);
 //! - [`status`]: shared counters, seq-gap drops and the stderr status line;
 //! - [`output`]: the per-run frame sink (counting, writing, `--count`);
@@ -14,6 +15,7 @@
 #![deny(missing_docs)]
 
 pub mod flags;
+pub mod messages;
 pub mod output;
 pub mod reassembly;
 pub mod recv_tcp;

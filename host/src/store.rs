@@ -91,6 +91,39 @@ pub fn unix_now_us() -> u64 {
         .unwrap_or(0)
 }
 
+/// Width and height from a JPEG's start-of-frame marker, if it has one.
+///
+/// For payloads that arrive without a frame header (MQTT raw mode), so the
+/// JSON line can still say how big the picture is.
+pub fn jpeg_dimensions(jpeg: &[u8]) -> Option<(u16, u16)> {
+    if !jpeg.starts_with(&[0xFF, 0xD8]) {
+        return None;
+    }
+    let mut at = 2;
+    loop {
+        // Fill bytes (extra 0xFF) may precede a marker.
+        while *jpeg.get(at)? == 0xFF && *jpeg.get(at + 1)? == 0xFF {
+            at += 1;
+        }
+        if *jpeg.get(at)? != 0xFF {
+            return None;
+        }
+        let marker = *jpeg.get(at + 1)?;
+        let len = u16::from_be_bytes([*jpeg.get(at + 2)?, *jpeg.get(at + 3)?]) as usize;
+        // SOF0..SOF15, except DHT (C4), JPG (C8) and DAC (CC).
+        if (0xC0..=0xCF).contains(&marker) && !matches!(marker, 0xC4 | 0xC8 | 0xCC) {
+            let h = u16::from_be_bytes([*jpeg.get(at + 5)?, *jpeg.get(at + 6)?]);
+            let w = u16::from_be_bytes([*jpeg.get(at + 7)?, *jpeg.get(at + 8)?]);
+            return Some((w, h));
+        }
+        if marker == 0xDA || len < 2 {
+            // Scan data before any SOF, or a broken length.
+            return None;
+        }
+        at += 2 + len;
+    }
+}
+
 /// Writes frames and their JSON lines under one directory.
 #[derive(Debug)]
 pub struct Store {
@@ -217,6 +250,21 @@ mod tests {
         let names: Vec<_> = fs::read_dir(dir.join("peer-cam0")).unwrap().collect();
         assert_eq!(names.len(), 1);
         fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn jpeg_dimensions_from_sof() {
+        let tiny = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors/tiny.jpg");
+        let tiny = fs::read(tiny).unwrap();
+        assert_eq!(jpeg_dimensions(&tiny), Some((16, 8)));
+        assert_eq!(jpeg_dimensions(&tiny[..20]), None, "cut before the SOF");
+        assert_eq!(jpeg_dimensions(b"not a jpeg"), None);
+        // A minimal hand-made one: SOI, APP0 (4 bytes), SOF2 640x480.
+        let mut j = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x04, 0, 0, 0xFF, 0xFF, 0xC2];
+        j.extend([
+            0x00, 0x0B, 0x08, 0x01, 0xE0, 0x02, 0x80, 0x01, 0x11, 0x11, 0x00,
+        ]);
+        assert_eq!(jpeg_dimensions(&j), Some((640, 480)));
     }
 
     #[test]

@@ -76,6 +76,13 @@
 // Longest part head [`is_mjpeg_part_head`] writes.
 #define IS_MJPEG_PART_HEAD_MAX 102
 
+// The frame needs more chunks than a chunk header can count (65535):
+// `needed` is the smallest `chunk_size` that would do.
+#define IS_ERR_TOO_MANY_CHUNKS 30
+
+// `chunk_size` leaves no room for data after the 32-byte chunk header.
+#define IS_ERR_CHUNK_TOO_SMALL 31
+
 // A frame as the shim found it: raw pixels, or JPEG bytes when
 // `format == IS_FORMAT_JPEG` (then width/height may be 0: read from the SOF).
 typedef struct IsFrame {
@@ -151,6 +158,27 @@ typedef struct IsFrameMeta {
   // Capture time in µs.
   uint64_t timestamp_us;
 } IsFrameMeta;
+
+// A frame ready to publish, as [`is_mqtt_prepare`] left it.
+typedef struct IsMqttPlan {
+  // Raw mode: the JPEG (in the pool or the caller's buffer). Chunked:
+  // the frame message in the pool.
+  const uint8_t *data;
+  // Bytes at `data`: the JPEG (raw) or the frame message (chunked).
+  size_t len;
+  // JPEG bytes.
+  size_t payload_len;
+  // Chunked: data bytes per chunk (the last may carry fewer).
+  size_t data_size;
+  // Messages to publish: 1 in raw mode.
+  uint32_t count;
+  // The frame's sequence number.
+  uint32_t seq;
+  // The frame's camera id.
+  uint16_t camera_id;
+  // Whether the messages are chunks (else the bare JPEG).
+  bool chunked;
+} IsMqttPlan;
 
 #ifdef __cplusplus
 extern "C" {
@@ -259,6 +287,35 @@ int32_t is_send_mjpeg_part(const struct IsWriter *writer,
                            size_t boundary_len,
                            uint64_t timestamp_us,
                            struct IsOutcome *out);
+
+// Encodes `frame` (JPEG input passes through) and lays it out for
+// publishing. `chunk_size` 0 means raw mode: `plan.data` is the JPEG.
+// Otherwise messages of at most `chunk_size` bytes: the frame message is put
+// in the pool (JPEG input is copied there once) and [`is_mqtt_chunk`] hands
+// out the messages.
+//
+// `plan.data` stays valid until the next call that uses the pool.
+//
+// # Safety
+// Pointers valid for the call.
+int32_t is_mqtt_prepare(const struct IsFrame *frame,
+                        const struct IsEncodeOptions *options,
+                        const struct IsFrameMeta *meta,
+                        size_t chunk_size,
+                        struct IsMqttPlan *plan,
+                        struct IsOutcome *out);
+
+// Writes chunk `index`'s header in front of its data and returns the chunk
+// message (`*message`, `*len`): a slice of the pool. Call in index order,
+// after the previous message was published (its tail is overwritten).
+//
+// # Safety
+// Pointers valid for the call; `plan` came from a chunked
+// [`is_mqtt_prepare`] and the pool was not used since.
+int32_t is_mqtt_chunk(const struct IsMqttPlan *plan,
+                      uint32_t index,
+                      const uint8_t **message,
+                      size_t *len);
 
 #ifdef __cplusplus
 }  // extern "C"

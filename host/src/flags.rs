@@ -1,6 +1,12 @@
 //! Command-line arguments, in two stages (as ripgrep does): clap parses the
 //! words into the low-level [`Cli`], then [`Cli::validate`] checks them and
 //! produces a [`Command`] the receivers run without further checks.
+//!
+//! Adding a transport (`recv mqtt`, `recv udp`): a variant in `Recv` with
+//! its own args struct that flattens `OutputArgs` (so `--out`, `--count`,
+//! `--max-payload` and `--status` mean the same everywhere) and calls its
+//! `validate`, a validated config in a [`Command`] variant, and one match
+//! arm in `crate::run`.
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;

@@ -29,6 +29,7 @@ How it stays fast with slow viewers (the µStreamer model, no threads):
 import json
 import select
 import socket
+import struct
 
 import img_stream
 
@@ -135,13 +136,15 @@ class MjpegServer:
         self._boundary = boundary
         self._stream_head = img_stream.mjpeg_head(boundary=boundary, allow_origin=allow_origin)
         self._tail = b"\r\n--" + boundary.encode() + b"\r\n"
+        self._tail_fmt = "%ds" % len(self._tail)
         self._cors = (b"Access-Control-Allow-Origin: " + allow_origin.encode() + b"\r\n"
                       if allow_origin else b"")
         self._frames = []
         self._frame_size = 0
         self._latest = None
         self._seq = 0
-        self._clients = {}
+        self._clients = {}  # socket -> _Client, to look up what poll reports
+        self._order = []  # the same clients, iterated without copying
         self._scratch = bytearray(256)
         self._streams = 0
         self._poll = select.poll()
@@ -159,7 +162,7 @@ class MjpegServer:
         self.captured = self.encoded = self.parts_sent = 0
         self.bytes_sent = self.frames_dropped = 0
         self.clients_dropped = self.rejected = self.bad_requests = 0
-        self.encode_ms = 0.0
+        self.encode_us = 0
         self._fps_captured = self._fps_sent = 0.0
         self._captured_then = self._parts_then = 0
 
@@ -187,7 +190,7 @@ class MjpegServer:
 
     def close(self):
         """Closes every connection and the listening socket."""
-        for c in list(self._clients.values()):
+        for c in self._order:
             self._drop(c, count=False)
         self._poll.unregister(self._lsock)
         self._lsock.close()
@@ -208,7 +211,7 @@ class MjpegServer:
             "uptime_s": ticks_diff(ticks_ms(), self._t0) / 1000,
             "frames_captured": self.captured, "frames_encoded": self.encoded,
             "fps_captured": self._fps_captured, "fps_sent": self._fps_sent,
-            "encode_ms": self.encode_ms,
+            "encode_ms": self.encode_us / 1000,
             "jpeg_bytes": self._latest.jpeg_len if self._latest else 0,
             "parts_sent": self.parts_sent, "bytes_sent": self.bytes_sent,
             "frames_dropped": self.frames_dropped, "clients": clients,
@@ -248,7 +251,7 @@ class MjpegServer:
             self._frame_size = _HEADROOM + n + n // 4 + len(self._tail)
             f = self._free_frame()
             f.room[:n] = j
-        self.encode_ms = ticks_diff(ticks_us(), t) / 1000
+        self.encode_us = ticks_diff(ticks_us(), t)
         self.encoded += 1
         self._last_encode = now
         h = img_stream.mjpeg_head(n, into=f.head, boundary=self._boundary)
@@ -256,7 +259,7 @@ class MjpegServer:
         f.jpeg_len = n
         e = _HEADROOM + n
         f.end = e + len(self._tail)
-        f.buf[e:f.end] = self._tail
+        struct.pack_into(self._tail_fmt, f.buf, e, self._tail)  # no slice object
         self._seq += 1
         f.seq = self._seq
         f.users += 1
@@ -280,7 +283,11 @@ class MjpegServer:
             self._accept_ready = False
             self._accept(now)
         latest = self._latest
-        for c in list(self._clients.values()):
+        dropped = False
+        for c in self._order:
+            if c.sock is None:
+                dropped = True  # dropped earlier in this loop
+                continue
             ev = c.ev
             c.ev = 0
             try:
@@ -308,6 +315,8 @@ class MjpegServer:
                     self._drop(c)
             elif c.buf is not None and ticks_diff(now, c.since) > self.stall_timeout_ms:
                 self._drop(c)
+        if dropped or len(self._order) != len(self._clients):
+            self._order = [c for c in self._order if c.sock is not None]
         if ticks_diff(now, self._rate_t) >= 1000:
             self._update_rates(now)
 
@@ -341,6 +350,7 @@ class MjpegServer:
                 s.close()
                 continue
             self._clients[s] = c
+            self._order.append(c)
             self._poll.register(s, _POLLIN)
 
     def _watch(self, c):

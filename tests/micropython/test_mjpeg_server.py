@@ -193,3 +193,26 @@ def test_client_leaving_mid_part_frees_its_frame():
         assert server.stats()["buffers"] <= 4
     finally:
         server.close()
+
+
+def test_push_allocates_nothing_in_steady_state():
+    import gc
+    server, port = new_server()
+    cam = SyntheticCamera(320, 240, img_stream.NV12)
+    imgs = [cam.snapshot() for _ in range(4)]
+    try:
+        cs = [Client(port), Client(port)]
+        pump(server, cam, cs, lambda: all(c.count >= 20 for c in cs))
+        grown = 0
+        for i in range(200):
+            gc.collect()
+            before = gc.mem_alloc()
+            server.push(imgs[i & 3])
+            grown += gc.mem_alloc() - before
+            for c in cs:
+                c.read()
+        # Only the once-a-second rate update allocates (a few floats).
+        assert grown <= 512, grown
+        assert all(c.count >= 100 for c in cs), [c.count for c in cs]
+    finally:
+        server.close()

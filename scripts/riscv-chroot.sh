@@ -136,13 +136,20 @@ inner() {
 create() {
     command -v debootstrap >/dev/null || apt-get install -y -qq debootstrap >/dev/null ||
         die "debootstrap is missing and could not be installed"
-    local mirror tmp
+    local mirror tmp stale
     mirror=$(find_mirror)
+    # Leftovers of interrupted runs (we hold the lock: nobody else is building).
+    for stale in "$ROOT".tmp.*; do
+        [ ! -e "$stale" ] || rm -rf "$stale"
+    done
     # Same file system as the final directory, so the rename is atomic; a
     # half-built tree keeps its .tmp name and is never taken for a finished one.
     tmp=$(mktemp -d "$ROOT.tmp.XXXXXX")
     echo "riscv-chroot: creating $ROOT (a few minutes, ~3 GB)" >&2
-    debootstrap --variant=minbase "$SUITE" "$tmp" "$mirror" >"$tmp.log" 2>&1 ||
+    # In its own mount namespace: the /proc and /sys debootstrap mounts in the
+    # target cannot outlive it on the host if it is interrupted.
+    unshare --mount --propagation private -- \
+        debootstrap --variant=minbase "$SUITE" "$tmp" "$mirror" >"$tmp.log" 2>&1 ||
         die "debootstrap failed, see $tmp.log"
     sources_lines "$mirror" >"$tmp/etc/apt/sources.list"
     # Never start services inside the chroot during package installation.

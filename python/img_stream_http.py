@@ -500,6 +500,8 @@ class MjpegServer:
 
 
 def _addr_str(addr):
+    if isinstance(addr, tuple):  # ports whose accept() gives (host, port)
+        return "%s:%s" % addr[:2]
     try:
         return "%s:%d" % (socket.inet_ntop(socket.AF_INET, addr[4:8]),
                           (addr[2] << 8) | addr[3])

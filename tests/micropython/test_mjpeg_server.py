@@ -93,12 +93,15 @@ class Client:
         self.sock.close()
 
 
-def pump(server, cam, clients, until, ms=10000):
-    """Pushes frames and reads clients until `until()` holds."""
+def pump(server, cam, clients, until, ms=10000, push=None):
+    """Pushes frames (or calls `push`) and reads clients until `until()` holds."""
     t0 = time.ticks_ms()
     while not until():
         assert time.ticks_diff(time.ticks_ms(), t0) < ms, "timed out"
-        server.push(cam.snapshot())
+        if push:
+            push()
+        else:
+            server.push(cam.snapshot())
         for c in clients:
             c.read()
 
@@ -214,5 +217,51 @@ def test_push_allocates_nothing_in_steady_state():
         # Only the once-a-second rate update allocates (a few floats).
         assert grown <= 512, grown
         assert all(c.count >= 100 for c in cs), [c.count for c in cs]
+    finally:
+        server.close()
+
+
+def test_fps_limit_skips_encodes():
+    server, port = new_server(fps_limit=20)
+    cam = SyntheticCamera(160, 120, img_stream.GRAYSCALE)
+    try:
+        t0 = time.ticks_ms()
+        results = []
+        while time.ticks_diff(time.ticks_ms(), t0) < 500:
+            results.append(server.push(cam.snapshot()))
+        s = server.stats()
+        # 20 fps over 0.5 s: at most 11 encodes (50 ms apart), however many
+        # pushes; fewer only if the machine stalls this process.
+        assert 5 <= s["frames_encoded"] <= 11, s
+        assert s["frames_captured"] == len(results) > s["frames_encoded"]
+        assert results.count(True) == s["frames_encoded"]
+    finally:
+        server.close()
+
+
+def test_silent_client_is_dropped_after_request_timeout():
+    server, port = new_server(request_timeout_ms=200)
+    cam = SyntheticCamera(160, 120, img_stream.GRAYSCALE)
+    try:
+        silent = Client(port, request=b"")
+        half = Client(port, request=b"GET /stream HTTP/1.1\r\n")  # never ends its head
+        t0 = time.ticks_ms()
+        pump(server, cam, [silent, half], lambda: silent.closed and half.closed)
+        assert time.ticks_diff(time.ticks_ms(), t0) >= 150
+        assert silent.data == b"" and half.data == b""
+    finally:
+        server.close()
+
+
+def test_jpeg_input_is_sent_unchanged():
+    server, port = new_server()
+    j = img_stream.encode(SyntheticCamera(160, 120, img_stream.RGB565).snapshot(), quality=40)
+    try:
+        c = Client(port)
+        pump(server, None, [c], lambda: c.count >= 3, push=lambda: server.push(j))
+        assert c.last == j
+        snap = Client(port, b"GET /snapshot HTTP/1.1\r\n\r\n")
+        pump(server, None, [snap], lambda: snap.closed, push=lambda: server.poll())
+        assert bytes(snap.data).split(b"\r\n\r\n", 1)[1] == j
     finally:
         server.close()

@@ -1,15 +1,24 @@
-//! Readers for RGB formats: JFIF's BT.601 full-range RGB -> YCbCr in 16-bit
-//! fixed point with libjpeg's constants and rounding (`jccolor.c`), chroma
+//! Readers for RGB formats: JFIF's BT.601 full-range RGB -> YCbCr with
+//! libjpeg's 16-bit fixed-point constants and rounding (`jccolor.c`), chroma
 //! reduced by averaging like libjpeg's `h2v1`/`h2v2` downsamplers.
 //!
 //! Chroma is computed once from the summed RGB of the pixels it covers
 //! instead of per pixel and then averaged: the conversion is linear, so this
 //! is the same average with one rounding instead of two, and a third of the
 //! multiplications.
+//!
+//! An MCU is converted in stages over whole arrays (unpack every row, then
+//! luma for all pixels, then chroma for all samples) so that each stage is
+//! one long, simple loop the compiler vectorises.
 
 use super::gather::{fetch_len, pad_chroma, rows, Mcu, Source};
 use crate::frame::RawFrame;
-use crate::pixel::PixelFormat;
+
+/// Pixels per unpacked MCU row (the widest MCU).
+const ROW: usize = 16;
+/// Raw bytes of one MCU's rows in one plane: 16 rows of 16 pixels, 3 bytes
+/// each at most.
+const RAW: usize = 16 * ROW * 3;
 
 /// How one format stores sixteen pixels' worth of R, G, B.
 pub trait Layout {
@@ -17,9 +26,9 @@ pub trait Layout {
     const BPP: usize;
     /// Whether R, G and B are separate planes (else plane 0 holds all).
     const PLANAR: bool = false;
-    /// Unpacks sixteen pixels to 8-bit R, G, B. `src[p]` holds `16 * BPP`
-    /// bytes of plane `p`.
-    fn unpack(src: [&[u8]; 3], r: &mut [i32; 16], g: &mut [i32; 16], b: &mut [i32; 16]);
+    /// Unpacks `n` pixels to 8-bit R, G, B. `src[p]` holds `n * BPP` bytes
+    /// of plane `p`.
+    fn unpack(src: [&[u8]; 3], n: usize, r: &mut [u16], g: &mut [u16], b: &mut [u16]);
 }
 
 /// RGB565 little-endian words (red in the top bits).
@@ -35,25 +44,24 @@ pub struct Rgbp888;
 
 /// 5/6-bit channels widened by bit replication (full 0..=255 range).
 #[inline(always)]
-fn unpack565(w: u32) -> (i32, i32, i32) {
+fn unpack565(w: u16) -> (u16, u16, u16) {
     let r = w >> 11;
     let g = (w >> 5) & 63;
     let b = w & 31;
     (
-        ((r << 3) | (r >> 2)) as i32,
-        ((g << 2) | (g >> 4)) as i32,
-        ((b << 3) | (b >> 2)) as i32,
+        (r << 3) | (r >> 2),
+        (g << 2) | (g >> 4),
+        (b << 3) | (b >> 2),
     )
 }
 
 impl Layout for Rgb565 {
     const BPP: usize = 2;
     #[inline(always)]
-    fn unpack(s: [&[u8]; 3], r: &mut [i32; 16], g: &mut [i32; 16], b: &mut [i32; 16]) {
-        let s = &s[0][..32];
-        for i in 0..16 {
-            let w = u32::from(s[2 * i]) | (u32::from(s[2 * i + 1]) << 8);
-            (r[i], g[i], b[i]) = unpack565(w);
+    fn unpack(s: [&[u8]; 3], n: usize, r: &mut [u16], g: &mut [u16], b: &mut [u16]) {
+        let (s, r, g, b) = (&s[0][..2 * n], &mut r[..n], &mut g[..n], &mut b[..n]);
+        for i in 0..n {
+            (r[i], g[i], b[i]) = unpack565(u16::from_le_bytes([s[2 * i], s[2 * i + 1]]));
         }
     }
 }
@@ -61,11 +69,10 @@ impl Layout for Rgb565 {
 impl Layout for Rgb565Swapped {
     const BPP: usize = 2;
     #[inline(always)]
-    fn unpack(s: [&[u8]; 3], r: &mut [i32; 16], g: &mut [i32; 16], b: &mut [i32; 16]) {
-        let s = &s[0][..32];
-        for i in 0..16 {
-            let w = (u32::from(s[2 * i]) << 8) | u32::from(s[2 * i + 1]);
-            (r[i], g[i], b[i]) = unpack565(w);
+    fn unpack(s: [&[u8]; 3], n: usize, r: &mut [u16], g: &mut [u16], b: &mut [u16]) {
+        let (s, r, g, b) = (&s[0][..2 * n], &mut r[..n], &mut g[..n], &mut b[..n]);
+        for i in 0..n {
+            (r[i], g[i], b[i]) = unpack565(u16::from_be_bytes([s[2 * i], s[2 * i + 1]]));
         }
     }
 }
@@ -73,12 +80,12 @@ impl Layout for Rgb565Swapped {
 impl Layout for Rgb888 {
     const BPP: usize = 3;
     #[inline(always)]
-    fn unpack(s: [&[u8]; 3], r: &mut [i32; 16], g: &mut [i32; 16], b: &mut [i32; 16]) {
-        let s = &s[0][..48];
-        for i in 0..16 {
-            r[i] = i32::from(s[3 * i]);
-            g[i] = i32::from(s[3 * i + 1]);
-            b[i] = i32::from(s[3 * i + 2]);
+    fn unpack(s: [&[u8]; 3], n: usize, r: &mut [u16], g: &mut [u16], b: &mut [u16]) {
+        let (s, r, g, b) = (&s[0][..3 * n], &mut r[..n], &mut g[..n], &mut b[..n]);
+        for i in 0..n {
+            r[i] = u16::from(s[3 * i]);
+            g[i] = u16::from(s[3 * i + 1]);
+            b[i] = u16::from(s[3 * i + 2]);
         }
     }
 }
@@ -86,12 +93,12 @@ impl Layout for Rgb888 {
 impl Layout for Bgr888 {
     const BPP: usize = 3;
     #[inline(always)]
-    fn unpack(s: [&[u8]; 3], r: &mut [i32; 16], g: &mut [i32; 16], b: &mut [i32; 16]) {
-        let s = &s[0][..48];
-        for i in 0..16 {
-            b[i] = i32::from(s[3 * i]);
-            g[i] = i32::from(s[3 * i + 1]);
-            r[i] = i32::from(s[3 * i + 2]);
+    fn unpack(s: [&[u8]; 3], n: usize, r: &mut [u16], g: &mut [u16], b: &mut [u16]) {
+        let (s, r, g, b) = (&s[0][..3 * n], &mut r[..n], &mut g[..n], &mut b[..n]);
+        for i in 0..n {
+            b[i] = u16::from(s[3 * i]);
+            g[i] = u16::from(s[3 * i + 1]);
+            r[i] = u16::from(s[3 * i + 2]);
         }
     }
 }
@@ -100,20 +107,21 @@ impl Layout for Rgbp888 {
     const BPP: usize = 1;
     const PLANAR: bool = true;
     #[inline(always)]
-    fn unpack(s: [&[u8]; 3], r: &mut [i32; 16], g: &mut [i32; 16], b: &mut [i32; 16]) {
-        let (sr, sg, sb) = (&s[0][..16], &s[1][..16], &s[2][..16]);
-        for i in 0..16 {
-            r[i] = i32::from(sr[i]);
-            g[i] = i32::from(sg[i]);
-            b[i] = i32::from(sb[i]);
+    fn unpack(s: [&[u8]; 3], n: usize, r: &mut [u16], g: &mut [u16], b: &mut [u16]) {
+        let (sr, sg, sb) = (&s[0][..n], &s[1][..n], &s[2][..n]);
+        let (r, g, b) = (&mut r[..n], &mut g[..n], &mut b[..n]);
+        for i in 0..n {
+            r[i] = u16::from(sr[i]);
+            g[i] = u16::from(sg[i]);
+            b[i] = u16::from(sb[i]);
         }
     }
 }
 
 // libjpeg's FIX(x) = round(x * 2^16) for the JFIF equations.
-const Y_R: i32 = 19595;
-const Y_G: i32 = 38470;
-const Y_B: i32 = 7471;
+const Y_R: u32 = 19595;
+const Y_G: u32 = 38470;
+const Y_B: u32 = 7471;
 const CB_R: i32 = -11059;
 const CB_G: i32 = -21709;
 const CR_G: i32 = -27439;
@@ -122,21 +130,39 @@ const HALF: i32 = 32768;
 
 /// Y of one pixel, exactly libjpeg's `rgb_ycc_convert`.
 #[inline(always)]
-fn luma(r: i32, g: i32, b: i32) -> u8 {
-    ((Y_R * r + Y_G * g + Y_B * b + HALF) >> 16) as u8
+fn luma(r: u16, g: u16, b: u16) -> u8 {
+    ((Y_R * u32::from(r) + Y_G * u32::from(g) + Y_B * u32::from(b) + 32768) >> 16) as u8
 }
 
-/// Cb and Cr of the average of `1 << log2n` pixels given their summed R,
-/// G, B. For one pixel this is libjpeg's formula, offset `128 + 0.5 - ε`
-/// keeping the result below 256.
+/// Rounding offset for chroma of `2^log2n` summed pixels: 128 (the chroma
+/// zero) plus one half minus one unit, libjpeg's `CBCR_OFFSET + ONE_HALF -
+/// 1`, which keeps the pure-blue/pure-red extreme below 256.
 #[inline(always)]
-fn chroma(rs: i32, gs: i32, bs: i32, log2n: u32) -> (u8, u8) {
+const fn chroma_offset(log2n: u32) -> i32 {
     let shift = 16 + log2n;
-    let offset = (128 << shift) + (1 << (shift - 1)) - 1;
-    (
-        ((CB_R * rs + CB_G * gs + HALF * bs + offset) >> shift) as u8,
-        ((HALF * rs + CR_G * gs + CR_B * bs + offset) >> shift) as u8,
-    )
+    (128 << shift) + (1 << (shift - 1)) - 1
+}
+
+/// Cb of the average of `2^log2n` pixels given their summed R, G, B; for
+/// one pixel exactly libjpeg's formula.
+#[inline(always)]
+fn chroma_b(rs: u16, gs: u16, bs: u16, log2n: u32) -> u8 {
+    let (r, g, b) = (i32::from(rs), i32::from(gs), i32::from(bs));
+    ((CB_R * r + CB_G * g + HALF * b + chroma_offset(log2n)) >> (16 + log2n)) as u8
+}
+
+/// Cr, like [`chroma_b`].
+#[inline(always)]
+fn chroma_r(rs: u16, gs: u16, bs: u16, log2n: u32) -> u8 {
+    let (r, g, b) = (i32::from(rs), i32::from(gs), i32::from(bs));
+    ((HALF * r + CR_G * g + CR_B * b + chroma_offset(log2n)) >> (16 + log2n)) as u8
+}
+
+/// One MCU's unpacked pixels, `ROW` per row, up to 16 rows.
+struct Planes {
+    r: [u16; ROW * 16],
+    g: [u16; ROW * 16],
+    b: [u16; ROW * 16],
 }
 
 /// Reader for an RGB layout `L`, output luma sampling `H`x`V`.
@@ -145,24 +171,26 @@ pub struct Rgb<'a, L: Layout, const H: usize, const V: usize> {
     rows: [[&'a [u8]; 16]; 3],
     /// Chroma rows of the current MCU row that lie inside the image.
     chroma_rows: usize,
+    px: Planes,
+    raw: [[u8; RAW]; 3],
+    scratch: [u8; 48],
     _layout: core::marker::PhantomData<L>,
 }
 
 impl<'a, L: Layout, const H: usize, const V: usize> Rgb<'a, L, H, V> {
     /// Reader over `frame`, whose format must match `L`.
     pub fn new(frame: &RawFrame<'a>) -> Self {
-        debug_assert!(matches!(
-            frame.format(),
-            PixelFormat::Rgb565
-                | PixelFormat::Rgb565Swapped
-                | PixelFormat::Rgb888
-                | PixelFormat::Bgr888
-                | PixelFormat::Rgbp888
-        ));
         Rgb {
             frame: *frame,
             rows: [[&[]; 16]; 3],
             chroma_rows: 8,
+            px: Planes {
+                r: [0; ROW * 16],
+                g: [0; ROW * 16],
+                b: [0; ROW * 16],
+            },
+            raw: [[0; RAW]; 3],
+            scratch: [0; 48],
             _layout: core::marker::PhantomData,
         }
     }
@@ -180,61 +208,74 @@ impl<L: Layout, const H: usize, const V: usize> Source for Rgb<'_, L, H, V> {
 
     #[inline]
     fn gather(&mut self, x0: usize, mcu: &mut Mcu) {
-        let mut scratch = [[0u8; 48]; 3];
-        let (mut r, mut g, mut b) = ([0i32; 16], [0i32; 16], [0i32; 16]);
-        // Row-pair sums of horizontally paired pixels, for 4:2:0.
-        let (mut rp, mut gp, mut bp) = ([0i32; 8], [0i32; 8], [0i32; 8]);
+        let px = &mut self.px;
+        // The MCU's rows of raw bytes, back to back, so that unpacking is
+        // one long loop.
+        let (raw, scratch) = (&mut self.raw, &mut self.scratch);
+        let line = ROW * L::BPP;
+        let planes = if L::PLANAR { 3 } else { 1 };
+        for p in 0..planes {
+            let off = if L::PLANAR { x0 } else { x0 * L::BPP };
+            for row in 0..8 * V {
+                let src = fetch_len(self.rows[p][row], off, line, L::BPP, scratch);
+                raw[p][row * line..][..line].copy_from_slice(src);
+            }
+        }
+        let n = 8 * V * ROW;
+        let [r0, r1, r2] = &*raw;
+        L::unpack(
+            [&r0[..], &r1[..], &r2[..]],
+            n,
+            &mut px.r,
+            &mut px.g,
+            &mut px.b,
+        );
+
+        let mut y = [0u8; ROW * 16];
+        for i in 0..n {
+            y[i] = luma(px.r[i], px.g[i], px.b[i]);
+        }
         for row in 0..8 * V {
-            {
-                let [s0, s1, s2] = &mut scratch;
-                // Sixteen pixels; an 8-wide MCU uses the first eight.
-                let len = 16 * L::BPP;
-                let src0 = fetch_len(self.rows[0][row], x0 * L::BPP, len, L::BPP, s0);
-                let (src1, src2): (&[u8], &[u8]) = if L::PLANAR {
-                    (
-                        fetch_len(self.rows[1][row], x0, 16, 1, s1),
-                        fetch_len(self.rows[2][row], x0, 16, 1, s2),
-                    )
-                } else {
-                    (&s1[..], &s2[..])
-                };
-                L::unpack([src0, src1, src2], &mut r, &mut g, &mut b);
+            for hb in 0..H {
+                mcu.y[(row / 8) * H + hb][(row % 8) * 8..][..8]
+                    .copy_from_slice(&y[row * ROW + 8 * hb..][..8]);
             }
-            for (hb, blk) in mcu.y[(row / 8) * H..][..H].iter_mut().enumerate() {
-                for i in 0..8 {
-                    let p = 8 * hb + i;
-                    blk[(row % 8) * 8 + i] = luma(r[p], g[p], b[p]);
-                }
-            }
-            if H == 1 {
-                for i in 0..8 {
-                    let (cb, cr) = chroma(r[i], g[i], b[i], 0);
-                    mcu.cb[row * 8 + i] = cb;
-                    mcu.cr[row * 8 + i] = cr;
-                }
-                continue;
-            }
-            let (mut rs, mut gs, mut bs) = ([0i32; 8], [0i32; 8], [0i32; 8]);
-            for i in 0..8 {
-                rs[i] = r[2 * i] + r[2 * i + 1];
-                gs[i] = g[2 * i] + g[2 * i + 1];
-                bs[i] = b[2 * i] + b[2 * i + 1];
-            }
-            if V == 1 {
-                for i in 0..8 {
-                    let (cb, cr) = chroma(rs[i], gs[i], bs[i], 1);
-                    mcu.cb[row * 8 + i] = cb;
-                    mcu.cr[row * 8 + i] = cr;
-                }
-            } else if row % 2 == 0 {
-                (rp, gp, bp) = (rs, gs, bs);
+        }
+
+        // Summed R, G, B of the pixels behind each chroma sample: pairs
+        // along each row (H = 2), then pairs of rows (V = 2).
+        let (mut hr, mut hg, mut hb) = ([0u16; 128], [0u16; 128], [0u16; 128]);
+        let m = 8 * V * 8;
+        for i in 0..m {
+            if H == 2 {
+                hr[i] = px.r[2 * i] + px.r[2 * i + 1];
+                hg[i] = px.g[2 * i] + px.g[2 * i + 1];
+                hb[i] = px.b[2 * i] + px.b[2 * i + 1];
             } else {
-                for i in 0..8 {
-                    let (cb, cr) = chroma(rp[i] + rs[i], gp[i] + gs[i], bp[i] + bs[i], 2);
-                    mcu.cb[(row / 2) * 8 + i] = cb;
-                    mcu.cr[(row / 2) * 8 + i] = cr;
+                // Only the first eight of each unpacked row are this MCU's.
+                let j = (i / 8) * ROW + i % 8;
+                (hr[i], hg[i], hb[i]) = (px.r[j], px.g[j], px.b[j]);
+            }
+        }
+        let (mut rs, mut gs, mut bs) = ([0u16; 64], [0u16; 64], [0u16; 64]);
+        if V == 2 {
+            for row in 0..8 {
+                for c in 0..8 {
+                    let (a, b) = (2 * row * 8 + c, (2 * row + 1) * 8 + c);
+                    rs[row * 8 + c] = hr[a] + hr[b];
+                    gs[row * 8 + c] = hg[a] + hg[b];
+                    bs[row * 8 + c] = hb[a] + hb[b];
                 }
             }
+        } else {
+            rs.copy_from_slice(&hr[..64]);
+            gs.copy_from_slice(&hg[..64]);
+            bs.copy_from_slice(&hb[..64]);
+        }
+        let log2n = (H * V).trailing_zeros();
+        for k in 0..64 {
+            mcu.cb[k] = chroma_b(rs[k], gs[k], bs[k], log2n);
+            mcu.cr[k] = chroma_r(rs[k], gs[k], bs[k], log2n);
         }
         let cols = (self.frame.width() as usize - x0).div_ceil(H);
         pad_chroma(mcu, cols, self.chroma_rows);
@@ -246,18 +287,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn conversion_matches_libjpeg_on_primaries() {
-        assert_eq!(luma(255, 255, 255), 255);
-        assert_eq!(luma(0, 0, 0), 0);
-        assert_eq!(chroma(255, 255, 255, 0), (128, 128));
-        assert_eq!(chroma(0, 0, 0, 0), (128, 128));
-        // Pure blue: Cb = 128 + 127.5 - ε -> 255; pure red: Cr -> 255.
+    fn conversion_matches_libjpeg() {
+        let chroma = |r: u16, g: u16, b: u16, n: u32| (chroma_b(r, g, b, n), chroma_r(r, g, b, n));
+        // libjpeg's jccolor.c arithmetic, for comparison.
+        let fix = |r: u16, g: u16, b: u16| {
+            let (r, g, b) = (i32::from(r), i32::from(g), i32::from(b));
+            let y = (19595 * r + 38470 * g + 7471 * b + 32768) >> 16;
+            let off = (128 << 16) + 32767;
+            let cb = (-11059 * r - 21709 * g + 32768 * b + off) >> 16;
+            let cr = (32768 * r - 27439 * g - 5329 * b + off) >> 16;
+            (y as u8, cb as u8, cr as u8)
+        };
+        for r in (0..256u16).step_by(3) {
+            for g in (0..256u16).step_by(5) {
+                for b in (0..256u16).step_by(7) {
+                    let (y, cb, cr) = fix(r, g, b);
+                    assert_eq!((luma(r, g, b), chroma(r, g, b, 0)), (y, (cb, cr)));
+                }
+            }
+        }
         assert_eq!(chroma(0, 0, 255, 0).0, 255);
         assert_eq!(chroma(255, 0, 0, 0).1, 255);
-        // Y of pure red: 0.299 * 255 = 76.2.
-        assert_eq!(luma(255, 0, 0), 76);
         // Four identical pixels average to the single-pixel result.
-        for (r, g, b) in [(10, 200, 30), (255, 0, 128), (77, 77, 78)] {
+        for (r, g, b) in [(10, 200, 30), (255, 0, 128), (77, 77, 78), (255, 255, 255)] {
             assert_eq!(chroma(4 * r, 4 * g, 4 * b, 2), chroma(r, g, b, 0));
         }
     }

@@ -242,7 +242,13 @@ mod tests {
     /// the copies must reassemble to the original frame message.
     #[test]
     fn chunks_in_place_reassemble() {
-        for (total, size) in [(40usize, 33usize), (1000, 300), (5000, 4096), (4096, 64), (77, 1000)] {
+        for (total, size) in [
+            (40usize, 33usize),
+            (1000, 300),
+            (5000, 4096),
+            (4096, 64),
+            (77, 1000),
+        ] {
             let frame: Vec<u8> = (0..total).map(|i| (i * 31 % 251) as u8).collect();
             let mut buf = vec![0u8; FRAME_AT + total];
             buf[FRAME_AT..].copy_from_slice(&frame);

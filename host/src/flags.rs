@@ -38,6 +38,25 @@ enum Recv {
     /// Over TCP: boards connect to us (--listen), or we connect to a board
     /// (--connect) and reconnect whenever it closes or restarts.
     Tcp(TcpArgs),
+    /// From an MQTT broker: subscribe to a topic filter (img_stream/+/frame
+    /// for many cameras); raw JPEG and chunked payloads are auto-detected.
+    Mqtt(MqttArgs),
+}
+
+#[derive(Debug, Args)]
+struct MqttArgs {
+    /// The broker, HOST:PORT (port 1883 when omitted).
+    #[arg(long, value_name = "HOST:PORT")]
+    broker: String,
+    /// Topic filter to subscribe to; wildcards allowed.
+    #[arg(long, value_name = "FILTER", default_value = "img_stream/+/frame")]
+    topic: String,
+    /// Shared subscription ($share/GROUP/FILTER): receivers in one group
+    /// split the messages between them.
+    #[arg(long, value_name = "GROUP")]
+    share: Option<String>,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 #[derive(Debug, Args)]
@@ -87,6 +106,8 @@ enum StatusArg {
 pub enum Command {
     /// `recv tcp`.
     RecvTcp(TcpConfig),
+    /// `recv mqtt`.
+    RecvMqtt(crate::recv_mqtt::MqttConfig),
 }
 
 /// How `recv tcp` reaches the boards.
@@ -143,6 +164,14 @@ impl Cli {
                     mode,
                     output: args.output.validate()?,
                 }))
+            }
+            CliCommand::Recv(Recv::Mqtt(args)) => {
+                Ok(Command::RecvMqtt(crate::recv_mqtt::MqttConfig::new(
+                    &args.broker,
+                    &args.topic,
+                    args.share,
+                    args.output.validate()?,
+                )?))
             }
         }
     }
@@ -234,7 +263,9 @@ mod tests {
             "--status",
             "quiet",
         ])
-        .unwrap();
+        .unwrap() else {
+            unreachable!()
+        };
         assert_eq!(c.mode, TcpMode::Listen("127.0.0.1:0".parse().unwrap()));
         assert_eq!(c.output.max_payload, 16 << 20);
         assert_eq!(c.output.count, None);
@@ -255,7 +286,9 @@ mod tests {
             "--max-payload",
             "1MiB",
         ])
-        .unwrap();
+        .unwrap() else {
+            unreachable!()
+        };
         assert_eq!(c.mode, TcpMode::Connect("board.local:5000".into()));
         assert_eq!(c.output.out, Some(PathBuf::from("d")));
         assert_eq!(c.output.count, Some(3));

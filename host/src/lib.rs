@@ -11,13 +11,14 @@
 //! - [`flags`]: command-line parsing and validation;
 //! - [`signals`]: Ctrl-C/SIGTERM end a run with its summary line.
 //!
-//! Receivers: [`recv_tcp`].
+//! Receivers: [`recv_tcp`], [`recv_mqtt`].
 #![deny(missing_docs)]
 
 pub mod flags;
 pub mod messages;
 pub mod output;
 pub mod reassembly;
+pub mod recv_mqtt;
 pub mod recv_tcp;
 pub mod signals;
 pub mod status;
@@ -46,5 +47,6 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<ExitCode>
     signals::install();
     match command {
         flags::Command::RecvTcp(config) => recv_tcp::run(config),
+        flags::Command::RecvMqtt(config) => recv_mqtt::run(config),
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! One MCU at a time: a per-format reader ([`yuv`], [`rgb`]) takes the
 //! MCU's 8x8 sample blocks straight from the frame, and each block goes
-//! through the accurate integer DCT ([`dct`]), reciprocal quantisation with
+//! through libjpeg's accurate float DCT ([`dct`]), reciprocal quantisation with
 //! zig-zag reordering ([`quant`]) and Huffman coding with the Annex K tables
 //! ([`huffman`]) into a 64-bit bit accumulator that writes to the sink in
 //! 512-byte pieces ([`bitwriter`]). Headers come from [`markers`], tables
@@ -183,7 +183,7 @@ fn block<S: Sink>(
     huff: &huffman::Tables,
     w: &mut Writer<'_, S>,
 ) {
-    let mut coef = [0i32; 64];
+    let mut coef = [0f32; 64];
     dct::forward(samples, &mut coef);
     let mut zz = [0i16; 64];
     div.quantize(&coef, &mut zz);

@@ -1,23 +1,24 @@
 //! Quantisation by reciprocal multiplication, then zig-zag reordering.
 //!
-//! libjpeg rounds `c / (8 q)` to nearest, halves away from zero, where `c`
-//! is the DCT output (scaled by 8). The same integer comes out of
-//! `((|c| + 4q) >> 3) * ceil(2^20 / q) >> 20`: the first shift is an exact
-//! floor division by 8, and for numerators below 2^12 the reciprocal is exact
-//! (`n * q < 2^20` for all `q <= 255`). All of it fits 32-bit lanes.
+//! Each divisor `q` is combined with the DCT's output scale (see
+//! [`super::dct`]) into one `f32` reciprocal, as libjpeg does for its float
+//! DCT; the product is rounded to nearest by the float-magic trick (ties to
+//! even, where libjpeg rounds them away from zero; exact ties are rare in
+//! float DCT output).
 
+use super::dct::SCALE;
 use super::tables::ZIGZAG;
 
-const RECIP_BITS: u32 = 20;
+/// Adding 1.5 * 2^23 to a float of magnitude below 2^22 rounds it to an
+/// integer held in the low mantissa bits.
+const ROUND: f32 = 12_582_912.0;
 
 /// One quantisation table prepared for the transposed DCT layout.
 pub struct Divisors {
     /// The table in natural order, as written to DQT.
     pub natural: [u8; 64],
-    /// `4 q` per transposed position (rounding bias before the `>> 3`).
-    bias: [u32; 64],
-    /// `ceil(2^20 / q)` per transposed position.
-    recip: [u32; 64],
+    /// `1 / (q * 8 * SCALE[v] * SCALE[u])` per transposed position.
+    recip: [f32; 64],
 }
 
 /// Natural index of the coefficient stored at transposed position `t`
@@ -41,31 +42,27 @@ const ZIGZAG_T: [usize; 64] = {
 impl Divisors {
     /// Prepares `table` (natural order, entries 1..=255).
     pub fn new(table: [u8; 64]) -> Divisors {
-        let mut bias = [0u32; 64];
-        let mut recip = [0u32; 64];
-        for t in 0..64 {
-            let q = u32::from(table[transpose(t)].max(1));
-            bias[t] = 4 * q;
-            recip[t] = (1u32 << RECIP_BITS).div_ceil(q);
+        let mut recip = [0f32; 64];
+        for (t, r) in recip.iter_mut().enumerate() {
+            let n = transpose(t);
+            let (v, u) = (n / 8, n % 8);
+            let q = f64::from(table[n].max(1));
+            *r = (1.0 / (q * 8.0 * SCALE[v] * SCALE[u])) as f32;
         }
         Divisors {
             natural: table,
-            bias,
             recip,
         }
     }
 
     /// Quantises transposed DCT output `coef` into zig-zag order.
     #[inline]
-    pub fn quantize(&self, coef: &[i32; 64], zz: &mut [i16; 64]) {
+    pub fn quantize(&self, coef: &[f32; 64], zz: &mut [i16; 64]) {
         let mut q = [0i16; 64];
         for t in 0..64 {
-            let c = coef[t];
-            let sign = c >> 31;
-            let mag = ((c ^ sign) - sign) as u32;
-            let n = (mag + self.bias[t]) >> 3;
-            let v = (n.wrapping_mul(self.recip[t]) >> RECIP_BITS) as i32;
-            q[t] = ((v ^ sign) - sign) as i16;
+            // |coef * recip| <= 2048, well inside the trick's range.
+            let bits = (coef[t] * self.recip[t] + ROUND).to_bits() as i32;
+            q[t] = (bits - ROUND.to_bits() as i32) as i16;
         }
         for (z, &t) in zz.iter_mut().zip(ZIGZAG_T.iter()) {
             *z = q[t];
@@ -77,28 +74,18 @@ impl Divisors {
 mod tests {
     use super::*;
 
-    /// libjpeg's rounding division, written the obvious way.
-    fn divide(c: i32, q: i32) -> i32 {
-        let d = 8 * q;
-        if c < 0 {
-            -((-c + d / 2) / d)
-        } else {
-            (c + d / 2) / d
-        }
-    }
-
     #[test]
-    fn reciprocal_is_exact() {
-        for q in 1..=255u8 {
+    fn rounds_to_nearest_after_scaling() {
+        for q in [1u8, 2, 3, 7, 16, 99, 255] {
             let div = Divisors::new([q; 64]);
-            // Every DCT output an 8-bit block can produce (|c| < 2^14).
-            for c in (-16384..=16384).step_by(7).chain([-16384, -1, 0, 1, 16383]) {
-                let mut coef = [0i32; 64];
-                coef[9] = c;
+            for c in [-2047.4f64, -700.6, -1.4, -0.6, 0.0, 0.4, 0.6, 13.3, 1023.0] {
+                // Natural (1,2): v = 1, u = 2, transposed position 17,
+                // zig-zag index 7.
+                let mut coef = [0f32; 64];
+                coef[2 * 8 + 1] = (c * f64::from(q) * 8.0 * SCALE[1] * SCALE[2]) as f32;
                 let mut zz = [0i16; 64];
                 div.quantize(&coef, &mut zz);
-                // Transposed position 9 is natural (1,1), zig-zag index 4.
-                assert_eq!(i32::from(zz[4]), divide(c, i32::from(q)), "c={c} q={q}");
+                assert_eq!(f64::from(zz[7]), c.round(), "c={c} q={q}");
             }
         }
     }
@@ -108,10 +95,10 @@ mod tests {
         let mut table = [1u8; 64];
         table[1] = 2; // natural (0,1)
         let div = Divisors::new(table);
-        let mut coef = [0i32; 64];
+        let mut coef = [0f32; 64];
         // Natural (0,1) sits at transposed 8; natural (1,0) at transposed 1.
-        coef[8] = 8 * 10;
-        coef[1] = 8 * 7;
+        coef[8] = (8.0 * SCALE[1] * 10.0) as f32;
+        coef[1] = (8.0 * SCALE[1] * 7.0) as f32;
         let mut zz = [0i16; 64];
         div.quantize(&coef, &mut zz);
         assert_eq!(zz[1], 5);

@@ -49,7 +49,8 @@ pub fn legend() -> String {
         "Columns: **Generic** = `Engine::Generic` (jpeg-encoder 0.7 through our `ImageBuffer` \
          adapters); **Fast** = `Engine::Fast` (img_stream's own encoder; what `Engine::Auto` \
          uses); **turbo** = libjpeg-turbo via TurboJPEG `tjCompress2`/`tjCompressFromYUVPlanes` \
-         with `TJFLAG_ACCURATEDCT` (the islow DCT, the arithmetic our encoders use), **SIMD** as \
+         with `TJFLAG_ACCURATEDCT` (islow: as accurate as our encoders' DCTs, which the PSNR \
+         columns check), **SIMD** as \
          the library picks it, **portable** with `JSIMD_FORCENONE=1` (its C path: the fair peer \
          for the in-order RISC-V board); **fast-DCT** = `TJFLAG_FASTDCT` (ifast, TurboJPEG's \
          default when compressing). All 4:2:0 (GRAYSCALE: one component), output into a reused \

@@ -53,7 +53,7 @@ extern "C" {
 /// Which forward DCT libjpeg-turbo uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Dct {
-    /// `TJFLAG_ACCURATEDCT` ("islow"): the arithmetic our encoders use.
+    /// `TJFLAG_ACCURATEDCT` ("islow"): accuracy on a par with our encoders.
     Accurate,
     /// `TJFLAG_FASTDCT` ("ifast", AAN): TurboJPEG 2.1's default when compressing.
     Fast,

@@ -2,6 +2,7 @@
 #
 #   make          build/micropython (unix port with img_stream) + target/release/img-stream
 #   make run      the demo: a K230-style script streams a synthetic camera to the receiver
+#   make run-http the synthetic camera as a web camera on http://127.0.0.1:8080/
 #   make test     every test (installs what it needs)
 #   make bench    benchmarks, recorded in docs/BENCHMARKS.md
 #   make header   regenerate c_glue/img_stream_core.h from src/ffi.rs
@@ -26,10 +27,13 @@ GLUE_SRC := $(wildcard c_glue/img_stream/*)
 MP_FLAGS := MICROPY_PY_SSL=0 MICROPY_PY_BTREE=0 FROZEN_MANIFEST= \
 	USER_C_MODULES=$(ROOT)/c_glue IMG_STREAM_LIB=$(LIB) BUILD=$(MP_PORT_BUILD)
 
-.PHONY: all deps run test test-rust test-mp test-host lint bench header clean
+.PHONY: all deps run run-http test test-rust test-mp test-host lint bench header clean
 .DELETE_ON_ERROR:
 
-all: $(MICROPYTHON) $(HOST_BIN)
+all: $(MICROPYTHON) $(HOST_BIN) umqtt
+
+include mk/umqtt.mk
+include mk/cross.mk
 
 $(MP_STAMP):
 	bash scripts/fetch-micropython.sh $(MP_CACHE)
@@ -61,6 +65,10 @@ header:
 run: all
 	bash scripts/demo.sh
 
+# The synthetic camera as a web camera: open http://127.0.0.1:8080/
+run-http: all
+	cd python/examples && MICROPYPATH=$(ROOT)/python $(MICROPYTHON) -X heapsize=64M mjpeg_server.py
+
 test: deps all lint
 	bash tests/c_glue/compile_check.sh $(MP_SRC) $(MP_PORT_BUILD)
 	bash tests/run_all.sh $(MICROPYTHON) $(HOST_BIN)
@@ -82,6 +90,7 @@ bench: all
 	bash scripts/install-deps.sh bench
 	bash bench/run.sh
 	bash scripts/bench_tcp.sh --write
+	python3 scripts/bench_mjpeg.py --seconds 3 --rounds 5 --write
 
 clean:
 	rm -rf $(MP_PORT_BUILD) $(MICROPYTHON)

@@ -71,6 +71,24 @@ def send_tcp(sock: Any, img: Image, *, quality: int = 65, seq: Optional[int] = N
     counter, `timestamp_us` to a monotonic microsecond clock."""
 
 
+def send_mjpeg(sock: Any, img: Image, *, quality: int = 65, subsampling: int = 420, engine: int = 0,
+               boundary: Union[str, bytes] = "img_stream", timestamp_us: Optional[int] = None) -> int:
+    """Writes one MJPEG part (boundary line, Content-Type, Content-Length,
+    X-Timestamp, the JPEG, and the next boundary line so browsers paint at
+    once) to a blocking socket; encodes once, allocates nothing. Returns bytes
+    written; OSError with errno on failure (EAGAIN mid-part on a full
+    non-blocking socket: use img_stream_http.MjpegServer for those)."""
+
+
+def mjpeg_head(length: Optional[int] = None, *, boundary: Union[str, bytes] = "img_stream",
+               timestamp_us: Optional[int] = None, allow_origin: Optional[Union[str, bytes]] = "*",
+               into: Optional[Union[bytearray, memoryview]] = None) -> Union[bytes, int]:
+    """Without `length`: the HTTP response head of an MJPEG stream
+    (multipart/x-mixed-replace, no-cache, optional Access-Control-Allow-Origin).
+    With `length`: the part head for a JPEG of that many bytes. With `into`:
+    writes the head at the end of that buffer and returns its length."""
+
+
 def buffer_info() -> dict:
     """The reusable encode buffer: {'capacity', 'limit', 'encodes', 'grows'}."""
 

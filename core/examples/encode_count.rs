@@ -12,7 +12,8 @@
 //! rgb565s, rgb888, bgr888, rgbp888, yuyv; `q=` quality (65); `ss=` 444, 422
 //! or 420 (420); `engine=` fast (default) or generic; `photo=` a baseline
 //! JPEG photograph whose centre 640x480 crop replaces the synthetic scene;
-//! `out=` a file to write the last encode to.
+//! `out=` a file to write the last encode to; `rgb=` a file to write the
+//! source RGB888 pixels to (to encode the same pixels with another encoder).
 
 use img_stream_core::frame::RawFrame;
 use img_stream_core::jpeg::{encode, Engine, Subsampling};
@@ -153,7 +154,7 @@ fn main() {
         .expect("usage: encode_count N [key=value...]");
     let (mut fmt, mut q, mut ss, mut engine) =
         (PixelFormat::Nv12, 65u8, Subsampling::S420, Engine::Fast);
-    let (mut photo_path, mut out_path) = (None, None);
+    let (mut photo_path, mut out_path, mut rgb_path) = (None, None, None);
     for a in args {
         let (k, v) = a.split_once('=').expect("options are key=value");
         match k {
@@ -184,10 +185,14 @@ fn main() {
             }
             "photo" => photo_path = Some(v.to_string()),
             "out" => out_path = Some(v.to_string()),
+            "rgb" => rgb_path = Some(v.to_string()),
             _ => panic!("unknown option {k}"),
         }
     }
     let rgb = photo_path.as_deref().map_or_else(synthetic, photo);
+    if let Some(p) = rgb_path {
+        std::fs::write(p, &rgb).expect("write rgb");
+    }
     let data = convert(&rgb, fmt);
     let frame = RawFrame::new(&data, W as u32, H as u32, fmt, 0).expect("frame");
     let mut out = Vec::with_capacity(W * H * 3);

@@ -46,7 +46,7 @@ fn columns(d: &mut [f32; 64], centre: f32) {
         let tmp12 = tmp1 - tmp2;
         out[c] = tmp10 + tmp11 - centre;
         out[32 + c] = tmp10 - tmp11;
-        let z1 = (tmp12 + tmp13) * 0.707_106_78;
+        let z1 = (tmp12 + tmp13) * core::f32::consts::FRAC_1_SQRT_2;
         out[16 + c] = tmp13 + z1;
         out[48 + c] = tmp13 - z1;
 
@@ -57,7 +57,7 @@ fn columns(d: &mut [f32; 64], centre: f32) {
         let z5 = (tmp10 - tmp12) * 0.382_683_43;
         let z2 = 0.541_196_1 * tmp10 + z5;
         let z4 = 1.306_563 * tmp12 + z5;
-        let z3 = tmp11 * 0.707_106_78;
+        let z3 = tmp11 * core::f32::consts::FRAC_1_SQRT_2;
         let z11 = tmp7 + z3;
         let z13 = tmp7 - z3;
         out[40 + c] = z13 + z2;

@@ -214,11 +214,11 @@ impl<L: Layout, const H: usize, const V: usize> Source for Rgb<'_, L, H, V> {
         let (raw, scratch) = (&mut self.raw, &mut self.scratch);
         let line = ROW * L::BPP;
         let planes = if L::PLANAR { 3 } else { 1 };
-        for p in 0..planes {
+        for (raw, rows) in raw.iter_mut().zip(self.rows.iter()).take(planes) {
             let off = if L::PLANAR { x0 } else { x0 * L::BPP };
-            for row in 0..8 * V {
-                let src = fetch_len(self.rows[p][row], off, line, L::BPP, scratch);
-                raw[p][row * line..][..line].copy_from_slice(src);
+            for (row, src) in rows[..8 * V].iter().enumerate() {
+                let src = fetch_len(src, off, line, L::BPP, scratch);
+                raw[row * line..][..line].copy_from_slice(src);
             }
         }
         let n = 8 * V * ROW;
@@ -232,8 +232,9 @@ impl<L: Layout, const H: usize, const V: usize> Source for Rgb<'_, L, H, V> {
         );
 
         let mut y = [0u8; ROW * 16];
-        for i in 0..n {
-            y[i] = luma(px.r[i], px.g[i], px.b[i]);
+        let rgb = px.r[..n].iter().zip(&px.g[..n]).zip(&px.b[..n]);
+        for (y, ((&r, &g), &b)) in y[..n].iter_mut().zip(rgb) {
+            *y = luma(r, g, b);
         }
         for row in 0..8 * V {
             for hb in 0..H {

@@ -76,6 +76,20 @@
 // Longest part head [`is_mjpeg_part_head`] writes.
 #define IS_MJPEG_PART_HEAD_MAX 102
 
+// Smallest `mtu`: a chunk header and the whole frame header fit the first
+// datagram.
+#define IS_UDP_MIN_MTU 72
+
+// Largest `mtu`: the largest UDP payload over IPv4.
+#define IS_UDP_MAX_MTU 65507
+
+// `mtu` is outside `IS_UDP_MIN_MTU..=IS_UDP_MAX_MTU`.
+#define IS_ERR_BAD_MTU 50
+
+// The frame would need more than 65535 datagrams at this `mtu`
+// (`out.needed` is the frame message's length).
+#define IS_ERR_TOO_MANY_DATAGRAMS 51
+
 // The frame needs more chunks than a chunk header can count (65535):
 // `needed` is the smallest `chunk_size` that would do.
 #define IS_ERR_TOO_MANY_CHUNKS 30
@@ -158,6 +172,30 @@ typedef struct IsFrameMeta {
   // Capture time in µs.
   uint64_t timestamp_us;
 } IsFrameMeta;
+
+// The shim's clock: waits until the clock reads at least `until_us` (no
+// wait when it already does), then stores the clock in `*now_us`. Returns 0,
+// or -1 when a Python exception was raised while waiting.
+typedef int32_t (*IsClockFn)(void *ctx, uint64_t until_us, uint64_t *now_us);
+
+// Where datagrams go: `send` sends one datagram per call (it must take all
+// of it), `clock` paces; both get `ctx`.
+typedef struct IsDatagramSender {
+  // Sends one datagram; never null.
+  IsWriteFn send;
+  // Reads the clock and waits; never null.
+  IsClockFn clock;
+  // Passed back to both.
+  void *ctx;
+} IsDatagramSender;
+
+// Pacing between datagrams; 0 turns a field off.
+typedef struct IsPacing {
+  // Microseconds added between the starts of consecutive datagrams.
+  uint32_t gap_us;
+  // Bytes per second (UDP payload bytes) not to exceed.
+  uint32_t max_rate;
+} IsPacing;
 
 // A frame ready to publish, as [`is_mqtt_prepare`] left it.
 typedef struct IsMqttPlan {
@@ -287,6 +325,22 @@ int32_t is_send_mjpeg_part(const struct IsWriter *writer,
                            size_t boundary_len,
                            uint64_t timestamp_us,
                            struct IsOutcome *out);
+
+// Encodes `frame` (JPEG input is copied into the pool unchanged) and sends
+// it as one v1 frame in chunk datagrams of at most `mtu` bytes, paced per
+// `pacing`. `out.len` is the number of datagrams sent, also on failure;
+// `out.needed` the frame message's length (40 + JPEG).
+//
+// # Safety
+// Pointers valid for the call; `sender`'s callbacks are safe to call with
+// its `ctx`.
+int32_t is_send_udp(const struct IsDatagramSender *sender,
+                    const struct IsFrame *frame,
+                    const struct IsEncodeOptions *options,
+                    const struct IsFrameMeta *meta,
+                    size_t mtu,
+                    const struct IsPacing *pacing,
+                    struct IsOutcome *out);
 
 // Encodes `frame` (JPEG input passes through) and lays it out for
 // publishing. `chunk_size` 0 means raw mode: `plan.data` is the JPEG.

@@ -41,6 +41,18 @@ enum Recv {
     /// From an MQTT broker: subscribe to a topic filter (img_stream/+/frame
     /// for many cameras); raw JPEG and chunked payloads are auto-detected.
     Mqtt(MqttArgs),
+    /// Over UDP: chunk datagrams from img_stream.send_udp, reassembled per
+    /// sender; a frame missing a datagram is dropped and counted.
+    Udp(UdpArgs),
+}
+
+#[derive(Debug, Args)]
+struct UdpArgs {
+    /// Receive on ADDR (e.g. 0.0.0.0:5000; port 0 picks a free port).
+    #[arg(long, value_name = "ADDR")]
+    listen: String,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 #[derive(Debug, Args)]
@@ -108,6 +120,8 @@ pub enum Command {
     RecvTcp(TcpConfig),
     /// `recv mqtt`.
     RecvMqtt(crate::recv_mqtt::MqttConfig),
+    /// `recv udp`.
+    RecvUdp(crate::recv_udp::UdpConfig),
 }
 
 /// How `recv tcp` reaches the boards.
@@ -173,6 +187,10 @@ impl Cli {
                     args.output.validate()?,
                 )?))
             }
+            CliCommand::Recv(Recv::Udp(args)) => Ok(Command::RecvUdp(crate::recv_udp::UdpConfig {
+                listen: resolve_one(&args.listen)?,
+                output: args.output.validate()?,
+            })),
         }
     }
 }

@@ -11,7 +11,7 @@
 //! - [`flags`]: command-line parsing and validation;
 //! - [`signals`]: Ctrl-C/SIGTERM end a run with its summary line.
 //!
-//! Receivers: [`recv_tcp`], [`recv_mqtt`].
+//! Receivers: [`recv_tcp`], [`recv_mqtt`], [`recv_udp`].
 #![deny(missing_docs)]
 
 pub mod flags;
@@ -20,6 +20,7 @@ pub mod output;
 pub mod reassembly;
 pub mod recv_mqtt;
 pub mod recv_tcp;
+pub mod recv_udp;
 pub mod signals;
 pub mod status;
 pub mod store;
@@ -48,5 +49,6 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<ExitCode>
     match command {
         flags::Command::RecvTcp(config) => recv_tcp::run(config),
         flags::Command::RecvMqtt(config) => recv_mqtt::run(config),
+        flags::Command::RecvUdp(config) => recv_udp::run(config),
     }
 }

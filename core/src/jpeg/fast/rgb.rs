@@ -14,13 +14,12 @@
 use super::gather::{fetch_len, pad_chroma, rows, Mcu, Source};
 use crate::frame::RawFrame;
 
-/// Pixels per unpacked MCU row (the widest MCU).
-const ROW: usize = 16;
-/// Raw bytes of one MCU's rows in one plane: 16 rows of 16 pixels, 3 bytes
-/// each at most.
-const RAW: usize = 16 * ROW * 3;
+/// Pixels in the largest MCU (16x16).
+const MAX_PX: usize = 256;
+/// Raw bytes of one MCU in one plane: 3 bytes per pixel at most.
+const RAW: usize = MAX_PX * 3;
 
-/// How one format stores sixteen pixels' worth of R, G, B.
+/// How one format stores R, G, B.
 pub trait Layout {
     /// Bytes per pixel in each plane that is read.
     const BPP: usize;
@@ -161,11 +160,11 @@ fn chroma_r(rs: u16, gs: u16, bs: u16, log2n: u32) -> u8 {
     ((HALF * r + CR_G * g + CR_B * b + chroma_offset(log2n)) >> (16 + log2n)) as u8
 }
 
-/// One MCU's unpacked pixels, `ROW` per row, up to 16 rows.
+/// One MCU's unpacked pixels, row-major, rows as wide as the MCU.
 struct Planes {
-    r: [u16; ROW * 16],
-    g: [u16; ROW * 16],
-    b: [u16; ROW * 16],
+    r: [u16; MAX_PX],
+    g: [u16; MAX_PX],
+    b: [u16; MAX_PX],
 }
 
 /// Reader for an RGB layout `L`, output luma sampling `H`x`V`.
@@ -188,9 +187,9 @@ impl<'a, L: Layout, const H: usize, const V: usize> Rgb<'a, L, H, V> {
             rows: [[&[]; 16]; 3],
             chroma_rows: 8,
             px: Planes {
-                r: [0; ROW * 16],
-                g: [0; ROW * 16],
-                b: [0; ROW * 16],
+                r: [0; MAX_PX],
+                g: [0; MAX_PX],
+                b: [0; MAX_PX],
             },
             raw: [[0; RAW]; 3],
             scratch: [0; 48],
@@ -215,7 +214,9 @@ impl<L: Layout, const H: usize, const V: usize> Source for Rgb<'_, L, H, V> {
         // The MCU's rows of raw bytes, back to back, so that unpacking is
         // one long loop.
         let (raw, scratch) = (&mut self.raw, &mut self.scratch);
-        let line = ROW * L::BPP;
+        // MCU width in pixels.
+        let w = 8 * H;
+        let line = w * L::BPP;
         let planes = if L::PLANAR { 3 } else { 1 };
         for (raw, rows) in raw.iter_mut().zip(self.rows.iter()).take(planes) {
             let off = if L::PLANAR { x0 } else { x0 * L::BPP };
@@ -224,7 +225,7 @@ impl<L: Layout, const H: usize, const V: usize> Source for Rgb<'_, L, H, V> {
                 raw[row * line..][..line].copy_from_slice(src);
             }
         }
-        let n = 8 * V * ROW;
+        let n = 8 * V * w;
         let [r0, r1, r2] = &*raw;
         L::unpack(
             [&r0[..], &r1[..], &r2[..]],
@@ -234,7 +235,7 @@ impl<L: Layout, const H: usize, const V: usize> Source for Rgb<'_, L, H, V> {
             &mut px.b,
         );
 
-        let mut y = [0u8; ROW * 16];
+        let mut y = [0u8; MAX_PX];
         let rgb = px.r[..n].iter().zip(&px.g[..n]).zip(&px.b[..n]);
         for (y, ((&r, &g), &b)) in y[..n].iter_mut().zip(rgb) {
             *y = luma(r, g, b);
@@ -242,39 +243,38 @@ impl<L: Layout, const H: usize, const V: usize> Source for Rgb<'_, L, H, V> {
         for row in 0..8 * V {
             for hb in 0..H {
                 mcu.y[(row / 8) * H + hb][(row % 8) * 8..][..8]
-                    .copy_from_slice(&y[row * ROW + 8 * hb..][..8]);
+                    .copy_from_slice(&y[row * w + 8 * hb..][..8]);
             }
         }
 
         // Summed R, G, B of the pixels behind each chroma sample: pairs
         // along each row (H = 2), then pairs of rows (V = 2).
-        let (mut hr, mut hg, mut hb) = ([0u16; 128], [0u16; 128], [0u16; 128]);
-        let m = 8 * V * 8;
-        for i in 0..m {
-            if H == 2 {
+        let (mut rs, mut gs, mut bs) = ([0u16; 64], [0u16; 64], [0u16; 64]);
+        if H == 1 {
+            rs.copy_from_slice(&px.r[..64]);
+            gs.copy_from_slice(&px.g[..64]);
+            bs.copy_from_slice(&px.b[..64]);
+        } else {
+            let (mut hr, mut hg, mut hb) = ([0u16; 128], [0u16; 128], [0u16; 128]);
+            for i in 0..8 * V * 8 {
                 hr[i] = px.r[2 * i] + px.r[2 * i + 1];
                 hg[i] = px.g[2 * i] + px.g[2 * i + 1];
                 hb[i] = px.b[2 * i] + px.b[2 * i + 1];
-            } else {
-                // Only the first eight of each unpacked row are this MCU's.
-                let j = (i / 8) * ROW + i % 8;
-                (hr[i], hg[i], hb[i]) = (px.r[j], px.g[j], px.b[j]);
             }
-        }
-        let (mut rs, mut gs, mut bs) = ([0u16; 64], [0u16; 64], [0u16; 64]);
-        if V == 2 {
-            for row in 0..8 {
-                for c in 0..8 {
-                    let (a, b) = (2 * row * 8 + c, (2 * row + 1) * 8 + c);
-                    rs[row * 8 + c] = hr[a] + hr[b];
-                    gs[row * 8 + c] = hg[a] + hg[b];
-                    bs[row * 8 + c] = hb[a] + hb[b];
+            if V == 2 {
+                for row in 0..8 {
+                    for c in 0..8 {
+                        let (a, b) = (2 * row * 8 + c, (2 * row + 1) * 8 + c);
+                        rs[row * 8 + c] = hr[a] + hr[b];
+                        gs[row * 8 + c] = hg[a] + hg[b];
+                        bs[row * 8 + c] = hb[a] + hb[b];
+                    }
                 }
+            } else {
+                rs.copy_from_slice(&hr[..64]);
+                gs.copy_from_slice(&hg[..64]);
+                bs.copy_from_slice(&hb[..64]);
             }
-        } else {
-            rs.copy_from_slice(&hr[..64]);
-            gs.copy_from_slice(&hg[..64]);
-            bs.copy_from_slice(&hb[..64]);
         }
         let log2n = (H * V).trailing_zeros();
         for k in 0..64 {

@@ -41,6 +41,31 @@ static mp_obj_t default_topic(mp_obj_t client) {
     return mp_obj_new_bytes_from_vstr(&v);
 }
 
+// Sets TCP_NODELAY on client.sock, if it has one that takes it. umqtt writes a
+// PUBLISH in several small writes; with Nagle's algorithm the last ones wait for
+// the broker's delayed ACK (~40 ms on Linux) before the broker can PUBACK, so
+// QoS 1 would crawl at ~25 messages/s. Any failure is ignored: the option only
+// changes speed.
+static void no_delay(mp_obj_t client) {
+    nlr_buf_t nlr;
+    if (nlr_push(&nlr) == 0) {
+        mp_obj_t sock[2];
+        mp_load_method_maybe(client, MP_QSTR_sock, sock);
+        if (sock[0] != MP_OBJ_NULL && sock[1] == MP_OBJ_NULL && sock[0] != mp_const_none) {
+            mp_obj_t call[5];
+            mp_load_method_maybe(sock[0], MP_QSTR_setsockopt, call);
+            if (call[0] != MP_OBJ_NULL) {
+                // IPPROTO_TCP and TCP_NODELAY: the same numbers on Linux and lwIP.
+                call[2] = MP_OBJ_NEW_SMALL_INT(6);
+                call[3] = MP_OBJ_NEW_SMALL_INT(1);
+                call[4] = MP_OBJ_NEW_SMALL_INT(1);
+                mp_call_method_n_kw(3, 0, call);
+            }
+        }
+        nlr_pop();
+    }
+}
+
 static NORETURN void raise_too_large(void) {
     mp_raise_ValueError(MP_ERROR_TEXT("frame too large for one MQTT message: use chunked=True"));
 }
@@ -111,7 +136,8 @@ static mp_obj_t is_publish(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw
     IsFrame f;
     // The owner of the pixels (or JPEG): on the C stack where the GC sees it.
     mp_obj_t volatile keep = is_source_get(args[ARG_img].u_obj, &f);
-    uint32_t saved_seq = is_peek_seq();
+    // volatile: read in the nlr handler below, after a longjmp-like return.
+    volatile uint32_t saved_seq = is_peek_seq();
     IsFrameMeta meta;
     is_frame_meta(&meta, args[ARG_seq].u_obj, args[ARG_timestamp_us].u_obj);
     IsMqttPlan plan;
@@ -138,7 +164,7 @@ static mp_obj_t is_publish(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw
     // One view for every message, re-pointed before each publish. The client
     // only reads it during its call (umqtt writes it with sock.write).
     mp_obj_t view = mp_obj_new_memoryview('B', 0, NULL);
-    mp_obj_array_t *mv = MP_OBJ_TO_PTR(view);
+    mp_obj_array_t *volatile mv = MP_OBJ_TO_PTR(view);
     mp_obj_t retain = mp_obj_new_bool(args[ARG_retain].u_bool);
     mp_obj_t qos_obj = MP_OBJ_NEW_SMALL_INT(qos);
     size_t sent = 0;
@@ -155,6 +181,10 @@ static mp_obj_t is_publish(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw
                     mp_raise_msg(&mp_type_RuntimeError,
                         MP_ERROR_TEXT("img_stream buffer was reused during publish"));
                 }
+            }
+            if (qos == 1) {
+                // Per message: umqtt.robust may have reconnected on a new socket.
+                no_delay(client);
             }
             mv->items = (void *)msg;
             mv->len = len;

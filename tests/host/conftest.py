@@ -9,7 +9,8 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 MICROPYTHON = pathlib.Path(os.environ.get("MICROPYTHON", ROOT / "build" / "micropython"))
 IMG_STREAM_BIN = pathlib.Path(os.environ.get("IMG_STREAM_BIN", ROOT / "target" / "release" / "img-stream"))
-MICROPYPATH = f"{ROOT / 'python'}:{ROOT / 'tests' / 'micropython'}:.frozen"
+# build/umqtt: umqtt.simple/robust from PyPI (scripts/fetch-umqtt.sh, part of `make`).
+MICROPYPATH = f"{ROOT / 'python'}:{ROOT / 'tests' / 'micropython'}:{ROOT / 'build' / 'umqtt'}:.frozen"
 
 
 def run_micropython(script, *args, timeout=300, check=True, cwd=None, env=None):

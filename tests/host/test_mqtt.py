@@ -1,0 +1,392 @@
+"""img_stream.publish() with the real umqtt.simple / umqtt.robust on the unix
+port, through a real Mosquitto (started here on a free 127.0.0.1 port with its
+own config), into a foreign subscriber (paho-mqtt) and into
+`img-stream recv mqtt`."""
+import hashlib
+import io
+import os
+import pathlib
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+from PIL import Image
+
+from conftest import MICROPYPATH, MICROPYTHON, ROOT, run_micropython
+from receiver import Receiver, frames_jsonl, wait_for
+
+MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def umqtt():
+    """umqtt from PyPI, as `make` fetches it (a no-op when already there)."""
+    subprocess.run(["bash", str(ROOT / "scripts" / "fetch-umqtt.sh"), str(ROOT / "build" / "umqtt")],
+                   check=True, capture_output=True, timeout=120)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Broker:
+    """A private Mosquitto on 127.0.0.1; restartable on the same port."""
+
+    def __init__(self, tmp, message_size_limit=None):
+        self.port = free_port()
+        self.conf = pathlib.Path(tmp) / "mosquitto.conf"
+        self.log = pathlib.Path(tmp) / "mosquitto.log"
+        lines = [f"listener {self.port} 127.0.0.1", "allow_anonymous true", "persistence false",
+                 "log_dest stderr", "log_type all"]
+        if message_size_limit:
+            lines.append(f"message_size_limit {message_size_limit}")
+        self.conf.write_text("\n".join(lines) + "\n")
+        self.proc = None
+        self.start()
+
+    def start(self):
+        with open(self.log, "a") as log:
+            self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.conf)],
+                                         stdout=subprocess.DEVNULL, stderr=log)
+
+        def accepting():
+            assert self.proc.poll() is None, "mosquitto exited"
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return True
+            except OSError:
+                return False
+        wait_for(accepting, 10, "mosquitto to accept connections")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
+@pytest.fixture
+def broker(tmp_path):
+    b = Broker(tmp_path)
+    yield b
+    b.stop()
+
+
+def mqtt_receiver(port, *args):
+    rx = Receiver("recv", "mqtt", "--broker", f"127.0.0.1:{port}", "--status", "lines", *args)
+    wait_for(lambda: any("subscribed to" in l for l in rx.lines) or rx.proc.poll() is not None,
+             30, "the receiver to subscribe")
+    assert rx.proc.poll() is None, "\n".join(rx.lines)
+    return rx
+
+
+def summary(rx):
+    """The receiver's counters from its final summary line."""
+    line = next(l for l in reversed(rx.lines) if l.startswith("summary:"))
+    fields = {}
+    for part in line[len("summary:"):].split("|"):
+        words = part.split()
+        if words and words[-1].isdigit():
+            fields[" ".join(words[:-1])] = int(words[-1])
+    return fields
+
+
+def stop_receiver(rx):
+    rx.proc.send_signal(signal.SIGTERM)
+    assert rx.wait(30) == 0
+    return summary(rx)
+
+
+def spawn_micropython(script, *args):
+    env = dict(os.environ, MICROPYPATH=MICROPYPATH)
+    return subprocess.Popen([str(MICROPYTHON), "-X", "heapsize=64M", "-c", script, *map(str, args)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def decoded(data):
+    im = Image.open(io.BytesIO(data))
+    im.load()
+    return im
+
+
+RAW = """
+import sys, img_stream
+from umqtt.simple import MQTTClient
+from synthetic_camera import SyntheticCamera
+port, out = int(sys.argv[1]), sys.argv[2]
+c = MQTTClient(b"cam1", "127.0.0.1", port)
+c.connect()
+cam = SyntheticCamera(320, 240, img_stream.NV12)
+for i in range(3):
+    img = cam.snapshot()
+    n = img_stream.publish(c, img, quality=70)
+    jpeg = img_stream.encode(img, quality=70)
+    assert n == len(jpeg), (n, len(jpeg))
+    with open("%s/%d.jpg" % (out, i), "wb") as f:
+        f.write(jpeg)
+c.disconnect()
+print("published 3")
+"""
+
+
+def test_raw_mode_reaches_a_foreign_subscriber(broker, tmp_path, micropython):
+    import paho.mqtt.client as paho
+
+    got = []
+    subscribed = threading.Event()
+    sub = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="foreign")
+    sub.on_connect = lambda c, *a: c.subscribe("img_stream/+/frame", 0)
+    sub.on_subscribe = lambda *a: subscribed.set()
+    sub.on_message = lambda c, u, m: got.append((m.topic, bytes(m.payload)))
+    sub.connect("127.0.0.1", broker.port)
+    sub.loop_start()
+    try:
+        assert subscribed.wait(10)
+        p = run_micropython(RAW, broker.port, tmp_path)
+        assert "published 3" in p.stdout
+        wait_for(lambda: len(got) == 3, 20, "3 messages at the foreign subscriber")
+    finally:
+        sub.loop_stop()
+        sub.disconnect()
+    for i, (topic, payload) in enumerate(got):
+        # The default topic, and the payload is exactly the JPEG file.
+        assert topic == "img_stream/cam1/frame"
+        assert payload == (tmp_path / f"{i}.jpg").read_bytes()
+        assert payload[:2] == b"\xff\xd8"
+        assert decoded(payload).size == (320, 240)
+
+
+CHUNKED_1080P = """
+import sys, img_stream
+from umqtt.simple import MQTTClient
+from synthetic_camera import SyntheticCamera
+port, out, n = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+c = MQTTClient(b"big", "127.0.0.1", port)
+c.connect()
+cam = SyntheticCamera(1920, 1080, img_stream.NV12)
+topic = b"img_stream/big/frame"
+for i in range(n):
+    img = cam.snapshot()
+    jpeg = img_stream.encode(img, quality=90)
+    assert len(jpeg) > 8192  # too big for one message on this broker
+    with open("%s/%d.jpg" % (out, 1000 + i), "wb") as f:
+        f.write(jpeg)
+    sent = img_stream.publish(c, img, topic=topic, quality=90, chunked=True, chunk_size=4096,
+                              seq=1000 + i, qos=i % 2)
+    chunks = (40 + len(jpeg) + 4063) // 4064
+    assert sent == 40 + len(jpeg) + 32 * chunks, (sent, len(jpeg), chunks)
+c.disconnect()
+print("published", n)
+"""
+
+
+def test_chunked_1080p_through_a_small_message_limit(tmp_path, micropython):
+    b = Broker(tmp_path, message_size_limit=4096)
+    try:
+        out, sent = tmp_path / "out", tmp_path / "sent"
+        sent.mkdir()
+        rx = mqtt_receiver(b.port, "--topic", "img_stream/+/frame", "--out", out, "--count", 4)
+        try:
+            p = run_micropython(CHUNKED_1080P, b.port, sent, 4)
+            assert "published 4" in p.stdout
+            assert rx.wait(60) == 0
+        finally:
+            rx.stop()
+        stats = summary(rx)
+        assert stats["frames"] == 4 and stats["crc errors"] == 0 and stats.get("incomplete", 0) == 0
+        rows = frames_jsonl(out)
+        assert [r["seq"] for r in rows] == [1000, 1001, 1002, 1003]
+        for r in rows:
+            data = (out / r["file"]).read_bytes()
+            assert data == (sent / f"{r['seq']}.jpg").read_bytes(), "not encode()'s bytes"
+            assert (r["width"], r["height"]) == (1920, 1080) and r["crc_ok"]
+            assert r["camera"] == "img_stream_big_frame-cam0"
+            assert decoded(data).size == (1920, 1080)
+    finally:
+        b.stop()
+
+
+ROBUST_STREAM = """
+import sys, img_stream
+from umqtt import robust, simple
+from synthetic_camera import SyntheticCamera
+port, stop_file, chunked, qos = int(sys.argv[1]), sys.argv[2], sys.argv[3] == "1", int(sys.argv[4])
+
+class Client(robust.MQTTClient):
+    # umqtt.robust 1.0 also retries wait_msg(), which simple.publish() uses to
+    # wait for PUBACK: after a reconnect there it waits forever for the PUBACK
+    # of a message never sent on the new connection. Let the OSError reach
+    # robust.publish(), which reconnects and publishes again (docs/MQTT.md).
+    def wait_msg(self):
+        return simple.MQTTClient.wait_msg(self)
+
+c = (Client if qos else robust.MQTTClient)(b"robust1", "127.0.0.1", port)
+c.DELAY = 0.05  # umqtt.robust's pause between reconnection attempts
+c.connect()
+cam = SyntheticCamera(320, 240, img_stream.NV12)
+kw = {"chunked": True, "chunk_size": 2048} if chunked else {}
+n = 0
+while True:
+    try:
+        open(stop_file).close()
+        break
+    except OSError:
+        pass
+    img_stream.publish(c, cam.snapshot(), qos=qos, **kw)
+    n += 1
+c.disconnect()
+print("published", n)
+"""
+
+
+@pytest.mark.parametrize("chunked,qos", [(True, 1), (False, 1), (True, 0)],
+                         ids=["chunked-qos1", "raw-qos1", "chunked-qos0"])
+def test_stream_survives_a_broker_restart(broker, tmp_path, micropython, chunked, qos):
+    out, stop_file = tmp_path / "out", tmp_path / "stop"
+    rx = mqtt_receiver(broker.port, "--topic", "img_stream/robust1/frame", "--out", out)
+    board = spawn_micropython(ROBUST_STREAM, broker.port, stop_file, int(chunked), qos)
+    try:
+        def written():
+            assert board.poll() is None, board.communicate()[1]
+            p = out / "frames.jsonl"
+            return len(p.read_text().splitlines()) if p.exists() else 0
+        wait_for(lambda: written() >= 20, 60, "20 frames before the restart")
+        broker.stop()
+        before = written()
+        broker.start()
+        # Both sides reconnect by themselves; the stream resumes.
+        wait_for(lambda: written() >= before + 20, 60, "20 frames after the restart")
+        stop_file.write_text("")
+        stdout, stderr = board.communicate(timeout=60)
+        assert board.returncode == 0, stderr
+    finally:
+        if board.poll() is None:
+            board.kill()
+        stats = stop_receiver(rx)
+    assert any("resubscribed" in l for l in rx.lines)
+    assert stats["crc errors"] == 0 and stats["bad headers"] == 0 and stats.get("corrupt", 0) == 0
+    rows = frames_jsonl(out)
+    assert len(rows) == stats["frames"] >= before + 20
+    for r in rows:
+        assert r["crc_ok"]
+        assert decoded((out / r["file"]).read_bytes()).size == (320, 240)
+    if chunked:
+        seqs = [r["seq"] for r in rows]
+        assert len(set(seqs)) == len(seqs), "a frame was delivered twice"
+
+
+SHARED = """
+import sys, img_stream
+from umqtt.simple import MQTTClient
+from synthetic_camera import SyntheticCamera
+port, n = int(sys.argv[1]), int(sys.argv[2])
+c = MQTTClient(b"shared1", "127.0.0.1", port)
+c.connect()
+cam = SyntheticCamera(160, 120, img_stream.RGB565)
+for i in range(n):
+    # One self-describing chunk per frame: each message is a whole frame.
+    img_stream.publish(c, cam.snapshot(), qos=1, chunked=True, chunk_size=65536, seq=i)
+c.disconnect()
+print("published", n)
+"""
+
+
+def test_shared_subscription_splits_frames(broker, tmp_path, micropython):
+    dirs = [tmp_path / "a", tmp_path / "b"]
+    rxs = [mqtt_receiver(broker.port, "--topic", "img_stream/+/frame", "--share", "rx", "--out", d)
+           for d in dirs]
+    try:
+        p = run_micropython(SHARED, broker.port, 60)
+        assert "published 60" in p.stdout
+
+        def total():
+            return sum(len(frames_jsonl(d)) for d in dirs if (d / "frames.jsonl").exists())
+        wait_for(lambda: total() >= 60, 30, "60 frames across both receivers")
+    finally:
+        stats = [stop_receiver(rx) for rx in rxs]
+    seqs = [[r["seq"] for r in frames_jsonl(d)] for d in dirs]
+    assert all(s for s in seqs), f"one receiver got nothing: {seqs}"
+    assert sorted(seqs[0] + seqs[1]) == list(range(60)), "frames lost or duplicated"
+    assert all(s["crc errors"] == 0 for s in stats)
+
+
+BAD_INPUT = """
+import gc, img_stream
+from synthetic_camera import SyntheticCamera
+
+class Fake:
+    client_id = "fake"
+    def __init__(self):
+        self.msgs = []
+        self.fail = None
+    def publish(self, topic, msg, retain=False, qos=0):
+        if self.fail:
+            raise self.fail
+        self.msgs.append((topic, bytes(msg), retain, qos))
+
+def raises(exc, fn, *args, **kw):
+    try:
+        fn(*args, **kw)
+    except exc as e:
+        return str(e)
+    raise AssertionError("no %s" % exc.__name__)
+
+img = SyntheticCamera(640, 480, img_stream.NV12).snapshot()
+c = Fake()
+print("no client:", raises(TypeError, img_stream.publish, object(), img))
+print("raw > chunk_size:", raises(ValueError, img_stream.publish, c, img, chunk_size=1000))
+jpeg = img_stream.encode(img)
+huge = jpeg + bytes(2097152)
+print("raw > umqtt limit:", raises(ValueError, img_stream.publish, c, huge))
+print("tiny chunks:", raises(ValueError, img_stream.publish, c, img, chunked=True, chunk_size=32))
+print("too many chunks:", raises(ValueError, img_stream.publish, c, huge, chunked=True, chunk_size=33))
+print("qos 2:", raises(ValueError, img_stream.publish, c, img, qos=2))
+assert c.msgs == [], "something was published on bad input"
+
+# The client's own exception comes out unchanged; the unsent seq is reused.
+def seqs():
+    return [m[1][8] | m[1][9] << 8 for m in c.msgs]
+img_stream.publish(c, img, chunked=True, chunk_size=4096, seq=76)
+c.fail = err = OSError(104)
+try:
+    img_stream.publish(c, img, chunked=True)
+    raise AssertionError("no OSError")
+except OSError as e:
+    assert e is err
+c.fail = None
+img_stream.publish(c, img, chunked=True, chunk_size=4096)
+assert set(seqs()) == {76, 77}, seqs()
+assert all(t == b"img_stream/fake/frame" and len(m) <= 4096 for t, m, r, q in c.msgs)
+
+# Raw mode: exactly the JPEG; retain and qos reach the client.
+c.msgs = []
+img_stream.publish(c, img, topic="t", retain=True, qos=1)
+assert c.msgs == [("t", jpeg, True, 1)], [m[0] for m in c.msgs]
+
+# Steady state: the heap does not grow (nothing is held across calls).
+c.msgs = None
+c.publish = lambda *a: None
+for i in range(5):
+    img_stream.publish(c, img, chunked=True, chunk_size=4096)
+gc.collect()
+before = gc.mem_alloc()
+for i in range(50):
+    img_stream.publish(c, img, chunked=True, chunk_size=4096)
+gc.collect()
+print("heap growth:", gc.mem_alloc() - before)
+assert gc.mem_alloc() - before < 512
+print("ok")
+"""
+
+
+def test_bad_input_and_client_errors(micropython):
+    p = run_micropython(BAD_INPUT)
+    assert p.stdout.rstrip().endswith("ok"), p.stdout
+    assert "use chunked=True" in p.stdout.split("raw > chunk_size:")[1].splitlines()[0]
+    assert "use chunked=True" in p.stdout.split("raw > umqtt limit:")[1].splitlines()[0]
+    assert "chunk_size" in p.stdout.split("tiny chunks:")[1].splitlines()[0]

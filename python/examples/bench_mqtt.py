@@ -1,0 +1,78 @@
+# MQTT benchmark (make bench): VGA NV12 q65 frames/s published through umqtt.simple
+# into a real broker, QoS 0 and QoS 1:
+#  1. img_stream.publish raw (the JPEG is the payload),
+#  2. img_stream.publish chunked, 4 KiB messages,
+#  3. the usual recipe: client.publish(topic, img_stream.encode(img)), the same JPEG.
+# Each mode runs ROUNDS times, interleaved; the median fps is printed, with the
+# MicroPython heap allocated per frame (garbage the GC must later collect).
+#   micropython bench_mqtt.py HOST PORT [FRAMES] [ROUNDS]
+import sys
+import time
+import gc
+
+import img_stream
+from umqtt.simple import MQTTClient
+from synthetic_camera import SyntheticCamera
+
+host, port = sys.argv[1], int(sys.argv[2])
+frames = int(sys.argv[3]) if len(sys.argv) > 3 else 100
+rounds = int(sys.argv[4]) if len(sys.argv) > 4 else 5
+
+TOPIC = b"img_stream/bench/frame"
+cam = SyntheticCamera(640, 480, img_stream.NV12)
+imgs = [cam.snapshot() for _ in range(8)]
+c = MQTTClient(b"bench", host, port)
+c.connect()
+
+
+def median(xs):
+    xs = sorted(xs)
+    return xs[len(xs) // 2]
+
+
+def run(fn, qos):
+    gc.collect()
+    gc.disable()  # count every byte allocated, not what survives
+    a0 = gc.mem_alloc()
+    t0 = time.ticks_us()
+    for i in range(frames):
+        fn(imgs[i & 7], qos)
+        if gc.mem_alloc() - a0 > 8 << 20:
+            # Keep the heap from filling up; the bytes are counted below.
+            a0 -= gc.mem_alloc()
+            gc.collect()
+            a0 += gc.mem_alloc()
+    dt = time.ticks_diff(time.ticks_us(), t0)
+    alloc = gc.mem_alloc() - a0
+    gc.enable()
+    return frames * 1e6 / dt, alloc / frames
+
+
+def raw(img, qos):
+    img_stream.publish(c, img, topic=TOPIC, quality=65, qos=qos)
+
+
+def chunked(img, qos):
+    img_stream.publish(c, img, topic=TOPIC, quality=65, qos=qos, chunked=True, chunk_size=4096)
+
+
+def plain(img, qos):
+    c.publish(TOPIC, img_stream.encode(img, quality=65), False, qos)
+
+
+modes = [("publish raw", raw), ("publish chunked 4 KiB", chunked), ("client.publish(encode())", plain)]
+results = {}
+for r in range(rounds):
+    for qos in (0, 1):
+        for name, fn in modes:
+            fps, alloc = run(fn, qos)
+            results.setdefault((name, qos), []).append((fps, alloc))
+sizes = [len(img_stream.encode(i, quality=65)) for i in imgs]
+print("JPEG %d..%d bytes; %d frames x %d rounds per mode" % (min(sizes), max(sizes), frames, rounds))
+print("%-26s %4s %10s %16s" % ("mode", "qos", "frames/s", "heap bytes/frame"))
+for qos in (0, 1):
+    for name, _ in modes:
+        rs = results[(name, qos)]
+        print("%-26s %4d %10.1f %16d" % (name, qos, median([x[0] for x in rs]), median([x[1] for x in rs])))
+c.disconnect()
+print("published", len(modes) * 2 * frames * rounds)

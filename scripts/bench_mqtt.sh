@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# MQTT transport benchmark: python/examples/bench_mqtt.py on the unix port
+# publishing VGA NV12 q65 frames through umqtt.simple into a private Mosquitto
+# on 127.0.0.1, received and counted by `img-stream recv mqtt`.
+# Prints a markdown section; `--write` also puts it into docs/BENCHMARKS.md.
+# Env: FRAMES (per mode and round, default 100), ROUNDS (default 5).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+frames=${FRAMES:-100}
+rounds=${ROUNDS:-5}
+bin=${IMG_STREAM_BIN:-$root/target/release/img-stream}
+mp=${MICROPYTHON:-$root/build/micropython}
+tmp=$(mktemp -d)
+broker="" rx=""
+cleanup() {
+    [ -n "$rx" ] && kill "$rx" 2>/dev/null || true
+    [ -n "$broker" ] && kill "$broker" 2>/dev/null || true
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+bash "$root/scripts/fetch-umqtt.sh" "$root/build/umqtt" >/dev/null
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cat >"$tmp/mosquitto.conf" <<CONF
+listener $port 127.0.0.1
+allow_anonymous true
+persistence false
+# A receiver slower than the publisher must not lose QoS 0 frames here.
+max_queued_messages 0
+CONF
+mosquitto -c "$tmp/mosquitto.conf" 2>"$tmp/broker.log" &
+broker=$!
+
+total=$((6 * frames * rounds))
+"$bin" recv mqtt --broker "127.0.0.1:$port" --topic img_stream/bench/frame --count "$total" \
+    --status quiet 2>"$tmp/rx.log" &
+rx=$!
+for _ in $(seq 1 100); do
+    grep -q "^subscribed to" "$tmp/rx.log" && break
+    sleep 0.1
+done
+grep -q "^subscribed to" "$tmp/rx.log" || { cat "$tmp/rx.log" >&2; exit 1; }
+
+cmd="build/micropython -X heapsize=32M python/examples/bench_mqtt.py 127.0.0.1 PORT $frames $rounds"
+res=$(cd "$root" && MICROPYPATH=python:build/umqtt "$mp" -X heapsize=32M python/examples/bench_mqtt.py \
+    127.0.0.1 "$port" "$frames" "$rounds")
+# Every frame must arrive; give the receiver a moment to drain the broker.
+for _ in $(seq 1 300); do
+    kill -0 "$rx" 2>/dev/null || break
+    sleep 0.1
+done
+if kill -0 "$rx" 2>/dev/null; then
+    kill -TERM "$rx"
+    wait "$rx" || true
+fi
+rx=""
+received=$(sed -nE 's/^summary: frames ([0-9]+).*/\1/p' "$tmp/rx.log" | tail -1)
+section=$(cat <<MD
+<!-- mqtt:begin -->
+## MQTT transport: \`publish\` through Mosquitto into the receiver
+
+VGA (640x480) NV12, quality 65, synthetic camera; umqtt.simple 1.3.4 on the unix port, Mosquitto
+$(mosquitto -h 2>/dev/null | sed -nE 's/^mosquitto version ([0-9.]+).*/\1/p' | head -1) on 127.0.0.1,
+\`img-stream recv mqtt\` subscribed and counting: ${received:-0} of $total frames received.
+Medians of $rounds rounds x $frames frames per mode, modes interleaved; $(date -u +%Y-%m-%d), $(nproc) cores,
+$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //').
+Command: \`make bench\` (this part: \`bash scripts/bench_mqtt.sh --write\`, which runs
+\`$cmd\`).
+
+\`\`\`
+$res
+\`\`\`
+
+"heap bytes/frame" is MicroPython heap allocated per frame (garbage for the GC): the plain recipe
+allocates the whole JPEG as a \`bytes\` object every frame; \`publish\` hands the client memoryviews of
+its reused buffer, so what remains is umqtt's own per-message allocations.
+<!-- mqtt:end -->
+MD
+)
+echo "$section"
+if [ "${1:-}" = "--write" ]; then
+    python3 "$root/scripts/put_section.py" "$root/docs/BENCHMARKS.md" mqtt "$section"
+fi

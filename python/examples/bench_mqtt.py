@@ -23,6 +23,9 @@ cam = SyntheticCamera(640, 480, img_stream.NV12)
 imgs = [cam.snapshot() for _ in range(8)]
 c = MQTTClient(b"bench", host, port)
 c.connect()
+# TCP_NODELAY for every mode, as publish() sets it for QoS 1 anyway: without it
+# umqtt's QoS 1 round trips wait ~40 ms each for delayed ACKs (docs/MQTT.md).
+c.sock.setsockopt(6, 1, 1)
 
 
 def median(xs):

@@ -7,6 +7,7 @@
 //! float DCT output).
 
 use super::dct::SCALE;
+#[cfg(test)]
 use super::tables::ZIGZAG;
 
 /// Adding 1.5 * 2^23 to a float of magnitude below 2^22 rounds it to an
@@ -28,7 +29,8 @@ const fn transpose(t: usize) -> usize {
 }
 
 /// `ZIGZAG_T[k]`: position in the transposed DCT output of the k-th
-/// coefficient in zig-zag order.
+/// coefficient in zig-zag order (spelled out in [`Divisors::quantize`]).
+#[cfg(test)]
 const ZIGZAG_T: [usize; 64] = {
     let mut out = [0usize; 64];
     let mut k = 0;
@@ -64,9 +66,17 @@ impl Divisors {
             let bits = (coef[t] * self.recip[t] + ROUND).to_bits() as i32;
             q[t] = (bits - ROUND.to_bits() as i32) as i16;
         }
-        for (z, &t) in zz.iter_mut().zip(ZIGZAG_T.iter()) {
-            *z = q[t];
+        // Written out so every index is a constant: one load and one store
+        // per coefficient, no bounds checks (a test checks it against
+        // ZIGZAG_T).
+        macro_rules! pick {
+            ($($t:literal),*) => { [$(q[$t]),*] };
         }
+        *zz = pick!(
+            0, 8, 1, 2, 9, 16, 24, 17, 10, 3, 4, 11, 18, 25, 32, 40, 33, 26, 19, 12, 5, 6, 13, 20,
+            27, 34, 41, 48, 56, 49, 42, 35, 28, 21, 14, 7, 15, 22, 29, 36, 43, 50, 57, 58, 51, 44,
+            37, 30, 23, 31, 38, 45, 52, 59, 60, 53, 46, 39, 47, 54, 61, 62, 55, 63
+        );
     }
 }
 
@@ -87,6 +97,23 @@ mod tests {
                 div.quantize(&coef, &mut zz);
                 assert_eq!(f64::from(zz[7]), c.round(), "c={c} q={q}");
             }
+        }
+    }
+
+    #[test]
+    fn zigzag_literal_matches_table() {
+        let div = Divisors::new([1; 64]);
+        let mut coef = [0f32; 64];
+        for (t, c) in coef.iter_mut().enumerate() {
+            let n = transpose(t);
+            // Distinct values that survive the scale: natural index + 1.
+            *c = ((n + 1) as f64 * 8.0 * SCALE[n / 8] * SCALE[n % 8]) as f32;
+        }
+        let mut zz = [0i16; 64];
+        div.quantize(&coef, &mut zz);
+        for k in 0..64 {
+            assert_eq!(zz[k] as usize, ZIGZAG[k] as usize + 1, "k={k}");
+            assert_eq!(transpose(ZIGZAG_T[k]), ZIGZAG[k] as usize);
         }
     }
 

@@ -24,11 +24,10 @@ pub const SCALE: [f64; 8] = [
     0.275_899_379,
 ];
 
-/// One 8-point pass over the eight columns of `d` (row-major), in place.
+/// One 8-point pass over the eight columns of `d` (row-major) into `out`.
 /// `centre` is subtracted from the DC term (the level shift of pass 1).
 #[inline(always)]
-fn columns(d: &mut [f32; 64], centre: f32) {
-    let mut out = [0f32; 64];
+fn columns(d: &[f32; 64], out: &mut [f32; 64], centre: f32) {
     for c in 0..8 {
         let tmp0 = d[c] + d[56 + c];
         let tmp7 = d[c] - d[56 + c];
@@ -65,14 +64,13 @@ fn columns(d: &mut [f32; 64], centre: f32) {
         out[8 + c] = z11 + z4;
         out[56 + c] = z11 - z4;
     }
-    *d = out;
 }
 
 #[inline(always)]
-fn transpose(d: &mut [f32; 64]) {
+fn transpose(d: &[f32; 64], out: &mut [f32; 64]) {
     for r in 0..8 {
-        for c in r + 1..8 {
-            d.swap(r * 8 + c, c * 8 + r);
+        for c in 0..8 {
+            out[c * 8 + r] = d[r * 8 + c];
         }
     }
 }
@@ -81,13 +79,17 @@ fn transpose(d: &mut [f32; 64]) {
 /// (transposed and scaled; see the module docs).
 #[inline]
 pub fn forward(samples: &[u8; 64], out: &mut [f32; 64]) {
-    for (o, &s) in out.iter_mut().zip(samples.iter()) {
+    // Out of place throughout: each step writes a fresh array instead of
+    // copying back.
+    let mut a = [0f32; 64];
+    for (o, &s) in a.iter_mut().zip(samples.iter()) {
         *o = f32::from(s);
     }
+    let mut b = [0f32; 64];
     // Eight samples of 128 per column: the level shift only moves DC.
-    columns(out, 8.0 * 128.0);
-    transpose(out);
-    columns(out, 0.0);
+    columns(&a, &mut b, 8.0 * 128.0);
+    transpose(&b, &mut a);
+    columns(&a, out, 0.0);
 }
 
 #[cfg(test)]

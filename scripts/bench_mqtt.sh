@@ -20,6 +20,8 @@ cleanup() {
 trap cleanup EXIT
 
 bash "$root/scripts/fetch-umqtt.sh" "$root/build/umqtt" >/dev/null
+# Debian installs it in /usr/sbin, which is not on every PATH.
+mosquitto=$(command -v mosquitto || echo /usr/sbin/mosquitto)
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 cat >"$tmp/mosquitto.conf" <<CONF
 listener $port 127.0.0.1
@@ -28,7 +30,7 @@ persistence false
 # A receiver slower than the publisher must not lose QoS 0 frames here.
 max_queued_messages 0
 CONF
-mosquitto -c "$tmp/mosquitto.conf" 2>"$tmp/broker.log" &
+"$mosquitto" -c "$tmp/mosquitto.conf" 2>"$tmp/broker.log" &
 broker=$!
 
 total=$((6 * frames * rounds))
@@ -60,7 +62,7 @@ section=$(cat <<MD
 ## MQTT transport: \`publish\` through Mosquitto into the receiver
 
 VGA (640x480) NV12, quality 65, synthetic camera; umqtt.simple 1.3.4 on the unix port, Mosquitto
-$(mosquitto -h 2>/dev/null | sed -nE 's/^mosquitto version ([0-9.]+).*/\1/p' | head -1) on 127.0.0.1,
+$("$mosquitto" -h 2>/dev/null | sed -nE 's/^mosquitto version ([0-9.]+).*/\1/p' | head -1) on 127.0.0.1,
 \`img-stream recv mqtt\` subscribed and counting: ${received:-0} of $total frames received.
 Medians of $rounds rounds x $frames frames per mode, modes interleaved; $(date -u +%Y-%m-%d), $(nproc) cores,
 $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //').

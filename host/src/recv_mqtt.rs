@@ -137,6 +137,7 @@ fn receive(config: &MqttConfig, output: &Arc<Output>) -> anyhow::Result<()> {
     loop {
         match connection.recv_timeout(TICK) {
             Ok(Ok(Event::Incoming(Packet::ConnAck(_)))) => {
+                Stats::add(&output.stats().connections, 1);
                 backoff = BACKOFF_MIN;
                 last_error.clear();
                 client

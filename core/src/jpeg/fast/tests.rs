@@ -582,3 +582,24 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn extreme_dimensions() {
+    // JPEG's 16-bit limits in both directions, plus a last partial MCU.
+    // (jpeg-decoder 0.3 overflows a u16 on grayscale taller than 65528.)
+    for (format, w, h) in [
+        (PixelFormat::Grayscale, 65535, 1),
+        (PixelFormat::Grayscale, 1, 65527),
+        (PixelFormat::Nv12, 65534, 2),
+        (PixelFormat::Rgb565, 3, 20001),
+    ] {
+        let rgb = scene(w, h, 4);
+        let tf = make_frame(format, w, h, 0, &rgb);
+        let frame = RawFrame::new(&tf.data, w as u32, h as u32, format, 0).unwrap();
+        for s in SUBSAMPLINGS {
+            let jpeg = encode_vec(&frame, 75, s);
+            let p = combined(&decode_psnr(&jpeg, w, h, &tf.reference));
+            assert!(p > 20.0, "{format:?} {w}x{h} {s:?}: {p:.2}");
+        }
+    }
+}

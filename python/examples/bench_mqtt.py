@@ -2,7 +2,8 @@
 # into a real broker, QoS 0 and QoS 1:
 #  1. img_stream.publish raw (the JPEG is the payload),
 #  2. img_stream.publish chunked, 4 KiB messages,
-#  3. the usual recipe: client.publish(topic, img_stream.encode(img)), the same JPEG.
+#  3. the usual recipe: client.publish(topic, img_stream.encode(img)), the same JPEG;
+# and encode_into() alone (no MQTT) as the ceiling.
 # Each mode runs ROUNDS times, interleaved; the median fps is printed, with the
 # MicroPython heap allocated per frame (garbage the GC must later collect).
 #   micropython bench_mqtt.py HOST PORT [FRAMES] [ROUNDS]
@@ -51,6 +52,13 @@ def run(fn, qos):
     return frames * 1e6 / dt, alloc / frames
 
 
+buf = bytearray(640 * 480)
+
+
+def encode_only(img, qos):
+    img_stream.encode_into(img, buf, quality=65)
+
+
 def raw(img, qos):
     img_stream.publish(c, img, topic=TOPIC, quality=65, qos=qos)
 
@@ -67,12 +75,14 @@ modes = [("publish raw", raw), ("publish chunked 4 KiB", chunked), ("client.publ
 results = {}
 for r in range(rounds):
     for qos in (0, 1):
-        for name, fn in modes:
+        for name, fn in modes + ([("encode only", encode_only)] if qos == 0 else []):
             fps, alloc = run(fn, qos)
             results.setdefault((name, qos), []).append((fps, alloc))
 sizes = [len(img_stream.encode(i, quality=65)) for i in imgs]
 print("JPEG %d..%d bytes; %d frames x %d rounds per mode" % (min(sizes), max(sizes), frames, rounds))
 print("%-26s %4s %10s %16s" % ("mode", "qos", "frames/s", "heap bytes/frame"))
+rs = results[("encode only", 0)]
+print("%-26s %4s %10.1f %16d" % ("encode only (no MQTT)", "-", median([x[0] for x in rs]), median([x[1] for x in rs])))
 for qos in (0, 1):
     for name, _ in modes:
         rs = results[(name, qos)]

@@ -9,11 +9,10 @@
 //! copied into the pool once, because the caller's buffer is read-only).
 //!
 //! Pacing (`gap_us`, `max_rate`) spaces the *starts* of consecutive
-//! datagrams; the schedule carries over from one call to the next, so a
-//! loop of `send_udp` calls keeps the rate too.
+//! datagrams; the schedule (`IsPacing::next_us`) is kept by the shim from
+//! one call to the next, so a loop of `send_udp` calls keeps the rate too.
 
 use core::ffi::c_void;
-use core::sync::atomic::{AtomicU64, Ordering};
 
 use img_stream_core::chunk::{self, ChunkPlan};
 use img_stream_core::framing::{self, FrameRepr};
@@ -40,7 +39,7 @@ pub const IS_ERR_TOO_MANY_DATAGRAMS: i32 = 51;
 // Chunk 0's header and the frame header both live in the headroom.
 const _: () = assert!(IS_UDP_MIN_MTU <= HEADROOM);
 
-/// Pacing between datagrams; 0 turns a field off.
+/// Pacing between datagrams; 0 turns `gap_us`/`max_rate` off.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct IsPacing {
@@ -48,6 +47,9 @@ pub struct IsPacing {
     pub gap_us: u32,
     /// Bytes per second (UDP payload bytes) not to exceed.
     pub max_rate: u32,
+    /// In and out: the earliest start of the next datagram on the clock
+    /// (0: at once). Keep it between calls so the rate holds across frames.
+    pub next_us: u64,
 }
 
 /// The shim's clock: waits until the clock reads at least `until_us` (no
@@ -111,22 +113,11 @@ impl IsPacing {
     }
 }
 
-/// When the next datagram may start, across calls (0: at once).
-static NEXT_SEND_US: AtomicU64 = AtomicU64::new(0);
-
-/// Pacing settings and the schedule they produce.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Pacer {
-    pacing: IsPacing,
-    /// Earliest start of the next datagram, on the shim's clock.
-    next_us: u64,
-}
-
 /// Sends the frame message `buf[msg]` as chunk datagrams of at most `mtu`
 /// bytes. `buf[..msg.start]` must hold at least a chunk header; the message
 /// bytes are overwritten by later chunk headers as they go out.
 ///
-/// `pacer`'s schedule is updated as datagrams go out. Returns the datagrams
+/// `pacing.next_us` is updated as datagrams go out. Returns the datagrams
 /// sent, also on failure.
 pub(crate) fn send_chunks<D: Write + Clock>(
     d: &mut D,
@@ -135,7 +126,7 @@ pub(crate) fn send_chunks<D: Write + Clock>(
     plan: &ChunkPlan,
     seq: u32,
     camera_id: u16,
-    pacer: &mut Pacer,
+    pacing: &mut IsPacing,
 ) -> Result<usize, (SendError, usize)> {
     debug_assert!(msg.start >= chunk::HEADER_LEN && msg.len() == plan.total() as usize);
     let mut sent = 0;
@@ -144,9 +135,9 @@ pub(crate) fn send_chunks<D: Write + Clock>(
         let head = data - chunk::HEADER_LEN;
         plan.repr(&c, seq, camera_id).emit(&mut buf[head..data]);
         let datagram = &buf[head..data + c.len];
-        if pacer.pacing.enabled() {
-            let now = d.wait_until(pacer.next_us).map_err(|e| (e, sent))?;
-            pacer.next_us = now + pacer.pacing.interval_us(datagram.len());
+        if pacing.enabled() {
+            let now = d.wait_until(pacing.next_us).map_err(|e| (e, sent))?;
+            pacing.next_us = now + pacing.interval_us(datagram.len());
         }
         match d.write(datagram) {
             Ok(n) if n == datagram.len() => sent += 1,
@@ -171,7 +162,7 @@ fn plan_for(total: usize, mtu: usize, out: &mut IsOutcome) -> Result<ChunkPlan, 
 
 /// Encodes `frame` (JPEG input is copied into the pool unchanged) and sends
 /// it as one v1 frame in chunk datagrams of at most `mtu` bytes, paced per
-/// `pacing`. `out.len` is the number of datagrams sent, also on failure;
+/// `pacing` (whose `next_us` is updated, also on failure). `out.len` is the number of datagrams sent, also on failure;
 /// `out.needed` the frame message's length (40 + JPEG).
 ///
 /// # Safety
@@ -184,12 +175,12 @@ pub unsafe extern "C" fn is_send_udp(
     options: *const IsEncodeOptions,
     meta: *const IsFrameMeta,
     mtu: usize,
-    pacing: *const IsPacing,
+    pacing: *mut IsPacing,
     out: *mut IsOutcome,
 ) -> i32 {
     // SAFETY: per the contract above.
     let (mut d, f, o, meta, pacing, out) =
-        unsafe { (*sender, &*frame, &*options, &*meta, *pacing, &mut *out) };
+        unsafe { (*sender, &*frame, &*options, &*meta, &mut *pacing, &mut *out) };
     let s = try_status!(settings(o));
     if !(IS_UDP_MIN_MTU..=IS_UDP_MAX_MTU).contains(&mtu) {
         return IS_ERR_BAD_MTU;
@@ -230,20 +221,7 @@ pub unsafe extern "C" fn is_send_udp(
             payload_crc: img_stream_core::crc32::crc32(body),
         };
         repr.emit(&mut buf[msg.start..jpeg.start]);
-        let mut pacer = Pacer {
-            pacing,
-            next_us: NEXT_SEND_US.load(Ordering::Relaxed),
-        };
-        let result = send_chunks(
-            &mut d,
-            buf,
-            msg,
-            &plan,
-            meta.seq,
-            meta.camera_id,
-            &mut pacer,
-        );
-        NEXT_SEND_US.store(pacer.next_us, Ordering::Relaxed);
+        let result = send_chunks(&mut d, buf, msg, &plan, meta.seq, meta.camera_id, pacing);
         match result {
             Ok(n) => {
                 out.len = n;
@@ -333,7 +311,7 @@ mod tests {
             let (mut buf, range, msg) = message(len);
             let plan = chunk::plan(len, mtu).unwrap();
             let mut net = Net::default();
-            let mut next = Pacer::default();
+            let mut next = IsPacing::default();
             let n = send_chunks(&mut net, &mut buf, range, &plan, 77, 3, &mut next).unwrap();
             assert_eq!(n, plan.count() as usize);
             assert_eq!(reassemble(&net.datagrams, mtu), msg, "len {len} mtu {mtu}");
@@ -356,7 +334,7 @@ mod tests {
             &plan,
             77,
             3,
-            &mut Pacer::default(),
+            &mut IsPacing::default(),
         );
         assert_eq!(r, Err((SendError::Os(105), 2)));
     }
@@ -369,13 +347,14 @@ mod tests {
         let pacing = IsPacing {
             gap_us: 100,
             max_rate: 1_000_000,
+            next_us: 0,
         };
         let mut net = Net {
             now: 5000,
             send_us: 10,
             ..Net::default()
         };
-        let mut next = Pacer { pacing, next_us: 0 };
+        let mut next = pacing;
         send_chunks(&mut net, &mut buf, range.clone(), &plan, 77, 3, &mut next).unwrap();
         assert_eq!(net.starts, [5000, 6132, 7264, 8396]);
         assert_eq!(next.next_us, 8396 + 100 + 1032);
@@ -390,7 +369,7 @@ mod tests {
             send_us: 5000,
             ..Net::default()
         };
-        let mut next = Pacer { pacing, next_us: 0 };
+        let mut next = pacing;
         send_chunks(&mut slow, &mut buf3, range3, &plan, 77, 3, &mut next).unwrap();
         assert_eq!(slow.starts, [0, 5000, 10_000, 15_000]);
     }
@@ -400,6 +379,7 @@ mod tests {
         let p = IsPacing {
             gap_us: 0,
             max_rate: 3,
+            next_us: 0,
         };
         assert_eq!(p.interval_us(1), 333_334);
         assert!(!IsPacing::default().enabled());
@@ -471,8 +451,9 @@ mod tests {
         let mut out = IsOutcome::default();
         // Other tests share the module's pool: wait while they hold it.
         let send_udp = |f: &IsFrame, mtu: usize, out: &mut IsOutcome| loop {
-            let st =
-                unsafe { is_send_udp(&sender, f, &opts, &meta, mtu, &IsPacing::default(), out) };
+            let st = unsafe {
+                is_send_udp(&sender, f, &opts, &meta, mtu, &mut IsPacing::default(), out)
+            };
             if st != IS_ERR_BUSY {
                 return st;
             }

@@ -189,12 +189,15 @@ typedef struct IsDatagramSender {
   void *ctx;
 } IsDatagramSender;
 
-// Pacing between datagrams; 0 turns a field off.
+// Pacing between datagrams; 0 turns `gap_us`/`max_rate` off.
 typedef struct IsPacing {
   // Microseconds added between the starts of consecutive datagrams.
   uint32_t gap_us;
   // Bytes per second (UDP payload bytes) not to exceed.
   uint32_t max_rate;
+  // In and out: the earliest start of the next datagram on the clock
+  // (0: at once). Keep it between calls so the rate holds across frames.
+  uint64_t next_us;
 } IsPacing;
 
 // A frame ready to publish, as [`is_mqtt_prepare`] left it.
@@ -328,7 +331,7 @@ int32_t is_send_mjpeg_part(const struct IsWriter *writer,
 
 // Encodes `frame` (JPEG input is copied into the pool unchanged) and sends
 // it as one v1 frame in chunk datagrams of at most `mtu` bytes, paced per
-// `pacing`. `out.len` is the number of datagrams sent, also on failure;
+// `pacing` (whose `next_us` is updated, also on failure). `out.len` is the number of datagrams sent, also on failure;
 // `out.needed` the frame message's length (40 + JPEG).
 //
 // # Safety
@@ -339,7 +342,7 @@ int32_t is_send_udp(const struct IsDatagramSender *sender,
                     const struct IsEncodeOptions *options,
                     const struct IsFrameMeta *meta,
                     size_t mtu,
-                    const struct IsPacing *pacing,
+                    struct IsPacing *pacing,
                     struct IsOutcome *out);
 
 // Encodes `frame` (JPEG input passes through) and lays it out for

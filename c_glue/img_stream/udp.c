@@ -46,6 +46,10 @@ static int32_t udp_sendto(void *ctx_in, const uint8_t *buf, size_t len, size_t *
     }
 }
 
+// When the next paced datagram may start (is_time_us clock; 0: at once).
+// Module-wide, like the Wi-Fi queue pacing protects; a plain integer.
+static uint64_t udp_next_us;
+
 // Waits shorter than this are spun: a sleep's wake-up latency (≈60 µs on
 // Linux) would be most of a typical inter-datagram gap.
 #define UDP_SPIN_US 1000
@@ -113,6 +117,7 @@ static mp_obj_t is_send_udp_fn(size_t n_args, const mp_obj_t *pos_args, mp_map_t
     IsPacing pacing = {
         .gap_us = udp_u32_arg(args[ARG_gap_us].u_obj, MP_ERROR_TEXT("gap_us must be a positive int or None")),
         .max_rate = udp_u32_arg(args[ARG_max_rate].u_obj, MP_ERROR_TEXT("max_rate must be a positive int or None")),
+        .next_us = udp_next_us,
     };
 
     mp_obj_t sock = args[ARG_sock].u_obj;
@@ -155,6 +160,7 @@ static mp_obj_t is_send_udp_fn(size_t n_args, const mp_obj_t *pos_args, mp_map_t
     is_frame_meta(&meta, args[ARG_seq].u_obj, args[ARG_timestamp_us].u_obj);
     IsOutcome out = {0};
     int32_t st = is_send_udp(&sender, &f, &o, &meta, (size_t)mtu, &pacing, &out);
+    udp_next_us = pacing.next_us;
     // The view pointed into the pool: leave nothing that could reach it.
     ctx.view.items = NULL;
     ctx.view.len = 0;

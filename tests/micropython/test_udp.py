@@ -281,7 +281,6 @@ def test_pacing_spaces_datagrams():
     f = img_stream.Frame(noise, 64, 64, img_stream.GRAYSCALE)
     try:
         img_stream.send_udp(tx, a, f, mtu=532)  # warm up the buffer
-        n0 = 0
         t0 = time.ticks_us()
         n = img_stream.send_udp(tx, a, f, mtu=532, gap_us=3000)
         dt = time.ticks_diff(time.ticks_us(), t0)
@@ -299,8 +298,6 @@ def test_pacing_spaces_datagrams():
         img_stream.send_udp(tx, a, f, mtu=532, max_rate=100_000)
         dt = time.ticks_diff(time.ticks_us(), t0)
         assert dt >= 5320 * (n2 - 1) + 1000, (dt, n2)
-        for _ in range(n0 + n + 2 * n2 + n):
-            rx.recv(2048)
     finally:
         tx.close()
         rx.close()

@@ -390,3 +390,48 @@ def test_bad_input_and_client_errors(micropython):
     assert "use chunked=True" in p.stdout.split("raw > chunk_size:")[1].splitlines()[0]
     assert "use chunked=True" in p.stdout.split("raw > umqtt limit:")[1].splitlines()[0]
     assert "chunk_size" in p.stdout.split("tiny chunks:")[1].splitlines()[0]
+
+
+CAMERA = """
+import sys, img_stream
+from umqtt.simple import MQTTClient
+from synthetic_camera import SyntheticCamera
+port, name, n, chunked = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4] == "1"
+c = MQTTClient(name.encode(), "127.0.0.1", port)
+c.connect()
+cam = SyntheticCamera(320, 240, img_stream.YUV422)
+for i in range(n):
+    img_stream.publish(c, cam.snapshot(), qos=1, chunked=chunked, chunk_size=1024 if chunked else None)
+c.disconnect()
+print("published", n)
+"""
+
+
+def test_many_cameras_on_one_wildcard(broker, tmp_path, micropython):
+    """Three boards at once, chunked and raw interleaved on the broker, one
+    receiver on img_stream/+/frame: every frame of every camera, none corrupt."""
+    out = tmp_path / "out"
+    rx = mqtt_receiver(broker.port, "--out", out, "--count", 3 * 40)
+    boards = [spawn_micropython(CAMERA, broker.port, name, 40, chunked)
+              for name, chunked in (("camA", 1), ("camB", 1), ("camC", 0))]
+    try:
+        for b in boards:
+            stdout, stderr = b.communicate(timeout=60)
+            assert b.returncode == 0, stderr
+        assert rx.wait(60) == 0
+    finally:
+        for b in boards:
+            if b.poll() is None:
+                b.kill()
+        rx.stop()
+    stats = summary(rx)
+    assert stats["frames"] == 120 and stats["crc errors"] == 0 and stats.get("incomplete", 0) == 0
+    by_camera = {}
+    for r in frames_jsonl(out):
+        by_camera.setdefault(r["camera"], []).append(r["seq"])
+        assert decoded((out / r["file"]).read_bytes()).size == (320, 240)
+    assert sorted(by_camera) == ["img_stream_camA_frame-cam0", "img_stream_camB_frame-cam0",
+                                 "img_stream_camC_frame-cam0"]
+    # Chunked frames carry each board's seq; raw ones are numbered per topic.
+    for seqs in by_camera.values():
+        assert sorted(seqs) == list(range(40))

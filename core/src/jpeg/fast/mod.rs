@@ -1,16 +1,27 @@
 //! img_stream's own allocation-free baseline JPEG encoder.
 //!
-//! One MCU at a time: a per-format reader ([`yuv`], [`rgb`]) takes the
-//! MCU's 8x8 sample blocks straight from the frame, and each block goes
-//! through libjpeg's accurate float DCT ([`dct`]), reciprocal quantisation with
-//! zig-zag reordering ([`quant`]) and Huffman coding with the Annex K tables
-//! ([`huffman`]) into a 64-bit bit accumulator that writes to the sink in
-//! 512-byte pieces ([`bitwriter`]). Headers come from [`markers`], tables
-//! from [`tables`]. Working memory is a few KB of stack; nothing allocates.
+//! One MCU at a time: a per-format reader (`yuv`, `rgb`) takes the MCU's
+//! 8x8 sample blocks straight from the frame, and each block goes through
+//! libjpeg's float AAN DCT (`dct`), reciprocal quantisation with zig-zag
+//! reordering (`quant`) and Huffman coding with the Annex K tables
+//! (`huffman`) into a 64-bit bit accumulator that writes to the sink in
+//! 512-byte pieces (`bitwriter`). Headers come from `markers`, tables from
+//! `tables`. Nothing allocates; working memory is under 10 KB of stack
+//! (most of it the RGB reader's MCU buffers).
 //!
 //! Output is baseline JFIF with libjpeg's quality scaling, so a quality
 //! means the same quantisation tables as in libjpeg-turbo; NV12 and YUYV
 //! samples are taken as full-range BT.601 YCbCr and need no colour step.
+//! On the same RGB pixels, PSNR matches libjpeg-turbo's within 0.01 dB at
+//! 4:4:4/4:2:2/4:2:0, q30-q90, with files about 1 % smaller.
+//!
+//! Cost on x86-64 (SSE2 only), VGA q65 4:2:0, a photograph, instructions
+//! per pixel from `valgrind --tool=callgrind` on `examples/encode_count.rs`
+//! ((11 encodes - 1 encode) / 10 / pixels): NV12 25, YUYV 29, GRAYSCALE 16,
+//! RGB565 39, RGB888 44 (libjpeg-turbo's portable path: about 114 from RGB).
+//! The code is written so plain loops vectorise (f32 DCT lanes, u16 colour
+//! lanes, byte flags for the non-zero mask) and stays branch-light where it
+//! cannot, which is what an in-order core without SIMD rewards too.
 
 mod bitwriter;
 mod dct;

@@ -38,7 +38,13 @@ j = img_stream.encode(img_stream.Frame(bytearray(16 * 16), 16, 16, img_stream.GR
 assert j[:2] == b"\xff\xd8" and j[-2:] == b"\xff\xd9", j
 print("ok   smoke: MicroPython", sys.version, "with img_stream under qemu-riscv64")
 '
-step micropython-suite bash tests/micropython/run.sh "$rv64"
+# A bounded run: a test that waits forever on a socket must fail the step,
+# not hang `make test` (the suite takes well under a minute under qemu).
+# IMG_STREAM_TIME_SCALE tells time-bound tests that interpreted code runs
+# ~17x slower under qemu (os.getenv in MicroPython), so deadlines can stretch.
+step micropython-suite env IMG_STREAM_TIME_SCALE="${IMG_STREAM_TIME_SCALE:-20}" \
+    timeout --kill-after=10 "${CROSS_SUITE_TIMEOUT:-600}" \
+    bash tests/micropython/run.sh "$rv64"
 step same-bytes bash tests/cross/same_bytes.sh "$x86" "$rv64"
 
 if [ ${#failed[@]} -gt 0 ]; then

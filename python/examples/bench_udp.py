@@ -5,7 +5,10 @@
 #     connected socket (addr=None), and sendto at mtu 65507 (one datagram per
 #     frame: the cost of the syscalls, not of the chunking).
 # Modes are interleaved round by round; the median fps of each is printed,
-# with the datagrams per frame. bench/udp.sh runs the receivers and reports
+# with the datagrams per frame and, where /proc exists (unix port), the
+# sender's CPU time per frame split into user and kernel (system) time:
+# on a machine shared with other work, CPU time is a steadier measure than
+# wall-clock fps. bench/udp.sh runs the receivers and reports
 # how many frames they got (UDP on loopback drops when the receiver falls
 # behind; the sender does not know).
 #   micropython bench_udp.py TCP_PORT UDP_PORT [FRAMES] [ROUNDS]
@@ -25,6 +28,19 @@ imgs = [cam.snapshot() for _ in range(8)]
 buf = bytearray(640 * 480)
 
 
+def cpu_ticks():
+    """(user, system) CPU time of this process in clock ticks, or None."""
+    try:
+        with open("/proc/self/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[11]), int(fields[12])
+    except OSError:
+        return None
+
+
+TICK_US = 10000  # USER_HZ is 100 on Linux
+
+
 def median(xs):
     xs = sorted(xs)
     return xs[len(xs) // 2]
@@ -39,13 +55,20 @@ udp_conn.connect(udp_addr)
 datagrams = {}
 
 
+cpu = {}
+
+
 def run(name, fn):
     n = 0
+    c0 = cpu_ticks()
     t0 = time.ticks_us()
     for i in range(frames):
         n += fn(imgs[i & 7]) or 0
     dt = time.ticks_diff(time.ticks_us(), t0)
+    c1 = cpu_ticks()
     datagrams[name] = n
+    if c0 and c1:
+        cpu.setdefault(name, []).append(((c1[0] - c0[0]) * TICK_US / frames, (c1[1] - c0[1]) * TICK_US / frames))
     return frames * 1e6 / dt
 
 
@@ -64,9 +87,12 @@ tcp.close()
 udp.close()
 udp_conn.close()
 enc = median(results["encode only"])
+print("%-20s %10s %8s %21s %12s" % ("mode", "frames/s", "vs enc", "CPU us/frame usr+sys", "datagrams"))
 for name, _ in modes:
     fps = median(results[name])
     per = datagrams[name] / frames
-    extra = ("  %.1f datagrams/frame" % per) if per else ""
-    print("%-20s %8.1f frames/s  %+6.1f %% vs encode only%s" % (name, fps, 100 * (fps / enc - 1), extra))
+    c = cpu.get(name)
+    c = ("%7.0f = %4.0f + %4.0f" % (median([u + k for u, k in c]), median([u for u, _ in c]),
+                                    median([k for _, k in c]))) if c else "-"
+    print("%-20s %10.1f %+7.1f%% %21s %12s" % (name, fps, 100 * (fps / enc - 1), c, ("%.1f" % per) if per else "-"))
 print("frames sent per mode: %d (x %d rounds)" % (frames, rounds))

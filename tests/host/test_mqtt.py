@@ -255,12 +255,19 @@ def test_stream_survives_a_broker_restart(broker, tmp_path, micropython, chunked
             assert board.poll() is None, board.communicate()[1]
             p = out / "frames.jsonl"
             return len(p.read_text().splitlines()) if p.exists() else 0
-        wait_for(lambda: written() >= 20, 60, "20 frames before the restart")
-        broker.stop()
-        before = written()
-        broker.start()
-        # Both sides reconnect by themselves; the stream resumes.
-        wait_for(lambda: written() >= before + 20, 60, "20 frames after the restart")
+        try:
+            wait_for(lambda: written() >= 20, 60, "20 frames before the restart")
+            broker.stop()
+            before = written()
+            broker.start()
+            # Both sides reconnect by themselves; the stream resumes.
+            wait_for(lambda: written() >= before + 20, 60, "20 frames after the restart")
+        except AssertionError as e:
+            if board.poll() is None:
+                board.send_signal(signal.SIGINT)  # its traceback shows where it waits
+            err = board.communicate(timeout=10)[1]
+            raise AssertionError(f"{e}\nboard:\n{err[-2000:]}\nreceiver:\n" + "\n".join(rx.lines[-8:])
+                                 + "\nbroker:\n" + "".join(broker.log.read_text().splitlines(True)[-15:]))
         stop_file.write_text("")
         stdout, stderr = board.communicate(timeout=60)
         assert board.returncode == 0, stderr

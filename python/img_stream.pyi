@@ -71,6 +71,16 @@ def send_tcp(sock: Any, img: Image, *, quality: int = 65, seq: Optional[int] = N
     counter, `timestamp_us` to a monotonic microsecond clock."""
 
 
+def send_udp(sock: Any, addr: Any, img: Image, *, quality: int = 65, mtu: int = 1400,
+             max_rate: Optional[int] = None, gap_us: Optional[int] = None, seq: Optional[int] = None,
+             timestamp_us: Optional[int] = None, subsampling: int = 420, engine: int = 0) -> int:
+    """Sends one protocol-v1 frame as chunk datagrams of at most `mtu` bytes
+    (headers included) to `addr` (None: `sock` is a connected UDP socket).
+    Returns the number of datagrams. No allocation per datagram; optional
+    pacing (`max_rate` bytes/s, `gap_us` between datagrams). ValueError for an
+    mtu outside 72..65507; OSError with errno if a send fails. docs/UDP.md."""
+
+
 def send_mjpeg(sock: Any, img: Image, *, quality: int = 65, subsampling: int = 420, engine: int = 0,
                boundary: Union[str, bytes] = "img_stream", timestamp_us: Optional[int] = None) -> int:
     """Writes one MJPEG part (boundary line, Content-Type, Content-Length,

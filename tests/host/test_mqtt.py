@@ -278,7 +278,8 @@ def test_stream_survives_a_broker_restart(broker, tmp_path, micropython, chunked
     assert any("resubscribed" in l for l in rx.lines)
     assert stats["crc errors"] == 0 and stats["bad headers"] == 0 and stats.get("corrupt", 0) == 0
     rows = frames_jsonl(out)
-    assert len(rows) == stats["frames"] >= before + 20
+    # The summary is taken at SIGTERM while a last frame may still be written.
+    assert len(rows) >= stats["frames"] >= before + 20
     for r in rows:
         assert r["crc_ok"]
         assert decoded((out / r["file"]).read_bytes()).size == (320, 240)

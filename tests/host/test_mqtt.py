@@ -20,6 +20,8 @@ from conftest import MICROPYPATH, MICROPYTHON, ROOT, run_micropython
 from receiver import Receiver, frames_jsonl, wait_for
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+# How much slower the board interpreter runs than native (qemu: ~20, see tests/cross/run.sh).
+SCALE = float(os.environ.get("IMG_STREAM_TIME_SCALE", "1"))
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -149,7 +151,7 @@ def test_raw_mode_reaches_a_foreign_subscriber(broker, tmp_path, micropython):
         assert subscribed.wait(10)
         p = run_micropython(RAW, broker.port, tmp_path)
         assert "published 3" in p.stdout
-        wait_for(lambda: len(got) == 3, 20, "3 messages at the foreign subscriber")
+        wait_for(lambda: len(got) == 3, 20 * SCALE, "3 messages at the foreign subscriber")
     finally:
         sub.loop_stop()
         sub.disconnect()
@@ -194,7 +196,7 @@ def test_chunked_1080p_through_a_small_message_limit(tmp_path, micropython):
         try:
             p = run_micropython(CHUNKED_1080P, b.port, sent, 4)
             assert "published 4" in p.stdout
-            assert rx.wait(60) == 0
+            assert rx.wait(60 * SCALE) == 0
         finally:
             rx.stop()
         stats = summary(rx)
@@ -256,14 +258,15 @@ def test_stream_survives_a_broker_restart(broker, tmp_path, micropython, chunked
             p = out / "frames.jsonl"
             return len(p.read_text().splitlines()) if p.exists() else 0
         try:
-            wait_for(lambda: written() >= 20, 60, "20 frames before the restart")
+            wait_for(lambda: written() >= 20, 60 * SCALE, "20 frames before the restart")
             broker.stop()
             broker.start()
             # Both sides reconnect by themselves; the stream resumes. Frames
             # written after the receiver resubscribed came through the new broker.
-            wait_for(lambda: any("resubscribed" in l for l in rx.lines), 60, "the receiver to resubscribe")
+            wait_for(lambda: any("resubscribed" in l for l in rx.lines), 60 * SCALE,
+                     "the receiver to resubscribe")
             before = written()
-            wait_for(lambda: written() >= before + 20, 60, "20 frames after the restart")
+            wait_for(lambda: written() >= before + 20, 60 * SCALE, "20 frames after the restart")
         except AssertionError as e:
             if board.poll() is None:
                 board.send_signal(signal.SIGINT)  # its traceback shows where it waits
@@ -271,7 +274,7 @@ def test_stream_survives_a_broker_restart(broker, tmp_path, micropython, chunked
             raise AssertionError(f"{e}\nboard:\n{err[-2000:]}\nreceiver:\n" + "\n".join(rx.lines[-8:])
                                  + "\nbroker:\n" + "".join(broker.log.read_text().splitlines(True)[-15:]))
         stop_file.write_text("")
-        stdout, stderr = board.communicate(timeout=60)
+        stdout, stderr = board.communicate(timeout=60 * SCALE)
         assert board.returncode == 0, stderr
     finally:
         if board.poll() is None:
@@ -315,7 +318,7 @@ def test_shared_subscription_splits_frames(broker, tmp_path, micropython):
 
         def total():
             return sum(len(frames_jsonl(d)) for d in dirs if (d / "frames.jsonl").exists())
-        wait_for(lambda: total() >= 60, 30, "60 frames across both receivers")
+        wait_for(lambda: total() >= 60, 30 * SCALE, "60 frames across both receivers")
     finally:
         stats = [stop_receiver(rx) for rx in rxs]
     seqs = [[r["seq"] for r in frames_jsonl(d)] for d in dirs]
@@ -425,9 +428,9 @@ def test_many_cameras_on_one_wildcard(broker, tmp_path, micropython):
               for name, chunked in (("camA", 1), ("camB", 1), ("camC", 0))]
     try:
         for b in boards:
-            stdout, stderr = b.communicate(timeout=60)
+            stdout, stderr = b.communicate(timeout=60 * SCALE)
             assert b.returncode == 0, stderr
-        assert rx.wait(60) == 0
+        assert rx.wait(60 * SCALE) == 0
     finally:
         for b in boards:
             if b.poll() is None:

@@ -17,6 +17,11 @@ write_doc=1
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 cargo build --release --locked -q -p img-stream-bench
 BIN=$CARGO_TARGET_DIR/release/img-stream-bench
+# The same program without LLVM's auto-vectorisers, for instruction counts
+# closer to the board's scalar riscv64gc target (own target dir: other flags).
+RUSTFLAGS="${RUSTFLAGS:-} -C llvm-args=-vectorize-loops=false -C llvm-args=-vectorize-slp=false" \
+    cargo build --release --locked -q -p img-stream-bench --target-dir "$CARGO_TARGET_DIR/bench-scalar"
+SCALAR_BIN=$CARGO_TARGET_DIR/bench-scalar/release/img-stream-bench
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -45,7 +50,7 @@ EOF
 unset JSIMD_FORCENONE
 started=$(date -u +%s)
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-"$BIN" all --photos "$work/photos" --scratch "$work/scratch" >"$work/tables.md"
+"$BIN" all --photos "$work/photos" --scratch "$work/scratch" --scalar-bin "$SCALAR_BIN" >"$work/tables.md"
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 took=$(( $(date -u +%s) - started ))
 

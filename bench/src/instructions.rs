@@ -3,6 +3,11 @@
 //! divided by (N - 1) x pixels is one steady-state encode, with loading and
 //! converting the input (identical in both runs) cancelled out. Deterministic,
 //! so it holds on a noisy shared machine.
+//!
+//! On x86-64, rustc vectorises our portable code with SSE2 by itself; the
+//! board's firmware target (riscv64gc) has no vector unit to vectorise for.
+//! A second build of this binary with LLVM's vectorisers turned off (the
+//! "scalar build", made by `run.sh`) counts what a scalar core executes.
 
 use std::path::Path;
 use std::process::Command;
@@ -19,14 +24,65 @@ pub const SIZE: (u32, u32) = (640, 480);
 pub const QUALITY: u8 = 65;
 /// Formats, in table order.
 pub const FORMATS: [Format; 4] = [Format::Nv12, Format::Rgb565, Format::Rgb888, Format::Gray];
-/// Columns: (encoder, libjpeg-turbo's SIMD turned off).
-pub const COLUMNS: [(Encoder, bool); 5] = [
-    (Encoder::Generic, false),
-    (Encoder::Fast, false),
-    (Encoder::Turbo(Dct::Accurate), false),
-    (Encoder::Turbo(Dct::Accurate), true),
-    (Encoder::Turbo(Dct::Fast), true),
+/// One column of the table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Column {
+    /// The encoder.
+    pub enc: Encoder,
+    /// libjpeg-turbo run with `JSIMD_FORCENONE=1`.
+    pub simd_off: bool,
+    /// Counted in the scalar build (no LLVM auto-vectorisation).
+    pub scalar: bool,
+}
+
+const fn column(enc: Encoder, simd_off: bool, scalar: bool) -> Column {
+    Column {
+        enc,
+        simd_off,
+        scalar,
+    }
+}
+
+/// Columns, in table order.
+pub const COLUMNS: [Column; 7] = [
+    column(Encoder::Generic, false, false),
+    column(Encoder::Fast, false, false),
+    column(Encoder::Generic, false, true),
+    column(Encoder::Fast, false, true),
+    column(Encoder::Turbo(Dct::Accurate), false, false),
+    column(Encoder::Turbo(Dct::Accurate), true, false),
+    column(Encoder::Turbo(Dct::Fast), true, false),
 ];
+
+/// Where `c` sits in [`COLUMNS`].
+pub fn col(c: Column) -> usize {
+    COLUMNS.iter().position(|&x| x == c).expect("column exists")
+}
+
+impl Column {
+    /// Its heading.
+    pub fn name(self) -> &'static str {
+        match (self.enc, self.simd_off, self.scalar) {
+            (Encoder::Generic, _, false) => "Generic",
+            (Encoder::Fast, _, false) => "Fast",
+            (Encoder::Generic, _, true) => "Generic, scalar build",
+            (Encoder::Fast, _, true) => "Fast, scalar build",
+            (Encoder::Turbo(Dct::Accurate), false, _) => "turbo SIMD",
+            (Encoder::Turbo(Dct::Accurate), true, _) => "turbo portable",
+            (Encoder::Turbo(Dct::Fast), false, _) => "turbo SIMD fast-DCT",
+            (Encoder::Turbo(Dct::Fast), true, _) => "turbo portable fast-DCT",
+        }
+    }
+}
+
+/// The scalar build's column for an encoder of ours.
+pub const FAST_SCALAR: Column = column(Encoder::Fast, false, true);
+/// Our Fast engine as built normally.
+pub const FAST: Column = column(Encoder::Fast, false, false);
+/// Generic as built normally.
+pub const GENERIC: Column = column(Encoder::Generic, false, false);
+/// libjpeg-turbo's portable path.
+pub const TURBO_PORTABLE: Column = column(Encoder::Turbo(Dct::Accurate), true, false);
 
 /// The `count` mode: encode `reps` times and exit.
 pub fn count(
@@ -45,23 +101,32 @@ pub fn count(
     Ok(())
 }
 
-/// Instructions per pixel, indexed like [`FORMATS`] then [`COLUMNS`].
-pub fn measure(photos: &Path, scratch: &Path) -> Result<Vec<Vec<f64>>, String> {
+/// Instructions per pixel, indexed like [`FORMATS`] then [`COLUMNS`];
+/// `None` where a column could not be counted (no scalar build given).
+pub fn measure(
+    photos: &Path,
+    scratch: &Path,
+    scalar_bin: Option<&Path>,
+) -> Result<Vec<Vec<Option<f64>>>, String> {
+    let this = std::env::current_exe().map_err(|e| e.to_string())?;
     let mut table = Vec::new();
     for format in FORMATS {
         let mut row = Vec::new();
-        for (enc, portable) in COLUMNS {
-            let many = run(photos, scratch, format, enc, portable, REPS)?;
-            let one = run(photos, scratch, format, enc, portable, 1)?;
+        for c in COLUMNS {
+            let exe = match (c.scalar, scalar_bin) {
+                (false, _) => this.as_path(),
+                (true, Some(bin)) => bin,
+                (true, None) => {
+                    row.push(None);
+                    continue;
+                }
+            };
+            let many = run(exe, photos, scratch, format, c, REPS)?;
+            let one = run(exe, photos, scratch, format, c, 1)?;
             let px = f64::from(SIZE.0 * SIZE.1);
             let per_px = many.saturating_sub(one) as f64 / f64::from(REPS - 1) / px;
-            eprintln!(
-                "  {} {}{}: {per_px:.1} instr/px",
-                format.name(),
-                enc.name(),
-                if portable { " (JSIMD_FORCENONE=1)" } else { "" }
-            );
-            row.push(per_px);
+            eprintln!("  {} {}: {per_px:.1} instr/px", format.name(), c.name());
+            row.push(Some(per_px));
         }
         table.push(row);
     }
@@ -70,14 +135,13 @@ pub fn measure(photos: &Path, scratch: &Path) -> Result<Vec<Vec<f64>>, String> {
 
 /// Total instructions (`Ir`) of one `count` run under callgrind.
 fn run(
+    exe: &Path,
     photos: &Path,
     scratch: &Path,
     format: Format,
-    enc: Encoder,
-    portable: bool,
+    c: Column,
     reps: u32,
 ) -> Result<u64, String> {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let out = scratch.join("callgrind.out");
     let mut cmd = Command::new("valgrind");
     cmd.arg("--tool=callgrind")
@@ -89,9 +153,9 @@ fn run(
         .args(["--size", &format!("{}x{}", SIZE.0, SIZE.1)])
         .args(["--format", format.name()])
         .args(["--quality", &QUALITY.to_string()])
-        .args(["--encoder", enc.name()])
+        .args(["--encoder", c.enc.name()])
         .args(["--reps", &reps.to_string()]);
-    if portable {
+    if c.simd_off {
         cmd.env("JSIMD_FORCENONE", "1");
     } else {
         cmd.env_remove("JSIMD_FORCENONE");
@@ -101,7 +165,7 @@ fn run(
         return Err(format!(
             "valgrind {} {}: {}",
             format.name(),
-            enc.name(),
+            c.name(),
             String::from_utf8_lossy(&res.stderr)
         ));
     }

@@ -4,13 +4,15 @@
 //! its building blocks.
 //!
 //! ```text
-//! img-stream-bench all          --photos DIR --scratch DIR   markdown tables on stdout
+//! img-stream-bench all          --photos DIR --scratch DIR [--scalar-bin BIN]   markdown on stdout
 //! img-stream-bench throughput   --photos DIR
-//! img-stream-bench instructions --photos DIR --scratch DIR
+//! img-stream-bench instructions --photos DIR --scratch DIR [--scalar-bin BIN]
 //! img-stream-bench count        --photos DIR --size WxH --format F --quality Q --encoder E --reps N
 //! img-stream-bench worker       --photos DIR                 (internal: JSIMD_FORCENONE child)
 //! ```
 //! `DIR` holds `photo_WxH.rgb` (raw RGB888) for 320x240, 640x480, 1280x720.
+//! `BIN`: this program built without LLVM's vectorisers, for the scalar
+//! instruction counts (see `instructions`).
 
 mod encoders;
 mod frames;
@@ -83,7 +85,8 @@ fn run() -> Result<(), String> {
             eprintln!("throughput (every encoder alternating, same pixels):");
             let rows = throughput::measure(&photos)?;
             eprintln!("instructions (callgrind):");
-            let instr = instructions::measure(&photos, &o.path("scratch")?)?;
+            let scalar = o.path("scalar-bin").ok();
+            let instr = instructions::measure(&photos, &o.path("scratch")?, scalar.as_deref())?;
             print!(
                 "{}\n{}\n{}\n{}\n{}",
                 report::targets(&rows, &instr),
@@ -103,7 +106,9 @@ fn run() -> Result<(), String> {
             );
         }
         "instructions" => {
-            let instr = instructions::measure(&o.path("photos")?, &o.path("scratch")?)?;
+            let scalar = o.path("scalar-bin").ok();
+            let instr =
+                instructions::measure(&o.path("photos")?, &o.path("scratch")?, scalar.as_deref())?;
             print!("{}", report::instructions(&instr));
         }
         "count" => {

@@ -27,7 +27,7 @@ GLUE_SRC := $(wildcard c_glue/img_stream/*)
 MP_FLAGS := MICROPY_PY_SSL=0 MICROPY_PY_BTREE=0 FROZEN_MANIFEST= \
 	USER_C_MODULES=$(ROOT)/c_glue IMG_STREAM_LIB=$(LIB) BUILD=$(MP_PORT_BUILD)
 
-.PHONY: all deps run run-http test test-rust test-mp test-host lint bench header clean
+.PHONY: all deps canmv run run-http test test-rust test-mp test-host lint bench header clean
 .DELETE_ON_ERROR:
 
 all: $(MICROPYTHON) $(HOST_BIN) umqtt
@@ -93,6 +93,12 @@ bench: all
 	python3 scripts/bench_mjpeg.py --seconds 3 --rounds 5 --write
 	bash bench/udp.sh 1000 5 | tee $(BUILD)/bench_udp.txt
 	python3 scripts/put_section.py docs/BENCHMARKS.md udp "$$(printf '<!-- udp:begin -->\n## UDP vs TCP on loopback\n\nCommand: `make bench` (this part: `bash bench/udp.sh 1000 5`), %s, %s cores.\n\n```\n%s\n```\n<!-- udp:end -->' "$$(date -u +%F)" "$$(nproc)" "$$(cat $(BUILD)/bench_udp.txt)")"
+
+# Install img_stream into a CanMV K230 firmware tree (docs/CANMV.md).
+CANMV_LIB := $(ROOT)/target/riscv/riscv64gc-unknown-linux-musl/release/libimg_stream.a
+canmv: cross-lib umqtt
+	@test -n "$(CANMV_SDK)" || { echo "usage: make canmv CANMV_SDK=/path/to/canmv_k230" >&2; exit 2; }
+	bash scripts/canmv-install.sh $(CANMV_SDK) $(CANMV_LIB)
 
 clean:
 	rm -rf $(MP_PORT_BUILD) $(MICROPYTHON)

@@ -33,7 +33,7 @@ CONF
 "$mosquitto" -c "$tmp/mosquitto.conf" 2>"$tmp/broker.log" &
 broker=$!
 
-total=$((6 * frames * rounds))
+total=$((12 * frames * rounds))
 "$bin" recv mqtt --broker "127.0.0.1:$port" --topic img_stream/bench/frame --count "$total" \
     --status quiet 2>"$tmp/rx.log" &
 rx=$!
@@ -73,7 +73,7 @@ Command: \`make bench\` (this part: \`bash scripts/bench_mqtt.sh --write\`, whic
 $res
 \`\`\`
 
-"heap bytes/frame" is MicroPython heap allocated per frame (garbage for the GC): the plain recipe
+"heap B/frame" is MicroPython heap allocated per frame (garbage for the GC): the plain recipe
 allocates the whole JPEG as a \`bytes\` object every frame; \`publish\` hands the client memoryviews of
 its reused buffer, so what remains is umqtt's own per-message allocations.
 <!-- mqtt:end -->

@@ -39,6 +39,16 @@ p=$(echo "$line" | grep -Eo '[0-9]+ passed' | grep -Eo '[0-9]+' || echo 0)
 f=$(echo "$line" | grep -Eo '[0-9]+ (failed|error)' | grep -Eo '[0-9]+' | awk '{s += $1} END {print s + 0}')
 count host "${p:-0}" "${f:-0}"
 
+if [ "${IMG_STREAM_CROSS:-1}" != 0 ]; then
+    echo "== riscv64 (make cross-test: chroot toolchain, qemu; IMG_STREAM_CROSS=0 skips)"
+    make -s -C "$root" cross-test 2>&1 | tee "$log/cross" | grep -E "^== cross|^FAIL|FAILED|passed|cross:" || true
+    [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+    steps=$(grep -c "^== cross:" "$log/cross" || true)
+    f=$(sed -nE 's/^cross: FAILED: (.*)/\1/p' "$log/cross" | wc -w)
+    grep -q "cross: all riscv64 checks passed\|cross: FAILED" "$log/cross" || f=$((f + 1))
+    count riscv64 "$((steps - f > 0 ? steps - f : 0))" "$f"
+fi
+
 echo
 cat "$log/summary"
 rm -rf "$log"

@@ -3,6 +3,7 @@
 #   make          build/micropython (unix port with img_stream) + target/release/img-stream
 #   make run      the demo: a K230-style script streams a synthetic camera to the receiver
 #   make run-http the synthetic camera as a web camera on http://127.0.0.1:8080/
+#   make run-mqtt the same camera published to a local Mosquitto and received
 #   make test     every test (installs what it needs)
 #   make bench    benchmarks, recorded in docs/BENCHMARKS.md
 #   make header   regenerate c_glue/img_stream_core.h from src/ffi.rs
@@ -27,7 +28,7 @@ GLUE_SRC := $(wildcard c_glue/img_stream/*)
 MP_FLAGS := MICROPY_PY_SSL=0 MICROPY_PY_BTREE=0 FROZEN_MANIFEST= \
 	USER_C_MODULES=$(ROOT)/c_glue IMG_STREAM_LIB=$(LIB) BUILD=$(MP_PORT_BUILD)
 
-.PHONY: all deps canmv run run-http test test-rust test-mp test-host lint bench header clean
+.PHONY: all deps canmv run run-http run-mqtt test test-rust test-mp test-host lint bench header clean
 .DELETE_ON_ERROR:
 
 all: $(MICROPYTHON) $(HOST_BIN) umqtt
@@ -65,6 +66,10 @@ header:
 run: all
 	bash scripts/demo.sh
 
+# MQTT: a private Mosquitto, img-stream recv mqtt, and the K230 publish script.
+run-mqtt: all
+	bash scripts/demo_mqtt.sh
+
 # The synthetic camera as a web camera: open http://127.0.0.1:8080/
 run-http: all
 	cd python/examples && MICROPYPATH=$(ROOT)/python $(MICROPYTHON) -X heapsize=64M mjpeg_server.py
@@ -91,6 +96,7 @@ bench: all
 	bash bench/run.sh
 	bash scripts/bench_tcp.sh --write
 	python3 scripts/bench_mjpeg.py --seconds 3 --rounds 5 --write
+	bash scripts/bench_mqtt.sh --write
 	bash bench/udp.sh 1000 5 | tee $(BUILD)/bench_udp.txt
 	python3 scripts/put_section.py docs/BENCHMARKS.md udp "$$(printf '<!-- udp:begin -->\n## UDP vs TCP on loopback\n\nCommand: `make bench` (this part: `bash bench/udp.sh 1000 5`), %s, %s cores.\n\n```\n%s\n```\n<!-- udp:end -->' "$$(date -u +%F)" "$$(nproc)" "$$(cat $(BUILD)/bench_udp.txt)")"
 

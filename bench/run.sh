@@ -65,7 +65,7 @@ fast_log=$(git log -1 --format='%h %s' -- core/src/jpeg/fast 2>/dev/null || true
     echo "Code: img_stream $commit; last change to \`core/src/jpeg/fast\`: ${fast_log:-none}."
     echo
     echo "Input: \`tests/data/photos/coffee.png\` (600x400), centre-cropped to each aspect ratio and resized with Pillow's Lanczos filter; each format is converted from that RGB888 picture (NV12: full-range BT.601, chroma averaged over 2x2)."
-    echo "Timing: one process runs Generic, Fast and libjpeg-turbo with SIMD; a child process started with \`JSIMD_FORCENONE=1\` runs libjpeg-turbo's portable path, driven one encode at a time over a pipe, so the encoders alternate within every round (5 warm-up rounds, then 41–101 measured rounds per row, ≈3 s at most). Each encode is timed on the wall clock and, as a cross-check, on the thread's CPU clock."
+    echo "Timing: one process runs Generic, Fast and libjpeg-turbo with SIMD; a child process started with \`JSIMD_FORCENONE=1\` runs libjpeg-turbo's portable path, and a second child runs the scalar build of Fast, both driven one encode at a time over a pipe, so the encoders alternate within every round (5 warm-up rounds, then 41–101 measured rounds per row, ≈3 s at most). Each encode is timed on the wall clock and, as a cross-check, on the thread's CPU clock."
     echo
     cat "$work/tables.md"
 } >"$work/section.md"

@@ -4,8 +4,8 @@
 //! its building blocks.
 //!
 //! ```text
-//! img-stream-bench all          --photos DIR --scratch DIR [--scalar-bin BIN]   markdown on stdout
-//! img-stream-bench throughput   --photos DIR
+//! img-stream-bench all          --photos DIR --scratch DIR --scalar-bin BIN   markdown on stdout
+//! img-stream-bench throughput   --photos DIR --scalar-bin BIN
 //! img-stream-bench instructions --photos DIR --scratch DIR [--scalar-bin BIN]
 //! img-stream-bench count        --photos DIR --size WxH --format F --quality Q --encoder E --reps N
 //! img-stream-bench worker       --photos DIR                 (internal: JSIMD_FORCENONE child)
@@ -83,10 +83,10 @@ fn run() -> Result<(), String> {
         "all" => {
             let photos = o.path("photos")?;
             eprintln!("throughput (every encoder alternating, same pixels):");
-            let rows = throughput::measure(&photos)?;
+            let scalar = o.path("scalar-bin")?;
+            let rows = throughput::measure(&photos, &scalar)?;
             eprintln!("instructions (callgrind):");
-            let scalar = o.path("scalar-bin").ok();
-            let instr = instructions::measure(&photos, &o.path("scratch")?, scalar.as_deref())?;
+            let instr = instructions::measure(&photos, &o.path("scratch")?, Some(&scalar))?;
             print!(
                 "{}\n{}\n{}\n{}\n{}",
                 report::targets(&rows, &instr),
@@ -97,7 +97,7 @@ fn run() -> Result<(), String> {
             );
         }
         "throughput" => {
-            let rows = throughput::measure(&o.path("photos")?)?;
+            let rows = throughput::measure(&o.path("photos")?, &o.path("scalar-bin")?)?;
             print!(
                 "{}\n{}\n{}",
                 report::legend(),

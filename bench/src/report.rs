@@ -5,30 +5,32 @@ use std::fmt::Write;
 use crate::encoders::Encoder;
 use crate::frames::Format;
 use crate::instructions;
-use crate::throughput::{self, Row};
+use crate::throughput::{self, Place, Row};
 use crate::turbo::Dct;
 
-fn column_name(enc: Encoder, portable: bool) -> &'static str {
-    match (enc, portable) {
+fn column_name(enc: Encoder, place: Place) -> &'static str {
+    match (enc, place) {
+        (Encoder::Generic, Place::Scalar) => "Generic, scalar build",
         (Encoder::Generic, _) => "Generic",
+        (Encoder::Fast, Place::Scalar) => "Fast, scalar build",
         (Encoder::Fast, _) => "Fast",
-        (Encoder::Turbo(Dct::Accurate), false) => "turbo SIMD",
-        (Encoder::Turbo(Dct::Accurate), true) => "turbo portable",
-        (Encoder::Turbo(Dct::Fast), false) => "turbo SIMD fast-DCT",
-        (Encoder::Turbo(Dct::Fast), true) => "turbo portable fast-DCT",
+        (Encoder::Turbo(Dct::Accurate), Place::TurboPortable) => "turbo portable",
+        (Encoder::Turbo(Dct::Accurate), _) => "turbo SIMD",
+        (Encoder::Turbo(Dct::Fast), Place::TurboPortable) => "turbo portable fast-DCT",
+        (Encoder::Turbo(Dct::Fast), _) => "turbo SIMD fast-DCT",
     }
 }
 
-fn col(enc: Encoder, portable: bool) -> usize {
+fn col(enc: Encoder, place: Place) -> usize {
     throughput::COLUMNS
         .iter()
-        .position(|&c| c == (enc, portable))
+        .position(|&c| c == (enc, place))
         .expect("column exists")
 }
 
-const PORTABLE: (Encoder, bool) = (Encoder::Turbo(Dct::Accurate), true);
-const PORTABLE_FAST: (Encoder, bool) = (Encoder::Turbo(Dct::Fast), true);
-const SIMD: (Encoder, bool) = (Encoder::Turbo(Dct::Accurate), false);
+const PORTABLE: (Encoder, Place) = (Encoder::Turbo(Dct::Accurate), Place::TurboPortable);
+const PORTABLE_FAST: (Encoder, Place) = (Encoder::Turbo(Dct::Fast), Place::TurboPortable);
+const SIMD: (Encoder, Place) = (Encoder::Turbo(Dct::Accurate), Place::Here);
 
 fn thousands(n: usize) -> String {
     let s = n.to_string();
@@ -48,7 +50,11 @@ pub fn legend() -> String {
     s.push_str(
         "Columns: **Generic** = `Engine::Generic` (jpeg-encoder 0.7 through our `ImageBuffer` \
          adapters); **Fast** = `Engine::Fast` (img_stream's own encoder; what `Engine::Auto` \
-         uses); **turbo** = libjpeg-turbo via TurboJPEG `tjCompress2`/`tjCompressFromYUVPlanes` \
+         uses), built by `cargo build --release`, which lets LLVM auto-vectorise it for \
+         x86-64's baseline SSE2; **Fast, scalar build** = the same code built with LLVM's loop \
+         and SLP vectorisers off (`-C llvm-args=-vectorize-loops=false -C \
+         llvm-args=-vectorize-slp=false`), run in a second child process: nearer to the \
+         board's riscv64gc firmware target, which has no vector unit to vectorise for; **turbo** = libjpeg-turbo via TurboJPEG `tjCompress2`/`tjCompressFromYUVPlanes` \
          with `TJFLAG_ACCURATEDCT` (islow: as accurate as our encoders' DCTs, which the PSNR \
          columns check), **SIMD** as \
          the library picks it, **portable** with `JSIMD_FORCENONE=1` (its C path: the fair peer \
@@ -90,14 +96,18 @@ pub fn throughput(rows: &[Row]) -> String {
         let _ = write!(s, " {} |", column_name(enc, p));
     }
     s.push_str(
-        " Fast ÷ turbo portable | Fast ÷ turbo SIMD | Generic ÷ turbo portable | rounds | spread |\n",
+        " Fast ÷ turbo portable | Fast scalar ÷ turbo portable | Fast ÷ turbo SIMD | Generic ÷ turbo portable | rounds | spread |\n",
     );
     s.push_str("|---|---|---|");
     for _ in throughput::COLUMNS {
         s.push_str("---:|");
     }
-    s.push_str("---:|---:|---:|---:|---:|\n");
-    let (fast, generic) = (col(Encoder::Fast, false), col(Encoder::Generic, false));
+    s.push_str("---:|---:|---:|---:|---:|---:|\n");
+    let (fast, generic) = (
+        col(Encoder::Fast, Place::Here),
+        col(Encoder::Generic, Place::Here),
+    );
+    let scalar = col(Encoder::Fast, Place::Scalar);
     let (port, simd) = (col(PORTABLE.0, PORTABLE.1), col(SIMD.0, SIMD.1));
     for r in rows {
         let _ = write!(s, "| {} | {} | {} |", r.size, r.format.name(), r.quality);
@@ -106,8 +116,9 @@ pub fn throughput(rows: &[Row]) -> String {
         }
         let _ = writeln!(
             s,
-            " {:.2}× | {:.2}× | {:.2}× | {} | {:.0} % |",
+            " {:.2}× | {:.2}× | {:.2}× | {:.2}× | {} | {:.0} % |",
             r.speedup(fast, port),
+            r.speedup(scalar, port),
             r.speedup(fast, simd),
             r.speedup(generic, port),
             r.rounds(),
@@ -124,12 +135,12 @@ pub fn throughput(rows: &[Row]) -> String {
         let _ = write!(s, " {} |", column_name(enc, p));
     }
     s.push_str(
-        " Fast ÷ turbo portable | Fast ÷ turbo SIMD | Generic ÷ turbo portable |\n|---|---|---|",
+        " Fast ÷ turbo portable | Fast scalar ÷ turbo portable | Fast ÷ turbo SIMD | Generic ÷ turbo portable |\n|---|---|---|",
     );
     for _ in throughput::COLUMNS {
         s.push_str("---:|");
     }
-    s.push_str("---:|---:|---:|\n");
+    s.push_str("---:|---:|---:|---:|\n");
     for r in rows {
         let _ = write!(s, "| {} | {} | {} |", r.size, r.format.name(), r.quality);
         for c in 0..throughput::COLUMNS.len() {
@@ -137,8 +148,9 @@ pub fn throughput(rows: &[Row]) -> String {
         }
         let _ = writeln!(
             s,
-            " {:.2}× | {:.2}× | {:.2}× |",
+            " {:.2}× | {:.2}× | {:.2}× | {:.2}× |",
             r.speedup_cpu(fast, port),
+            r.speedup_cpu(scalar, port),
             r.speedup_cpu(fast, simd),
             r.speedup_cpu(generic, port)
         );
@@ -292,8 +304,9 @@ pub fn instructions(table: &[Vec<Option<f64>>]) -> String {
 pub fn targets(rows: &[Row], instr: &[Vec<Option<f64>>]) -> String {
     let mut s =
         String::from("#### Targets (issue 2)\n\n| target | measured | met |\n|---|---|---|\n");
-    let fast = col(Encoder::Fast, false);
-    let generic = col(Encoder::Generic, false);
+    let fast = col(Encoder::Fast, Place::Here);
+    let scalar = col(Encoder::Fast, Place::Scalar);
+    let generic = col(Encoder::Generic, Place::Here);
     let (port, port_fast) = (
         col(PORTABLE.0, PORTABLE.1),
         col(PORTABLE_FAST.0, PORTABLE_FAST.1),
@@ -319,6 +332,19 @@ pub fn targets(rows: &[Row], instr: &[Vec<Option<f64>>]) -> String {
             r.mps_cpu(port),
             r.speedup_cpu(fast, port_fast),
             r.speedup_cpu(generic, port),
+            verdict(wall),
+            verdict(cpu)
+        );
+        let (wall, cpu) = (r.speedup(scalar, port), r.speedup_cpu(scalar, port));
+        let _ = writeln!(
+            s,
+            "| … the same, Fast as a scalar build (no auto-vectorisation, like the board's riscv64gc target) | wall time {:.2}× ({:.1} vs {:.1} MP/s), on-CPU time {:.2}× ({:.1} vs {:.1} MP/s) | wall: {}, on-CPU: {} |",
+            wall,
+            r.figures[scalar].mps,
+            r.figures[port].mps,
+            cpu,
+            r.mps_cpu(scalar),
+            r.mps_cpu(port),
             verdict(wall),
             verdict(cpu)
         );

@@ -5,7 +5,9 @@
 //! so it runs in a child process (this binary's `worker` mode) that this
 //! process drives over a pipe, one encode per request. The child times its
 //! own encode; while it works this process waits, so the two never compete
-//! for a core, and the rounds alternate across both processes.
+//! for a core, and the rounds alternate across both processes. A second
+//! child, the scalar build of this program, runs our Fast engine as it
+//! would be compiled for a core without vector unit.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -32,13 +34,26 @@ pub const SIZES: [(u32, u32, &str); 3] =
 /// Qualities, in table order.
 pub const QUALITIES: [u8; 2] = [65, 90];
 
-/// The columns of the table: (encoder, runs in the portable child).
-pub const COLUMNS: [(Encoder, bool); 5] = [
-    (Encoder::Generic, false),
-    (Encoder::Fast, false),
-    (Encoder::Turbo(Dct::Accurate), false),
-    (Encoder::Turbo(Dct::Accurate), true),
-    (Encoder::Turbo(Dct::Fast), true),
+/// Which process runs an encoder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Place {
+    /// This process (libjpeg-turbo with SIMD).
+    Here,
+    /// The child started with `JSIMD_FORCENONE=1`: libjpeg-turbo's portable path.
+    TurboPortable,
+    /// A child running the scalar build of this program (no LLVM
+    /// auto-vectorisation; see `run.sh`).
+    Scalar,
+}
+
+/// The columns of the table.
+pub const COLUMNS: [(Encoder, Place); 6] = [
+    (Encoder::Generic, Place::Here),
+    (Encoder::Fast, Place::Here),
+    (Encoder::Fast, Place::Scalar),
+    (Encoder::Turbo(Dct::Accurate), Place::Here),
+    (Encoder::Turbo(Dct::Accurate), Place::TurboPortable),
+    (Encoder::Turbo(Dct::Fast), Place::TurboPortable),
 ];
 
 /// One encoder's figures for one case.
@@ -115,7 +130,7 @@ impl Row {
     }
 }
 
-/// The portable-libjpeg-turbo child process.
+/// A child process that encodes on request.
 struct Worker {
     child: Child,
     tx: ChildStdin,
@@ -123,13 +138,15 @@ struct Worker {
 }
 
 impl Worker {
-    fn spawn(photos: &Path) -> Result<Worker, String> {
-        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-        let mut child = Command::new(exe)
+    fn spawn(exe: &Path, photos: &Path, simd_off: bool) -> Result<Worker, String> {
+        let mut cmd = Command::new(exe);
+        if simd_off {
+            cmd.env("JSIMD_FORCENONE", "1");
+        }
+        let mut child = cmd
             .arg("worker")
             .arg("--photos")
             .arg(photos)
-            .env("JSIMD_FORCENONE", "1")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -245,13 +262,15 @@ pub fn worker(photos: &Path) -> Result<(), String> {
 }
 
 /// Measures every case; progress goes to stderr.
-pub fn measure(photos: &Path) -> Result<Vec<Row>, String> {
+pub fn measure(photos: &Path, scalar_bin: &Path) -> Result<Vec<Row>, String> {
     if std::env::var_os("JSIMD_FORCENONE").is_some() {
         return Err("unset JSIMD_FORCENONE: this process measures libjpeg-turbo with SIMD".into());
     }
     let (mw, mh, _) = SIZES[SIZES.len() - 1];
     let mut runner = Runner::new(mw, mh)?;
-    let mut worker = Worker::spawn(photos)?;
+    let this = std::env::current_exe().map_err(|e| e.to_string())?;
+    let mut portable = Worker::spawn(&this, photos, true)?;
+    let mut scalar = Worker::spawn(scalar_bin, photos, false)?;
     let mut scratch = Vec::with_capacity(mw as usize * mh as usize * 3);
     let mut rows = Vec::new();
     for &(w, h, size) in &SIZES {
@@ -268,11 +287,13 @@ pub fn measure(photos: &Path) -> Result<Vec<Row>, String> {
                     // always the one that runs on a cold cache.
                     for k in 0..COLUMNS.len() {
                         let c = (round + k) % COLUMNS.len();
-                        let (enc, portable) = COLUMNS[c];
-                        let (wall, on_cpu) = if portable {
-                            worker.time(&frame, quality, enc)?
-                        } else {
-                            timed(|| runner.encode(enc, &frame, quality).map(|j| j.len()))?
+                        let (enc, place) = COLUMNS[c];
+                        let (wall, on_cpu) = match place {
+                            Place::Here => {
+                                timed(|| runner.encode(enc, &frame, quality).map(|j| j.len()))?
+                            }
+                            Place::TurboPortable => portable.time(&frame, quality, enc)?,
+                            Place::Scalar => scalar.time(&frame, quality, enc)?,
                         };
                         if round >= WARMUP {
                             times[c].push(wall);
@@ -294,12 +315,14 @@ pub fn measure(photos: &Path) -> Result<Vec<Row>, String> {
                     }
                 }
                 let mut figures = Vec::new();
-                for (c, &(enc, portable)) in COLUMNS.iter().enumerate() {
-                    let (bytes, db) = if portable {
-                        worker.score(&frame, quality, enc)?
-                    } else {
-                        let jpeg = runner.encode(enc, &frame, quality)?;
-                        (jpeg.len(), psnr(jpeg, &frame.reference)?)
+                for (c, &(enc, place)) in COLUMNS.iter().enumerate() {
+                    let (bytes, db) = match place {
+                        Place::Here => {
+                            let jpeg = runner.encode(enc, &frame, quality)?;
+                            (jpeg.len(), psnr(jpeg, &frame.reference)?)
+                        }
+                        Place::TurboPortable => portable.score(&frame, quality, enc)?,
+                        Place::Scalar => scalar.score(&frame, quality, enc)?,
                     };
                     let mps = frame.pixels() as f64 / median(&times[c]) as f64 * 1e3;
                     figures.push(Figures {

@@ -29,6 +29,7 @@ macro_rules! try_status {
 pub mod ffi;
 pub mod pool;
 pub mod send;
+mod staging;
 
 // One file per transport: the C ABI entry points that encode and send.
 pub mod mjpeg;

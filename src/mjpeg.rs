@@ -21,6 +21,7 @@
 use crate::ffi::*;
 use crate::pool::{HEADROOM, POOL};
 use crate::send;
+use crate::staging::{record, stage, status};
 
 /// The boundary is empty, longer than 70 bytes, or has a byte outside
 /// RFC 2046's safe set (letters, digits, `'()+_,-./:=?`).
@@ -311,26 +312,17 @@ pub unsafe extern "C" fn is_send_mjpeg_part(
     let tail = &tail[..tail_len];
     let r = POOL.with(|p| -> Result<(), i32> {
         let mut w = w;
-        let range = match input {
-            Input::Raw(raw) => {
-                out.width = raw.width().into();
-                out.height = raw.height().into();
-                p.encode(&raw, s.quality, s.subsampling, s.engine)
-                    .map_err(|e| pool_status(e, out))?
-            }
-            Input::Jpeg(bytes, info) => {
+        if let Input::Jpeg(bytes, info) = input {
+            // Copied behind the headroom so head, JPEG and tail go out in
+            // one write; a JPEG over the pool's limit goes out in pieces.
+            if p.reserve(HEADROOM + bytes.len() + tail.len()).is_err() {
                 out.width = info.width.into();
                 out.height = info.height.into();
-                // Copied behind the headroom so head, JPEG and tail go out in
-                // one write; a JPEG over the pool's limit goes out in pieces.
-                if p.reserve(HEADROOM + bytes.len() + tail.len()).is_err() {
-                    out.needed = bytes.len();
-                    return write_result(send_pieces(&mut w, bytes, tail, timestamp_us), out);
-                }
-                p.bytes_mut()[HEADROOM..HEADROOM + bytes.len()].copy_from_slice(bytes);
-                HEADROOM..HEADROOM + bytes.len()
+                out.needed = bytes.len();
+                return record(send_pieces(&mut w, bytes, tail, timestamp_us), out);
             }
-        };
+        }
+        let range = stage(p, input, &s, tail.len(), out)?.jpeg;
         out.needed = range.len();
         let buf = p.bytes_mut();
         let mut head = [0u8; PART_HEAD_MAX];
@@ -345,13 +337,9 @@ pub unsafe extern "C" fn is_send_mjpeg_part(
         } else {
             send::write_parts(&mut w, &[&buf[start..range.end], tail])
         };
-        write_result(r, out)
+        record(r, out)
     });
-    match r {
-        Ok(Ok(())) => IS_OK,
-        Ok(Err(status)) => status,
-        Err(e) => pool_status(e, out),
-    }
+    status(r, out)
 }
 
 /// Writes head, JPEG and tail as three pieces (JPEG too large for the pool).
@@ -364,22 +352,6 @@ fn send_pieces<W: send::Write>(
     let mut head = [0u8; PART_HEAD_MAX];
     let n = part_head(jpeg.len(), timestamp_us, &mut head).unwrap_or(0);
     send::write_parts(w, &[&head[..n], jpeg, tail])
-}
-
-fn write_result(
-    r: Result<usize, (send::SendError, usize)>,
-    out: &mut IsOutcome,
-) -> Result<(), i32> {
-    match r {
-        Ok(n) => {
-            out.len = n;
-            Ok(())
-        }
-        Err((e, n)) => {
-            out.len = n;
-            Err(send_status(e, out))
-        }
-    }
 }
 
 #[cfg(test)]

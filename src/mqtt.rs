@@ -15,10 +15,11 @@
 //!   index order, each published before the next is asked for.
 
 use img_stream_core::chunk::{self, ChunkPlan};
-use img_stream_core::framing::{self, FrameRepr};
+use img_stream_core::framing;
 
 use crate::ffi::*;
 use crate::pool::{HEADROOM, POOL};
+use crate::staging::{frame_repr, stage, Staged};
 
 /// The frame needs more chunks than a chunk header can count (65535):
 /// `needed` is the smallest `chunk_size` that would do.
@@ -94,31 +95,20 @@ pub unsafe extern "C" fn is_mqtt_prepare(
         chunked: chunk_size != 0,
     };
     let r = POOL.with(|p| -> Result<(), i32> {
-        let (jpeg, width, height) = match input {
-            Input::Jpeg(bytes, info) => {
-                if chunk_size == 0 {
-                    // Raw mode publishes the caller's bytes as they are.
-                    plan.data = bytes.as_ptr();
-                    plan.len = bytes.len();
-                    plan.payload_len = bytes.len();
-                    out.width = info.width.into();
-                    out.height = info.height.into();
-                    return Ok(());
-                }
-                p.reserve(HEADROOM + bytes.len())
-                    .map_err(|e| pool_status(e, out))?;
-                p.bytes_mut()[HEADROOM..HEADROOM + bytes.len()].copy_from_slice(bytes);
-                (HEADROOM..HEADROOM + bytes.len(), info.width, info.height)
-            }
-            Input::Raw(raw) => {
-                let range = p
-                    .encode(&raw, s.quality, s.subsampling, s.engine)
-                    .map_err(|e| pool_status(e, out))?;
-                (range, raw.width(), raw.height())
-            }
-        };
-        out.width = width.into();
-        out.height = height.into();
+        if let (Input::Jpeg(bytes, info), 0) = (&input, chunk_size) {
+            // Raw mode publishes the caller's bytes as they are.
+            plan.data = bytes.as_ptr();
+            plan.len = bytes.len();
+            plan.payload_len = bytes.len();
+            out.width = info.width.into();
+            out.height = info.height.into();
+            return Ok(());
+        }
+        let Staged {
+            jpeg,
+            width,
+            height,
+        } = stage(p, input, &s, 0, out)?;
         plan.payload_len = jpeg.len();
         if chunk_size == 0 {
             plan.data = p.bytes()[jpeg].as_ptr();
@@ -131,17 +121,7 @@ pub unsafe extern "C" fn is_mqtt_prepare(
             IS_ERR_TOO_MANY_CHUNKS
         })?;
         let buf = p.bytes_mut();
-        let repr = FrameRepr {
-            flags: 0,
-            seq: meta.seq,
-            timestamp_us: meta.timestamp_us,
-            width,
-            height,
-            format: IS_FORMAT_JPEG,
-            camera_id: meta.camera_id,
-            payload_len: jpeg.len() as u32,
-            payload_crc: img_stream_core::crc32::crc32(&buf[jpeg.clone()]),
-        };
+        let repr = frame_repr(meta, width, height, &buf[jpeg.clone()]);
         repr.emit(&mut buf[FRAME_AT..HEADROOM]);
         plan.data = buf[FRAME_AT..].as_ptr();
         plan.len = total;

@@ -1,10 +1,11 @@
 //! One v1 frame (header + payload) written to a stream: `send_tcp`.
 
-use img_stream_core::framing::{FrameRepr, HEADER_LEN};
+use img_stream_core::framing::HEADER_LEN;
 
 use crate::ffi::*;
 use crate::pool::{HEADROOM, POOL};
 use crate::send;
+use crate::staging::{frame_repr, record, stage, status};
 
 /// Encodes `frame` (JPEG passes through) and writes one v1 frame — header and
 /// payload — to `writer`. `out.len` is the bytes written, also on failure.
@@ -26,70 +27,23 @@ pub unsafe extern "C" fn is_send_frame(
     let input = try_status!(input(f, data, out));
     let r = POOL.with(|p| -> Result<(), i32> {
         let mut w = w;
-        let (payload, width, height) = match input {
-            Input::Jpeg(bytes, info) => (PayloadAt::Outside(bytes), info.width, info.height),
-            Input::Raw(raw) => {
-                let range = p
-                    .encode(&raw, s.quality, s.subsampling, s.engine)
-                    .map_err(|e| pool_status(e, out))?;
-                (PayloadAt::Pool(range), raw.width(), raw.height())
-            }
-        };
-        out.width = width.into();
-        out.height = height.into();
-        let body: &[u8] = match &payload {
-            PayloadAt::Outside(b) => b,
-            PayloadAt::Pool(r) => &p.bytes()[r.clone()],
-        };
-        let repr = FrameRepr {
-            flags: 0,
-            seq: meta.seq,
-            timestamp_us: meta.timestamp_us,
-            width,
-            height,
-            format: IS_FORMAT_JPEG,
-            camera_id: meta.camera_id,
-            payload_len: body.len() as u32,
-            payload_crc: img_stream_core::crc32::crc32(body),
-        };
-        let result = match payload {
-            PayloadAt::Pool(range) => {
-                // Header straight in front of the payload: one contiguous write.
-                let start = range.start - HEADER_LEN;
-                let buf = p.bytes_mut();
-                repr.emit(&mut buf[start..range.start]);
-                send::write_all(&mut w, &buf[start..range.end])
-            }
-            PayloadAt::Outside(bytes) => {
-                let mut head = [0u8; HEADER_LEN];
-                repr.emit(&mut head);
-                send::write_parts(&mut w, &[&head, bytes])
-            }
-        };
-        match result {
-            Ok(n) => {
-                out.len = n;
-                Ok(())
-            }
-            Err((e, n)) => {
-                out.len = n;
-                Err(send_status(e, out))
-            }
+        if let Input::Jpeg(bytes, info) = input {
+            // Pass-through JPEG: no copy, header and caller's bytes back to back.
+            out.width = info.width.into();
+            out.height = info.height.into();
+            let mut head = [0u8; HEADER_LEN];
+            frame_repr(meta, info.width, info.height, bytes).emit(&mut head);
+            return record(send::write_parts(&mut w, &[&head, bytes]), out);
         }
+        let st = stage(p, input, &s, 0, out)?;
+        // Header straight in front of the payload: one contiguous write.
+        let start = st.jpeg.start - HEADER_LEN;
+        let buf = p.bytes_mut();
+        let repr = frame_repr(meta, st.width, st.height, &buf[st.jpeg.clone()]);
+        repr.emit(&mut buf[start..st.jpeg.start]);
+        record(send::write_all(&mut w, &buf[start..st.jpeg.end]), out)
     });
-    match r {
-        Ok(Ok(())) => IS_OK,
-        Ok(Err(status)) => status,
-        Err(e) => pool_status(e, out),
-    }
-}
-
-/// Where the bytes to send live.
-enum PayloadAt<'a> {
-    /// In the pool, after the headroom.
-    Pool(core::ops::Range<usize>),
-    /// In the caller's buffer (JPEG pass-through).
-    Outside(&'a [u8]),
+    status(r, out)
 }
 
 const _: () = assert!(HEADER_LEN <= HEADROOM);

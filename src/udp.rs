@@ -15,11 +15,12 @@
 use core::ffi::c_void;
 
 use img_stream_core::chunk::{self, ChunkPlan};
-use img_stream_core::framing::{self, FrameRepr};
+use img_stream_core::framing;
 
 use crate::ffi::*;
 use crate::pool::{HEADROOM, POOL};
 use crate::send::{SendError, Write};
+use crate::staging::{frame_repr, record, stage, status, Staged};
 
 /// Smallest `mtu`: a chunk header and the whole frame header fit the first
 /// datagram.
@@ -188,56 +189,21 @@ pub unsafe extern "C" fn is_send_udp(
     let data = try_status!(unsafe { bytes_of(f) });
     let input = try_status!(input(f, data, out));
     let r = POOL.with(|p| -> Result<(), i32> {
-        let (jpeg, width, height) = match input {
-            Input::Jpeg(bytes, info) => {
-                p.reserve(HEADROOM + bytes.len())
-                    .map_err(|e| pool_status(e, out))?;
-                p.bytes_mut()[HEADROOM..HEADROOM + bytes.len()].copy_from_slice(bytes);
-                (HEADROOM..HEADROOM + bytes.len(), info.width, info.height)
-            }
-            Input::Raw(raw) => {
-                let range = p
-                    .encode(&raw, s.quality, s.subsampling, s.engine)
-                    .map_err(|e| pool_status(e, out))?;
-                (range, raw.width(), raw.height())
-            }
-        };
-        out.width = width.into();
-        out.height = height.into();
+        let Staged {
+            jpeg,
+            width,
+            height,
+        } = stage(p, input, &s, 0, out)?;
         let msg = jpeg.start - framing::HEADER_LEN..jpeg.end;
         out.needed = msg.len();
         let plan = plan_for(msg.len(), mtu, out)?;
         let buf = p.bytes_mut();
-        let body = &buf[jpeg.clone()];
-        let repr = FrameRepr {
-            flags: 0,
-            seq: meta.seq,
-            timestamp_us: meta.timestamp_us,
-            width,
-            height,
-            format: IS_FORMAT_JPEG,
-            camera_id: meta.camera_id,
-            payload_len: body.len() as u32,
-            payload_crc: img_stream_core::crc32::crc32(body),
-        };
+        let repr = frame_repr(meta, width, height, &buf[jpeg.clone()]);
         repr.emit(&mut buf[msg.start..jpeg.start]);
         let result = send_chunks(&mut d, buf, msg, &plan, meta.seq, meta.camera_id, pacing);
-        match result {
-            Ok(n) => {
-                out.len = n;
-                Ok(())
-            }
-            Err((e, n)) => {
-                out.len = n;
-                Err(send_status(e, out))
-            }
-        }
+        record(result, out)
     });
-    match r {
-        Ok(Ok(())) => IS_OK,
-        Ok(Err(status)) => status,
-        Err(e) => pool_status(e, out),
-    }
+    status(r, out)
 }
 
 #[cfg(test)]
@@ -464,7 +430,7 @@ mod tests {
         assert_eq!(out.len, got.len());
         let msg = reassemble(&got, 200);
         assert_eq!(msg.len(), out.needed);
-        let h = FrameRepr::parse(&msg).unwrap();
+        let h = framing::FrameRepr::parse(&msg).unwrap();
         assert_eq!(
             (h.width, h.height, h.seq, h.timestamp_us),
             (64, 48, 77, 123)

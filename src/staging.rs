@@ -1,0 +1,100 @@
+//! Steps every transport shares: the frame's JPEG into the pool (encoded, or
+//! a pass-through JPEG copied behind the headroom), its v1 header, and the
+//! mapping of send results to statuses.
+
+use core::ops::Range;
+
+use img_stream_core::crc32::crc32;
+use img_stream_core::framing::FrameRepr;
+
+use crate::ffi::{pool_status, send_status, Input, IsFrameMeta, IsOutcome, Settings};
+use crate::ffi::{IS_FORMAT_JPEG, IS_OK};
+use crate::pool::{Pool, PoolError, HEADROOM};
+use crate::send::SendError;
+
+/// A JPEG now in the pool, after the headroom.
+pub(crate) struct Staged {
+    /// Where the JPEG lies in [`Pool::bytes`].
+    pub jpeg: Range<usize>,
+    /// Frame width in pixels.
+    pub width: u16,
+    /// Frame height in pixels.
+    pub height: u16,
+}
+
+/// Puts the frame's JPEG into the pool: raw frames are encoded, JPEG input is
+/// copied (with `spare` free bytes after it). Sets `out.width`/`out.height`.
+pub(crate) fn stage(
+    p: &mut Pool,
+    input: Input<'_>,
+    s: &Settings,
+    spare: usize,
+    out: &mut IsOutcome,
+) -> Result<Staged, i32> {
+    let staged = match input {
+        Input::Raw(raw) => Staged {
+            jpeg: p
+                .encode(&raw, s.quality, s.subsampling, s.engine)
+                .map_err(|e| pool_status(e, out))?,
+            width: raw.width(),
+            height: raw.height(),
+        },
+        Input::Jpeg(bytes, info) => {
+            let jpeg = copy_in(p, bytes, spare).map_err(|e| pool_status(e, out))?;
+            Staged {
+                jpeg,
+                width: info.width,
+                height: info.height,
+            }
+        }
+    };
+    out.width = staged.width.into();
+    out.height = staged.height.into();
+    Ok(staged)
+}
+
+/// Copies a pass-through JPEG behind the headroom, leaving `spare` bytes.
+pub(crate) fn copy_in(p: &mut Pool, bytes: &[u8], spare: usize) -> Result<Range<usize>, PoolError> {
+    p.reserve(HEADROOM + bytes.len() + spare)?;
+    let jpeg = HEADROOM..HEADROOM + bytes.len();
+    p.bytes_mut()[jpeg.clone()].copy_from_slice(bytes);
+    Ok(jpeg)
+}
+
+/// The v1 header of a JPEG frame.
+pub(crate) fn frame_repr(meta: &IsFrameMeta, width: u16, height: u16, jpeg: &[u8]) -> FrameRepr {
+    FrameRepr {
+        flags: 0,
+        seq: meta.seq,
+        timestamp_us: meta.timestamp_us,
+        width,
+        height,
+        format: IS_FORMAT_JPEG,
+        camera_id: meta.camera_id,
+        payload_len: jpeg.len() as u32,
+        payload_crc: crc32(jpeg),
+    }
+}
+
+/// Records bytes written (also on failure) and maps a send error to a status.
+pub(crate) fn record(r: Result<usize, (SendError, usize)>, out: &mut IsOutcome) -> Result<(), i32> {
+    match r {
+        Ok(n) => {
+            out.len = n;
+            Ok(())
+        }
+        Err((e, n)) => {
+            out.len = n;
+            Err(send_status(e, out))
+        }
+    }
+}
+
+/// The status of a whole pool operation.
+pub(crate) fn status(r: Result<Result<(), i32>, PoolError>, out: &mut IsOutcome) -> i32 {
+    match r {
+        Ok(Ok(())) => IS_OK,
+        Ok(Err(status)) => status,
+        Err(e) => pool_status(e, out),
+    }
+}

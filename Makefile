@@ -72,7 +72,7 @@ run-mqtt: all
 
 # The synthetic camera as a web camera: open http://127.0.0.1:8080/
 run-http: all
-	cd python/examples && MICROPYPATH=$(ROOT)/python $(MICROPYTHON) -X heapsize=64M mjpeg_server.py
+	cd python/examples/k230 && MICROPYPATH=$(ROOT)/python $(MICROPYTHON) -X heapsize=64M mjpeg_server.py
 
 test: deps all lint
 	bash tests/c_glue/compile_check.sh $(MP_SRC) $(MP_PORT_BUILD)

@@ -1,4 +1,4 @@
-"""MJPEG server benchmark (make bench): python/examples/mjpeg_server.py on the
+"""MJPEG server benchmark (make bench): python/examples/k230/mjpeg_server.py on the
 unix port, VGA NV12 q65, with 0, 1 and 4 clients reading /stream over
 loopback as fast as they can.
 
@@ -116,7 +116,7 @@ def main():
         "<!-- mjpeg:begin -->",
         "## MJPEG over HTTP: `img_stream_http.MjpegServer`",
         "",
-        "VGA (640x480) NV12, quality 65, synthetic camera (python/examples/mjpeg_server.py on the",
+        "VGA (640x480) NV12, quality 65, synthetic camera (python/examples/k230/mjpeg_server.py on the",
         "unix port), clients on 127.0.0.1 reading `/stream` as fast as they can (CPython threads).",
         "Counters from `/stats` over %gs intervals; medians of %d interleaved rounds; %s, %d cores, %s,"
         % (args.seconds, args.rounds, time.strftime("%Y-%m-%d", time.gmtime()),

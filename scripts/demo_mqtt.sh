@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # MQTT part of `make run`: a private Mosquitto on 127.0.0.1, `img-stream recv mqtt`
-# subscribed to img_stream/+/frame, and python/examples/mqtt_publish.py (umqtt.robust,
+# subscribed to img_stream/+/frame, and python/examples/k230/publish_mqtt.py (umqtt.robust,
 # synthetic camera) publishing raw JPEG frames to it.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,7 +27,7 @@ for _ in $(seq 1 100); do
 done
 trap 'kill $broker ${rx:-} 2>/dev/null || true' EXIT
 
-echo "== MQTT: python/examples/mqtt_publish.py -> Mosquitto 127.0.0.1:$port -> img-stream recv mqtt"
+echo "== MQTT: python/examples/k230/publish_mqtt.py -> Mosquitto 127.0.0.1:$port -> img-stream recv mqtt"
 status=lines
 [ -t 2 ] && status=live
 "$root/target/release/img-stream" recv mqtt --broker "127.0.0.1:$port" --topic 'img_stream/+/frame' \
@@ -39,7 +39,7 @@ for _ in $(seq 1 100); do
 done
 grep -q "^subscribed to" "$out/receiver.log" || { echo "receiver did not subscribe" >&2; exit 1; }
 MICROPYPATH="$root/python:$root/build/umqtt" "$root/build/micropython" -X heapsize=32M \
-    "$root/python/examples/mqtt_publish.py" 127.0.0.1 "$port" "$frames"
+    "$root/python/examples/k230/publish_mqtt.py" 127.0.0.1 "$port" "$frames"
 wait $rx
 rx=""
 echo

@@ -23,7 +23,7 @@ class Receiver:
     def _read(self):
         for line in self.proc.stderr:
             self.lines.append(line.rstrip("\n"))
-            m = re.search(r"listening on [^\s]*:(\d+)", line)
+            m = re.search(r"listening on (?:udp )?[^\s]*:(\d+)", line)
             if m and self._port is None:
                 self._port = int(m.group(1))
                 self._ready.set()

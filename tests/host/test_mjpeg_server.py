@@ -1,5 +1,5 @@
 """img_stream_http.MjpegServer end to end: the example script
-(python/examples/mjpeg_server.py) runs on the unix port and real clients read
+(python/examples/k230/mjpeg_server.py) runs on the unix port and real clients read
 it over loopback: ffmpeg/ffprobe, Pillow, raw sockets, a client that never
 reads. Waiting is done by polling conditions against deadlines."""
 import json
@@ -18,7 +18,7 @@ from PIL import Image
 
 from conftest import MICROPYPATH, MICROPYTHON, ROOT
 
-EXAMPLE = ROOT / "python" / "examples" / "mjpeg_server.py"
+EXAMPLE = ROOT / "python" / "examples" / "k230" / "mjpeg_server.py"
 BOUNDARY = b"\r\n--img_stream\r\n"
 
 

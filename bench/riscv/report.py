@@ -1,0 +1,99 @@
+"""Writes the markdown section of scripts/bench_riscv.sh from its counts:
+report.py WORK WIDTH HEIGHT SECONDS COMMIT LOAD_BEFORE LOAD_AFTER VERSIONS."""
+import datetime
+import math
+import sys
+
+from PIL import Image
+
+work, w, h = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+took, commit, load_before, load_after, versions = sys.argv[4:9]
+px = w * h
+FORMATS = ["GRAYSCALE", "RGB565", "RGB888", "NV12"]
+ENCODERS = ["fast", "fastv", "generic", "turbo", "turbov"]
+SOURCE = {"GRAYSCALE": "gray.raw", "RGB565": "rgb565x.rgb", "RGB888": "rgb888.raw", "NV12": "rgb888.raw"}
+
+
+def count(tag):
+    with open(f"{work}/{tag}.count") as f:
+        return int(f.read())
+
+
+def per_px(fmt, enc):
+    return (count(f"{fmt}.{enc}.2") - count(f"{fmt}.{enc}.1")) / px
+
+
+def jpeg(fmt, enc):
+    with open(f"{work}/{fmt}.{enc}.2.jpg", "rb") as f:
+        return f.read()
+
+
+def psnr(fmt, enc):
+    """PSNR of the decoded JPEG against the pixels the encoder was given (RGB
+    for colour formats; NV12 against the RGB it was made from)."""
+    mode = "L" if fmt == "GRAYSCALE" else "RGB"
+    with open(f"{work}/{SOURCE[fmt]}", "rb") as f:
+        ref = f.read()
+    got = Image.open(f"{work}/{fmt}.{enc}.2.jpg").convert(mode).tobytes()
+    mse = sum((a - b) ** 2 for a, b in zip(ref, got)) / len(ref)
+    return 10 * math.log10(255 * 255 / mse) if mse else float("inf")
+
+
+rows = []
+notes = []
+for fmt in FORMATS:
+    v = {e: per_px(fmt, e) for e in ENCODERS}
+    for e in ENCODERS:
+        if jpeg(fmt, e) != open(f"{work}/{fmt}.{e}.1.jpg", "rb").read():
+            sys.exit(f"report: {fmt} {e}: the first and second encode differ")
+    same = "yes" if jpeg(fmt, "fast") == jpeg(fmt, "fastv") else "**no**"
+    if jpeg(fmt, "turbo") != jpeg(fmt, "turbov"):
+        notes.append(f"{fmt}: libjpeg-turbo's rv64gc and rv64gcv builds wrote different bytes.")
+    rows.append(
+        f"| {fmt} | {v['fast']:.1f} | {v['fastv']:.1f} | {v['generic']:.1f} | {v['turbo']:.1f} | "
+        f"{v['turbov']:.1f} | {v['turbo'] / v['fast']:.2f}× | {v['turbov'] / v['fastv']:.2f}× | "
+        f"{v['turbo'] / v['generic']:.2f}× | {len(jpeg(fmt, 'fast'))} / {len(jpeg(fmt, 'turbo'))} | "
+        f"{psnr(fmt, 'fast'):.2f} / {psnr(fmt, 'turbo'):.2f} | {same} |"
+    )
+
+now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+qemu, rustc, gcc = (versions.splitlines() + ["", "", ""])[:3]
+print(f"""<!-- riscv:begin -->
+Command: `bash scripts/bench_riscv.sh --write` (part of `make bench`), run {now}, took {took} s.
+
+Software: {qemu} (`-cpu rv64,v=true,vlen=128`), {rustc}, {gcc}, libjpeg-turbo 2.1.5 (Debian trixie's source).
+Code: img_stream {commit}. Machine load (does not affect counts) {load_before} before, {load_after} after.
+
+Input: `tests/data/photos/coffee.png` centre-cropped and resized to {w}x{h} (Lanczos), converted to each format (NV12: full-range BT.601, chroma averaged over 2x2); quality 65, 4:2:0 (GRAYSCALE: one component).
+
+Columns, all built for riscv64 and counted under the same qemu:
+
+- **Fast** = `Engine::Fast` through `is_encode_into`, the staticlib as shipped (`rv64gc`, scalar);
+  **Fast +v** = the same source built with `RUSTFLAGS=-Ctarget-feature=+v` (LLVM may auto-vectorise with RVV);
+- **Generic** = `Engine::Generic` (jpeg-encoder 0.7), scalar;
+- **turbo** = libjpeg-turbo's portable C path (`jsimd_none.c`; 2.1 has no RISC-V SIMD), GCC `-O2 -march=rv64gc`,
+  driven with the calls TurboJPEG makes for `TJFLAG_ACCURATEDCT | TJFLAG_NOREALLOC` (islow DCT, one compressor
+  object, preallocated output); **turbo +v** = the same with `-march=rv64gcv` (GCC's auto-vectoriser, on at `-O2`).
+  It gets RGB565 as the same pixels expanded to RGB888 and NV12 as Y, U, V planes (`jpeg_write_raw_data`, as
+  `tjCompressFromYUVPlanes`), the conversion done once outside the count;
+- ratios: libjpeg-turbo's instructions ÷ ours (above 1 = we retire fewer);
+- bytes and PSNR (dB, decoded JPEG against the encoder's input; NV12 against the RGB picture it came from): Fast / turbo.
+
+#### Retired instructions per pixel, {w}x{h}, q65
+
+| format | Fast | Fast +v | Generic | turbo | turbo +v | turbo ÷ Fast | turbo +v ÷ Fast +v | turbo ÷ Generic | bytes | PSNR | Fast +v same bytes |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|
+""" + "\n".join(rows) + """
+
+How counted: `qemu-riscv64 -one-insn-per-tb -d exec,nochain` logs one line per executed instruction (Debian's
+qemu-user has no TCG plugins); the log streams through a FIFO into `grep -c`. A calibration loop with a known
+count (2004, `bench/riscv/loop.S`) is counted exactly before every run. Per encode = count(2 encodes) −
+count(1 encode), divided by the pixels: start-up, file reading and first-call set-up cancel, and qemu is
+deterministic, so the figures repeat exactly for the same build.
+
+What the figures mean: an RVV instruction counts as one, however many elements it processes, while on the
+K230's C908 core (VLEN 128) one can take several cycles (more with register grouping, LMUL > 1), so the +v
+columns likely overstate the saving in time; the scalar columns are the safer guide to the board, and the
+shipped staticlib is scalar (`rv64gc`). The board's own numbers (encode ms
+and fps) come from running the encoder there (docs/CANMV.md).""" + ("\n\n" + "\n".join(notes) if notes else "") + """
+<!-- riscv:end -->""")

@@ -59,6 +59,13 @@ for fmt in FORMATS:
 now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 qemu, rustc, gcc = (versions.splitlines() + ["", "", ""])[:3]
 print(f"""<!-- riscv:begin -->
+## riscv64 instructions per pixel
+
+What: the K230 is a RISC-V board and its in-order core rewards retiring fewer instructions, so the encoders
+are also compared as riscv64 code: retired instructions per pixel of ours and of libjpeg-turbo's portable C
+path, cross-built and run under the same qemu, each with and without RVV auto-vectorisation. Deterministic,
+unlike qemu's wall time, which says nothing about the board.
+
 Command: `bash scripts/bench_riscv.sh --write` (part of `make bench`), run {now}, took {took} s.
 
 Software: {qemu} (`-cpu rv64,v=true,vlen=128`), {rustc}, {gcc}, libjpeg-turbo 2.1.5 (Debian trixie's source).

@@ -13,6 +13,8 @@
 # No prebuilt riscv64 std exists here, so core and alloc are compiled from
 # Debian's rust-src with -Zbuild-std (RUSTC_BOOTSTRAP: Debian's rustc is a
 # stable release). panic = "abort" comes from the workspace's release profile.
+# CROSS_RUSTFLAGS adds codegen flags, e.g. "-C target-feature=+v" for the
+# K230 firmware build (its core has RVV 1.0; see make canmv).
 set -euo pipefail
 
 PROJECT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -26,7 +28,7 @@ cd "$PROJECT"
 for triple in "${TRIPLES[@]}"; do
     echo "cross-build: img_stream for $triple" >&2
     bash scripts/riscv-chroot.sh run env \
-        RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$TARGET_DIR" \
+        RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$TARGET_DIR" RUSTFLAGS="${CROSS_RUSTFLAGS:-}" \
         cargo build --quiet --locked --release -p img_stream \
         -Zbuild-std=core,alloc --target "$triple"
     test -f "$TARGET_DIR/$triple/release/libimg_stream.a"

@@ -30,6 +30,12 @@ step undefined-symbols bash scripts/riscv-chroot.sh run python3 tests/cross/chec
     target/riscv/riscv64gc-unknown-linux-gnu/release/libimg_stream.a \
     target/riscv/riscv64gc-unknown-linux-musl/release/libimg_stream.a \
     target/riscv/riscv64gc-unknown-none-elf/release/libimg_stream.a
+# The firmware's archive (make canmv): musl with RVV auto-vectorisation, as
+# the K230's core has; it must need no more from libc than the scalar ones.
+step firmware-lib bash -c 'RISCV_TARGET_DIR=target/riscv-v CROSS_RUSTFLAGS="-C target-feature=+v" \
+    bash scripts/cross-build.sh riscv64gc-unknown-linux-musl && \
+    bash scripts/riscv-chroot.sh run python3 tests/cross/check_undefined.py \
+    target/riscv-v/riscv64gc-unknown-linux-musl/release/libimg_stream.a'
 step canmv-flags bash tests/cross/canmv_flags.sh
 step libm python3 tests/cross/check_libm.py build/unix-rv64/micropython.map
 step smoke "$rv64" -c '

@@ -97,6 +97,7 @@ bench: all
 	bash scripts/bench_tcp.sh --write
 	python3 scripts/bench_mjpeg.py --seconds 3 --rounds 5 --write
 	bash scripts/bench_mqtt.sh --write
+	bash scripts/bench_riscv.sh --write
 	bash bench/udp.sh 1000 5 | tee $(BUILD)/bench_udp.txt
 	python3 scripts/put_section.py docs/BENCHMARKS.md udp "$$(printf '<!-- udp:begin -->\n## UDP vs TCP on loopback\n\nCommand: `make bench` (this part: `bash bench/udp.sh 1000 5`), %s, %s cores.\n\n```\n%s\n```\n<!-- udp:end -->' "$$(date -u +%F)" "$$(nproc)" "$$(cat $(BUILD)/bench_udp.txt)")"
 

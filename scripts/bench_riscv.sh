@@ -22,7 +22,8 @@
 # Builds, all inside the chroot of scripts/riscv-chroot.sh (cached under
 # build/riscv-bench and the target dir):
 # - libimg_stream.a for riscv64gc-unknown-linux-gnu twice, as
-#   scripts/cross-build.sh does, plain and with RUSTFLAGS=-Ctarget-feature=+v;
+#   scripts/cross-build.sh does, plain, with RUSTFLAGS=-Ctarget-feature=+zbb
+#   and with +v;
 #   bench/riscv/enc_ours.c drives it through `is_encode_into`;
 # - libjpeg-turbo 2.1.5 (Debian trixie's source package, fetched with a
 #   private apt configuration) compressor files compiled directly with
@@ -93,9 +94,11 @@ if [ ! -f "$TURBO_SRC/.unpacked" ]; then
     touch "$TURBO_SRC/.unpacked"
 fi
 
-# Our staticlib, scalar and with RVV (core and alloc rebuilt with it too).
-for variant in scalar rvv; do
+# Our staticlib, scalar, with Zbb (bit manipulation: single-instruction
+# leading/trailing zero counts) and with RVV; core and alloc rebuilt with it.
+for variant in scalar zbb rvv; do
     flags=""
+    [ "$variant" = zbb ] && flags="-Ctarget-feature=+zbb"
     [ "$variant" = rvv ] && flags="-Ctarget-feature=+v"
     echo "bench_riscv: building libimg_stream.a ($variant)" >&2
     # (rustc warns that `v` is an unstable target feature: kept in the log.)
@@ -112,7 +115,8 @@ mkdir -p "$WORK"
 echo "bench_riscv: building the harnesses and libjpeg-turbo" >&2
 chroot_run sh bench/riscv/inner.sh build "$WORK" "$TURBO_SRC" \
     "$TARGET_DIR/scalar/$TRIPLE/release/libimg_stream.a" \
-    "$TARGET_DIR/rvv/$TRIPLE/release/libimg_stream.a"
+    "$TARGET_DIR/rvv/$TRIPLE/release/libimg_stream.a" \
+    "$TARGET_DIR/zbb/$TRIPLE/release/libimg_stream.a"
 python3 bench/riscv/frames.py "$PHOTO" "$W" "$H" "$WORK"
 
 chroot_run sh bench/riscv/inner.sh count "$WORK" calibrate "$WORK/loop"
@@ -132,6 +136,7 @@ for row in "${FORMATS[@]}"; do
     read -r name ours code theirs kind <<<"$row"
     for n in 1 2; do
         echo "$name.fast.$n $WORK/enc_ours_scalar $WORK/$ours $W $H $code 2 $n 65 $WORK/$name.fast.$n.jpg" >>"$jobs"
+        echo "$name.fastzbb.$n $WORK/enc_ours_zbb $WORK/$ours $W $H $code 2 $n 65 $WORK/$name.fastzbb.$n.jpg" >>"$jobs"
         echo "$name.fastv.$n $WORK/enc_ours_rvv $WORK/$ours $W $H $code 2 $n 65 $WORK/$name.fastv.$n.jpg" >>"$jobs"
         echo "$name.generic.$n $WORK/enc_ours_scalar $WORK/$ours $W $H $code 1 $n 65 $WORK/$name.generic.$n.jpg" >>"$jobs"
         echo "$name.turbo.$n $WORK/enc_turbo_scalar $WORK/$theirs $W $H $kind $n 65 $WORK/$name.turbo.$n.jpg" >>"$jobs"

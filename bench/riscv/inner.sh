@@ -1,6 +1,6 @@
 #!/bin/sh
 # Runs inside the riscv64 chroot for scripts/bench_riscv.sh:
-#   inner.sh build WORK TURBO_SRC OURS_SCALAR_A OURS_RVV_A
+#   inner.sh build WORK TURBO_SRC OURS_SCALAR_A OURS_RVV_A OURS_ZBB_A
 #   inner.sh count WORK TAG BINARY ARGS...
 #       writes the retired-instruction count to WORK/TAG.count and the
 #       program's output to WORK/TAG.out
@@ -41,6 +41,8 @@ build)
         "$project/c_glue/img_stream/host_hooks.c" -lm -lgcc "$4" -o "$work/enc_ours_scalar"
     $CC -march=rv64gcv -O2 -static -I"$project/c_glue/img_stream" "$here/enc_ours.c" \
         "$project/c_glue/img_stream/host_hooks.c" -lm -lgcc "$5" -o "$work/enc_ours_rvv"
+    $CC -march=rv64gc_zbb -O2 -static -I"$project/c_glue/img_stream" "$here/enc_ours.c" \
+        "$project/c_glue/img_stream/host_hooks.c" -lm -lgcc "$6" -o "$work/enc_ours_zbb"
     $CC -nostdlib -static "$here/loop.S" -o "$work/loop"
     ;;
 count)

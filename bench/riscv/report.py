@@ -75,10 +75,11 @@ Input: `tests/data/photos/coffee.png` centre-cropped and resized to {w}x{h} (Lan
 
 Columns, all built for riscv64 and counted under the same qemu:
 
-- **Fast** = `Engine::Fast` through `is_encode_into`, the staticlib as shipped (`rv64gc`, scalar);
+- **Fast** = `Engine::Fast` through `is_encode_into`, the staticlib as `make cross-lib` builds it (`rv64gc`, scalar);
   **Fast +zbb** = the same source built with `RUSTFLAGS=-Ctarget-feature=+zbb` (bit manipulation: one-instruction
   leading/trailing zero counts for the Huffman coder, which plain `rv64gc` computes with multiply and table tricks);
-  **Fast +v** = built with `-Ctarget-feature=+v` instead (LLVM may auto-vectorise with RVV);
+  **Fast +v** = built with `-Ctarget-feature=+v` instead (LLVM may auto-vectorise with RVV), as `make canmv`
+  builds the firmware's archive;
 - **Generic** = `Engine::Generic` (jpeg-encoder 0.7), scalar;
 - **turbo** = libjpeg-turbo's portable C path (`jsimd_none.c`; 2.1 has no RISC-V SIMD), GCC `-O2 -march=rv64gc`,
   driven with the calls TurboJPEG makes for `TJFLAG_ACCURATEDCT | TJFLAG_NOREALLOC` (islow DCT, one compressor
@@ -102,8 +103,8 @@ deterministic, so the figures repeat exactly for the same build.
 
 What the figures mean: an RVV instruction counts as one, however many elements it processes, while on the
 K230's C908 core (VLEN 128) one can take several cycles (more with register grouping, LMUL > 1), so the +v
-columns likely overstate the saving in time; the scalar columns are the safer guide to the board, and the
-shipped staticlib is scalar (`rv64gc`). The +zbb column counts only if the board's core implements Zbb
+columns likely overstate the saving in time: count the firmware's +v build as somewhere between its column and
+the scalar one until the board's own figures exist. The +zbb column counts only if the board's core implements Zbb
 (CanMV's own C flags, `rv64imafdcv`, do not assume it). The last column checks that the three builds of Fast
 write identical bytes. The board's own numbers (encode ms
 and fps) come from running the encoder there (docs/CANMV.md).""" + ("\n\n" + "\n".join(notes) if notes else "") + """

@@ -74,14 +74,15 @@ def send_tcp(sock: Any, img: Image, *, quality: int = 65, seq: Optional[int] = N
 def publish(client: Any, img: Image, *, topic: Optional[Union[str, bytes]] = None, quality: int = 65,
             qos: int = 0, retain: bool = False, chunked: bool = False, chunk_size: Optional[int] = None,
             subsampling: int = 420, engine: int = 0, seq: Optional[int] = None,
-            timestamp_us: Optional[int] = None) -> int:
+            timestamp_us: Optional[int] = None, puback_timeout: Optional[float] = 5) -> int:
     """Publishes one frame through your MQTT client (umqtt.simple/robust or
     anything with publish(topic, msg, retain, qos)). Raw mode: the payload is
     exactly the JPEG (Home Assistant/Frigate style). chunked=True: protocol-v1
     chunks of at most chunk_size bytes (default 16384). Topic defaults to
     b"img_stream/<client_id>/frame". Returns payload bytes handed to the
     client. The client's own exceptions (and umqtt.robust's retries) are
-    unchanged. ValueError for a raw payload too large (use chunked=True), a
+    unchanged. At QoS 1 a PUBACK missing for puback_timeout seconds raises
+    OSError(ETIMEDOUT) from the client. ValueError for a raw payload too large (use chunked=True), a
     chunk_size too small for the headers, or qos not 0/1; TypeError for an
     object without publish(). docs/MQTT.md."""
 

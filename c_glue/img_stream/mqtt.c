@@ -46,7 +46,12 @@ static mp_obj_t default_topic(mp_obj_t client) {
 // the broker's delayed ACK (~40 ms on Linux) before the broker can PUBACK, so
 // QoS 1 would crawl at ~25 messages/s. Any failure is ignored: the option only
 // changes speed.
-static void no_delay(mp_obj_t client) {
+//
+// It also arms the PUBACK timeout: umqtt's wait_msg() reads the reply's first
+// byte with the socket as it finds it (and only then switches back to
+// blocking), so a timeout set here makes a missing PUBACK raise
+// OSError(ETIMEDOUT) from the client, where umqtt.robust's retry sees it.
+static void prepare_qos1(mp_obj_t client, mp_obj_t puback_timeout) {
     nlr_buf_t nlr;
     if (nlr_push(&nlr) == 0) {
         mp_obj_t sock[2];
@@ -61,6 +66,13 @@ static void no_delay(mp_obj_t client) {
                 call[4] = MP_OBJ_NEW_SMALL_INT(1);
                 mp_call_method_n_kw(3, 0, call);
             }
+            if (puback_timeout != mp_const_none) {
+                mp_load_method_maybe(sock[0], MP_QSTR_settimeout, call);
+                if (call[0] != MP_OBJ_NULL) {
+                    call[2] = puback_timeout;
+                    mp_call_method_n_kw(1, 0, call);
+                }
+            }
         }
         nlr_pop();
     }
@@ -71,11 +83,12 @@ static NORETURN void raise_too_large(void) {
 }
 
 // publish(client, img, *, topic=None, quality=65, qos=0, retain=False, chunked=False,
-//         chunk_size=None, subsampling=420, engine=0, seq=None, timestamp_us=None) -> int
+//         chunk_size=None, subsampling=420, engine=0, seq=None, timestamp_us=None,
+//         puback_timeout=5) -> int
 static mp_obj_t is_publish(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_args) {
     enum {
         ARG_client, ARG_img, ARG_topic, ARG_quality, ARG_qos, ARG_retain, ARG_chunked,
-        ARG_chunk_size, ARG_subsampling, ARG_engine, ARG_seq, ARG_timestamp_us
+        ARG_chunk_size, ARG_subsampling, ARG_engine, ARG_seq, ARG_timestamp_us, ARG_puback_timeout
     };
     static const mp_arg_t allowed_args[] = {
         { MP_QSTR_client, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
@@ -90,11 +103,20 @@ static mp_obj_t is_publish(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw
         { MP_QSTR_engine, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = 0} },
         { MP_QSTR_seq, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = mp_const_none} },
         { MP_QSTR_timestamp_us, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = mp_const_none} },
+        { MP_QSTR_puback_timeout, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = MP_OBJ_NEW_SMALL_INT(5)} },
     };
     mp_arg_val_t args[MP_ARRAY_SIZE(allowed_args)];
     mp_arg_parse_all(n_args, pos_args, kw_args, MP_ARRAY_SIZE(allowed_args), allowed_args, args);
 
     mp_obj_t client = args[ARG_client].u_obj;
+    mp_obj_t puback_timeout = args[ARG_puback_timeout].u_obj;
+    #if MICROPY_PY_BUILTINS_FLOAT
+    if (puback_timeout != mp_const_none && !(mp_obj_get_float(puback_timeout) > 0)) {
+    #else
+    if (puback_timeout != mp_const_none && mp_obj_get_int(puback_timeout) <= 0) {
+    #endif
+        mp_raise_ValueError(MP_ERROR_TEXT("puback_timeout must be > 0 seconds, or None"));
+    }
     mp_obj_t method[2];
     mp_load_method_maybe(client, MP_QSTR_publish, method);
     if (method[0] == MP_OBJ_NULL) {
@@ -184,7 +206,7 @@ static mp_obj_t is_publish(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw
             }
             if (qos == 1) {
                 // Per message: umqtt.robust may have reconnected on a new socket.
-                no_delay(client);
+                prepare_qos1(client, puback_timeout);
             }
             mv->items = (void *)msg;
             mv->len = len;

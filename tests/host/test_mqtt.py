@@ -447,3 +447,58 @@ def test_many_cameras_on_one_wildcard(broker, tmp_path, micropython):
     # Chunked frames carry each board's seq; raw ones are numbered per topic.
     for seqs in by_camera.values():
         assert sorted(seqs) == list(range(40))
+
+
+PUBACK_TIMEOUT = """
+import sys, time, img_stream
+from umqtt.simple import MQTTClient
+from synthetic_camera import SyntheticCamera
+c = MQTTClient(b"silent", "127.0.0.1", int(sys.argv[1]))
+c.connect()
+img = SyntheticCamera(64, 48, img_stream.NV12).snapshot()
+t0 = time.ticks_ms()
+try:
+    img_stream.publish(c, img, qos=1, puback_timeout=0.3)
+    print("no error")
+except OSError as e:
+    print("oserror", e.errno, time.ticks_diff(time.ticks_ms(), t0))
+try:
+    img_stream.publish(c, img, qos=1, puback_timeout=0)
+except ValueError as e:
+    print("valueerror", e)
+"""
+
+
+def test_missing_puback_raises_etimedout(micropython):
+    """A broker that accepts the connection and the PUBLISH but never sends
+    PUBACK: QoS 1 publish raises OSError(ETIMEDOUT) after puback_timeout
+    instead of waiting forever (umqtt itself would)."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    got = []
+
+    def silent_broker():
+        conn, _ = srv.accept()
+        conn.recv(1024)                    # CONNECT
+        conn.sendall(b"\x20\x02\x00\x00")  # CONNACK, accepted
+        conn.settimeout(10)
+        try:
+            while True:
+                data = conn.recv(65536)   # the PUBLISH, never acknowledged
+                if not data:
+                    break
+                got.append(data)
+        except OSError:
+            pass
+        conn.close()
+
+    t = threading.Thread(target=silent_broker, daemon=True)
+    t.start()
+    p = run_micropython(PUBACK_TIMEOUT, srv.getsockname()[1], timeout=60)
+    srv.close()
+    words = p.stdout.split()
+    assert words[:2] == ["oserror", "110"], p.stdout
+    assert 250 <= int(words[2]) < 3000, p.stdout
+    assert "valueerror puback_timeout" in p.stdout, p.stdout
+    assert b"img_stream/silent/frame" in b"".join(got)  # the PUBLISH did reach the broker

@@ -18,7 +18,7 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 cargo build --release --locked -q -p img-stream-bench
 BIN=$CARGO_TARGET_DIR/release/img-stream-bench
 # The same program without LLVM's auto-vectorisers, for instruction counts
-# closer to the board's scalar riscv64gc target (own target dir: other flags).
+# and times closer to a scalar rv64gc build (own target dir: other flags).
 RUSTFLAGS="${RUSTFLAGS:-} -C llvm-args=-vectorize-loops=false -C llvm-args=-vectorize-slp=false" \
     cargo build --release --locked -q -p img-stream-bench --target-dir "$CARGO_TARGET_DIR/bench-scalar"
 SCALAR_BIN=$CARGO_TARGET_DIR/bench-scalar/release/img-stream-bench
@@ -58,7 +58,7 @@ commit=$(git rev-parse --short HEAD 2>/dev/null || echo "(not a git checkout)")
 [ -z "$(git status --porcelain -- core bench 2>/dev/null)" ] || commit="$commit + uncommitted changes in core/ or bench/"
 fast_log=$(git log -1 --format='%h %s' -- core/src/jpeg/fast 2>/dev/null || true)
 {
-    echo "Command: \`make bench\` (runs \`bash bench/run.sh\`), run $(date -u '+%Y-%m-%d %H:%M UTC'), took ${took} s."
+    echo "Command: \`bash bench/run.sh\` (what \`make bench\` runs for this section), run $(date -u '+%Y-%m-%d %H:%M UTC'), took ${took} s."
     echo
     echo "Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), \`nproc\` = $(nproc), shared with other work (load average $load_before before, $load_after after: medians, and ratios hold better than absolute figures)."
     echo "Software: $(rustc --version | cut -d' ' -f1-2), libjpeg-turbo $(dpkg-query -W -f='${Version}' libturbojpeg0-dev 2>/dev/null || echo '?') (Debian libturbojpeg0-dev), $(valgrind --version)."

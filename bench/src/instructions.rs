@@ -4,8 +4,9 @@
 //! converting the input (identical in both runs) cancelled out. Deterministic,
 //! so it holds on a noisy shared machine.
 //!
-//! On x86-64, rustc vectorises our portable code with SSE2 by itself; the
-//! board's firmware target (riscv64gc) has no vector unit to vectorise for.
+//! On x86-64, rustc vectorises our portable code with SSE2 by itself, which
+//! a scalar riscv64gc build (`make cross-lib`) cannot do; the firmware
+//! (`make canmv`) is built with RVV, counted on riscv64 by `bench_riscv.sh`.
 //! A second build of this binary with LLVM's vectorisers turned off (the
 //! "scalar build", made by `run.sh`) counts what a scalar core executes.
 

@@ -53,8 +53,9 @@ pub fn legend() -> String {
          uses), built by `cargo build --release`, which lets LLVM auto-vectorise it for \
          x86-64's baseline SSE2; **Fast, scalar build** = the same code built with LLVM's loop \
          and SLP vectorisers off (`-C llvm-args=-vectorize-loops=false -C \
-         llvm-args=-vectorize-slp=false`), run in a second child process: nearer to the \
-         board's riscv64gc firmware target, which has no vector unit to vectorise for; **turbo** = libjpeg-turbo via TurboJPEG `tjCompress2`/`tjCompressFromYUVPlanes` \
+         llvm-args=-vectorize-slp=false`), run in a second child process: what the code \
+         gets with no vector unit (like a scalar rv64gc build; the firmware is built with RVV, \
+         see the riscv64 section for counts of both); **turbo** = libjpeg-turbo via TurboJPEG `tjCompress2`/`tjCompressFromYUVPlanes` \
          with `TJFLAG_ACCURATEDCT` (islow: as accurate as our encoders' DCTs, which the PSNR \
          columns check), **SIMD** as \
          the library picks it, **portable** with `JSIMD_FORCENONE=1` (its C path: the fair peer \
@@ -276,9 +277,9 @@ pub fn instructions(table: &[Vec<Option<f64>>]) -> String {
         "*Generic*/*Fast* are this binary as `cargo build --release` makes it: portable Rust \
          that LLVM auto-vectorises with x86-64's baseline SSE2. The *scalar build* is the same \
          code compiled with `-C llvm-args=-vectorize-loops=false -C \
-         llvm-args=-vectorize-slp=false`: closer to what the board's riscv64gc firmware target \
-         (no vector extension) executes, though RISC-V and x86-64 instruction counts are not \
-         one-to-one. libjpeg-turbo's portable path is Debian's build (GCC `-O2`). Under \
+         llvm-args=-vectorize-slp=false`: closer to what a scalar rv64gc build executes, though \
+         RISC-V and x86-64 instruction counts are not one-to-one (the riscv64 section counts \
+         real riscv64 builds, scalar and with RVV). libjpeg-turbo's portable path is Debian's build (GCC `-O2`). Under \
          valgrind, the *turbo SIMD* column uses whatever instruction set valgrind's virtual CPU \
          reports.\n\n| format |",
     );
@@ -338,7 +339,7 @@ pub fn targets(rows: &[Row], instr: &[Vec<Option<f64>>]) -> String {
         let (wall, cpu) = (r.speedup(scalar, port), r.speedup_cpu(scalar, port));
         let _ = writeln!(
             s,
-            "| … the same, Fast as a scalar build (no auto-vectorisation, like the board's riscv64gc target) | wall time {:.2}× ({:.1} vs {:.1} MP/s), on-CPU time {:.2}× ({:.1} vs {:.1} MP/s) | wall: {}, on-CPU: {} |",
+            "| … the same, Fast as a scalar build (no auto-vectorisation: a core without vector unit) | wall time {:.2}× ({:.1} vs {:.1} MP/s), on-CPU time {:.2}× ({:.1} vs {:.1} MP/s) | wall: {}, on-CPU: {} |",
             wall,
             r.figures[scalar].mps,
             r.figures[port].mps,

@@ -26,17 +26,23 @@ pub const SCALE: [f64; 8] = [
 
 /// One 8-point pass over the eight columns of `d` (row-major) into `out`.
 /// `centre` is subtracted from the DC term (the level shift of pass 1).
+/// Generic over the input so pass 1 reads the `u8` samples directly: no
+/// separate widening loop and no array to hold its result.
 #[inline(always)]
-fn columns(d: &[f32; 64], out: &mut [f32; 64], centre: f32) {
+fn columns<T: Copy>(d: &[T; 64], out: &mut [f32; 64], centre: f32)
+where
+    f32: From<T>,
+{
+    let d = |i: usize| f32::from(d[i]);
     for c in 0..8 {
-        let tmp0 = d[c] + d[56 + c];
-        let tmp7 = d[c] - d[56 + c];
-        let tmp1 = d[8 + c] + d[48 + c];
-        let tmp6 = d[8 + c] - d[48 + c];
-        let tmp2 = d[16 + c] + d[40 + c];
-        let tmp5 = d[16 + c] - d[40 + c];
-        let tmp3 = d[24 + c] + d[32 + c];
-        let tmp4 = d[24 + c] - d[32 + c];
+        let tmp0 = d(c) + d(56 + c);
+        let tmp7 = d(c) - d(56 + c);
+        let tmp1 = d(8 + c) + d(48 + c);
+        let tmp6 = d(8 + c) - d(48 + c);
+        let tmp2 = d(16 + c) + d(40 + c);
+        let tmp5 = d(16 + c) - d(40 + c);
+        let tmp3 = d(24 + c) + d(32 + c);
+        let tmp4 = d(24 + c) - d(32 + c);
 
         // Even part.
         let tmp10 = tmp0 + tmp3;
@@ -81,13 +87,10 @@ fn transpose(d: &[f32; 64], out: &mut [f32; 64]) {
 pub fn forward(samples: &[u8; 64], out: &mut [f32; 64]) {
     // Out of place throughout: each step writes a fresh array instead of
     // copying back.
-    let mut a = [0f32; 64];
-    for (o, &s) in a.iter_mut().zip(samples.iter()) {
-        *o = f32::from(s);
-    }
     let mut b = [0f32; 64];
     // Eight samples of 128 per column: the level shift only moves DC.
-    columns(&a, &mut b, 8.0 * 128.0);
+    columns(samples, &mut b, 8.0 * 128.0);
+    let mut a = [0f32; 64];
     transpose(&b, &mut a);
     columns(&a, out, 0.0);
 }

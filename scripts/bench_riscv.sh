@@ -59,14 +59,8 @@ bash scripts/riscv-chroot.sh ensure >/dev/null
 
 # libjpeg-turbo's source: Debian's orig tarball, verified, cached.
 fetch_turbo() {
-    local apt=$CACHE/apt mirror=""
-    if [ -f /etc/apt/sources.list.d/debian.sources ]; then
-        mirror=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources)
-    fi
-    if [ -z "$mirror" ] && [ -f /etc/apt/sources.list ]; then
-        mirror=$(awk '$1 == "deb" && $0 !~ /security/ {for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) {print $i; exit}}' /etc/apt/sources.list)
-    fi
-    [ -n "$mirror" ] || die "no Debian mirror found in /etc/apt"
+    local apt=$CACHE/apt mirror
+    mirror=$(bash scripts/debian-mirror.sh) || die "no Debian mirror found in /etc/apt"
     mkdir -p "$apt/lists/partial" "$apt/archives/partial" "$CACHE/dl"
     echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror trixie main" \
         >"$apt/sources.list"

@@ -19,17 +19,7 @@ APT="$DEST/apt"
 mkdir -p "$APT/lists/partial" "$APT/archives/partial" "$DEST/dl"
 
 # The mirror comes from the machine's own apt configuration, whatever it is.
-mirror=""
-if [ -f /etc/apt/sources.list.d/debian.sources ]; then
-    mirror=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources)
-fi
-if [ -z "$mirror" ] && [ -f /etc/apt/sources.list ]; then
-    mirror=$(awk '$1 == "deb" && $0 !~ /security/ {for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) {print $i; exit}}' /etc/apt/sources.list)
-fi
-if [ -z "$mirror" ]; then
-    echo "fetch-micropython: no Debian mirror found in /etc/apt" >&2
-    exit 1
-fi
+mirror=$(bash "$(dirname "$0")/debian-mirror.sh")
 
 echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror trixie main" \
     > "$APT/sources.list"

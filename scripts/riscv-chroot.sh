@@ -54,15 +54,7 @@ die() {
 
 # The Debian mirror comes from the machine's own apt configuration.
 find_mirror() {
-    local mirror=""
-    if [ -f /etc/apt/sources.list.d/debian.sources ]; then
-        mirror=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources)
-    fi
-    if [ -z "$mirror" ] && [ -f /etc/apt/sources.list ]; then
-        mirror=$(awk '$1 == "deb" && $0 !~ /security/ {for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) {print $i; exit}}' /etc/apt/sources.list)
-    fi
-    [ -n "$mirror" ] || die "no Debian mirror found in /etc/apt"
-    echo "$mirror"
+    bash "$(dirname "${BASH_SOURCE[0]}")/debian-mirror.sh" || die "no Debian mirror found in /etc/apt"
 }
 
 sources_lines() {

@@ -68,9 +68,12 @@ def frames_jsonl(out_dir):
 
 
 def wait_for(cond, timeout=30, what="condition"):
+    """Polls cond() until it is truthy and returns that value; fails naming
+    `what` after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.02)
+        r = cond()
+        if r:
+            return r
+        time.sleep(0.02)  # polling interval, not synchronisation
     raise AssertionError(f"timed out waiting for {what}")

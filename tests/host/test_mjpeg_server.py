@@ -17,6 +17,7 @@ import pytest
 from PIL import Image
 
 from conftest import MICROPYPATH, MICROPYTHON, ROOT
+import receiver
 
 EXAMPLE = ROOT / "python" / "examples" / "k230" / "mjpeg_server.py"
 BOUNDARY = b"\r\n--img_stream\r\n"
@@ -27,15 +28,8 @@ SCALE = float(os.environ.get("IMG_STREAM_TIME_SCALE", "1"))
 
 
 def wait_for(cond, timeout, what):
-    """Polls cond() until it is true; fails naming `what` after `timeout` s."""
-    end = time.monotonic() + timeout * SCALE
-    while True:
-        r = cond()
-        if r:
-            return r
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)  # polling interval, not synchronisation
+    """receiver.wait_for with the deadline stretched under qemu."""
+    return receiver.wait_for(cond, timeout * SCALE, what)
 
 
 class ServerProcess:

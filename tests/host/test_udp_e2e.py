@@ -18,10 +18,10 @@ import socket
 import struct
 import subprocess
 import threading
-import time
 import zlib
 
 from conftest import IMG_STREAM_BIN, run_micropython
+from receiver import wait_for
 
 CHUNK_LEN = 32
 FRAME_LEN = 40
@@ -99,15 +99,6 @@ def written(out):
     for p in pathlib.Path(out).glob("*/*.jpg"):
         got[(p.parent.name, int(p.stem))] = p.read_bytes()
     return got
-
-
-def wait_for(cond, timeout=60, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.02)
-    raise AssertionError("timed out waiting for " + what)
 
 
 # --- an independent encoder of protocol v1 -------------------------------------
@@ -306,7 +297,7 @@ def test_lossy_relay_two_boards_garbage(tmp_path):
             def all_written():
                 return len(list(out.glob("*/*.jpg"))) >= len(complete)
 
-            wait_for(all_written, what="the complete frames")
+            wait_for(all_written, 60, "the complete frames")
             assert rx.stop() == 0
         finally:
             rx.kill()
@@ -366,7 +357,7 @@ def test_garbage_and_oversize_refused_good_frames_kept(tmp_path):
         for part in chunks(bytes(bad), 60, 0, 700):
             tx.sendto(part, dest)
         tx.sendto(whole, dest)
-        wait_for(lambda: len(list(out.glob("*/*.jpg"))) >= 4, what="good frames")
+        wait_for(lambda: len(list(out.glob("*/*.jpg"))) >= 4, 60, "good frames")
         assert rx.stop() == 0
     finally:
         rx.kill()

@@ -28,6 +28,14 @@ def run_micropython(script, *args, timeout=300, check=True, cwd=None, env=None):
     return p
 
 
+def free_port():
+    """A free TCP port on 127.0.0.1 (for servers that cannot report their own)."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 @pytest.fixture(scope="session")
 def micropython():
     if not MICROPYTHON.exists():

@@ -2,7 +2,6 @@
 port, through a real Mosquitto (started here on a free 127.0.0.1 port with its
 own config), into a foreign subscriber (paho-mqtt) and into
 `img-stream recv mqtt`."""
-import hashlib
 import io
 import os
 import pathlib
@@ -11,12 +10,11 @@ import signal
 import socket
 import subprocess
 import threading
-import time
 
 import pytest
 from PIL import Image
 
-from conftest import MICROPYPATH, MICROPYTHON, ROOT, run_micropython
+from conftest import MICROPYPATH, MICROPYTHON, ROOT, free_port, run_micropython
 from receiver import Receiver, frames_jsonl, wait_for
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
@@ -29,12 +27,6 @@ def umqtt():
     """umqtt from PyPI, as `make` fetches it (a no-op when already there)."""
     subprocess.run(["bash", str(ROOT / "scripts" / "fetch-umqtt.sh"), str(ROOT / "build" / "umqtt")],
                    check=True, capture_output=True, timeout=120)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Broker:

@@ -6,10 +6,9 @@ import pathlib
 import socket
 import threading
 
-import pytest
 from PIL import Image
 
-from conftest import run_micropython
+from conftest import free_port, run_micropython
 from receiver import Receiver, frames_jsonl
 
 STREAM = """
@@ -77,14 +76,6 @@ for c in range(conns):
 srv.close()
 print("served", conns)
 """
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def test_board_as_server_with_receiver_reconnecting(tmp_path, micropython):

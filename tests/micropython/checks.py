@@ -14,3 +14,20 @@ def raises(exc_type, fn, *args, contains=None, **kwargs):
 
 def is_jpeg(b):
     return len(b) > 4 and b[0] == 0xFF and b[1] == 0xD8 and b[-2] == 0xFF and b[-1] == 0xD9
+
+
+def bind_free_port(make_socket):
+    """A socket from make_socket() bound to a free 127.0.0.1 port, and the
+    port (the unix port has no getsockname, so try random ports)."""
+    import random
+    import socket
+    for _ in range(50):
+        port = random.randint(20000, 60000)
+        s = make_socket()
+        try:
+            s.bind(socket.getaddrinfo("127.0.0.1", port)[0][-1])
+        except OSError:
+            s.close()
+            continue
+        return s, port
+    raise OSError("no free port")

@@ -5,27 +5,20 @@ import gc
 import socket
 
 import img_stream
-from checks import raises, is_jpeg
+from checks import bind_free_port, raises, is_jpeg
 from synthetic_camera import SyntheticCamera
 from wire import HEADER_LEN, read_frame, parse_header, read_exactly
 
 
 def listen():
-    """A listening socket on a free 127.0.0.1 port (the unix port has no
-    getsockname, so try random ports until one binds)."""
-    import random
-    for _ in range(50):
-        port = random.randint(20000, 60000)
-        srv = socket.socket()
-        srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            srv.bind(socket.getaddrinfo("127.0.0.1", port)[0][-1])
-        except OSError:
-            srv.close()
-            continue
-        srv.listen(1)
-        return srv, port
-    raise OSError("no free port")
+    """A listening socket on a free 127.0.0.1 port."""
+    def tcp():
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        return s
+    srv, port = bind_free_port(tcp)
+    srv.listen(1)
+    return srv, port
 
 
 def pair():

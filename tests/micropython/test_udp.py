@@ -8,7 +8,7 @@ import struct
 import time
 
 import img_stream
-from checks import raises
+from checks import bind_free_port, raises
 from synthetic_camera import SyntheticCamera
 from wire import HEADER_LEN, crc32, parse_header
 
@@ -16,19 +16,8 @@ CHUNK_LEN = 32
 
 
 def bind_udp():
-    """A UDP socket bound to a free 127.0.0.1 port (no getsockname on the
-    unix port: try random ports)."""
-    import random
-    for _ in range(50):
-        port = random.randint(20000, 60000)
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            s.bind(socket.getaddrinfo("127.0.0.1", port)[0][-1])
-        except OSError:
-            s.close()
-            continue
-        return s, port
-    raise OSError("no free port")
+    """A UDP socket bound to a free 127.0.0.1 port."""
+    return bind_free_port(lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
 
 
 def addr_of(port):

@@ -6,13 +6,28 @@
 #   riscv-chroot.sh ensure         create the chroot unless it exists; print its path
 #   riscv-chroot.sh path           print the path the chroot has (or would have)
 #   riscv-chroot.sh run CMD...     ensure, then run CMD inside, in the current directory
-#   riscv-chroot.sh candidates     show what the mirror offers now next to the pins
-#   riscv-chroot.sh prune          delete chroots of other pins and interrupted builds
+#   riscv-chroot.sh versions       print the versions the chroot holds (one line)
+#   riscv-chroot.sh refresh        build a new chroot from what the mirror serves now
+#   riscv-chroot.sh candidates     show what the mirror offers now next to the minimums
+#   riscv-chroot.sh prune          delete chroots of other package sets and interrupted builds
 #
 # Why a chroot: no rustup target can be downloaded here, but Debian packages
 # all of it. Why outside the clone: it is ~3 GB, and every fresh clone (CI)
-# should reuse one copy. The directory name carries a hash of the pins and of
-# SCRIPT_VERSION, so a change of either builds a new chroot beside the old one.
+# should reuse one copy.
+#
+# No exact versions: the Debian suite (backports above all) moves weekly and
+# an old version vanishes from the mirror. The chroot takes what the suite
+# serves; MINIMUMS states what the code needs, and a chroot below a minimum
+# is refused with the package named. The directory name carries a hash of
+# the package set, the minimums and SCRIPT_VERSION (never of versions), so a
+# change of any of them builds a new chroot beside the old one.
+#
+# Refreshing: a cached chroot is used as it is until it is MAX_AGE_DAYS old;
+# then `ensure` builds a new one beside it from what the mirror serves and
+# swaps it in. If that fails (mirror down, a package gone), the old chroot
+# stays in use with a warning, so a moving mirror never turns the suite red
+# by itself. `refresh` does the same at once. `versions` (printed into the
+# test log by tests/cross/run.sh) records what a run actually used.
 #
 # Environment: IMG_STREAM_CACHE (default /var/cache/img-stream) is the
 # machine-wide cache; the chroot and a shared cargo home live there.
@@ -22,24 +37,23 @@ set -euo pipefail
 SCRIPT_VERSION=1
 SUITE=trixie
 
-# Pinned with a private apt configuration against the machine's mirror
-# (`riscv-chroot.sh candidates`). Rust comes from backports: trixie main has
-# 1.85, and jpeg-encoder 0.7 / heapless 0.9 need 1.87.
-PINS=(
-    "rustc=1.96.1+dfsg1-2~bpo13+1"
-    "cargo=1.96.1+dfsg1-2~bpo13+1"
-    "rust-src=1.96.1+dfsg1-2~bpo13+1"
-    "gcc-riscv64-linux-gnu=4:14.2.0-1"
-    "libc6-dev-riscv64-cross=2.41-11cross1"
-    "qemu-user=1:10.0.13+ds-0+deb13u1"
-    "make=4.4.1-2"
-    "python3=3.13.5-1"
-    "ca-certificates=20250419+deb13u1"
+# Rust comes from backports: trixie main has 1.85, and jpeg-encoder 0.7 /
+# heapless 0.9 need 1.87 (their rust-version). -t backports makes every
+# package that backports carries (rustc, qemu-user) come from there.
+PACKAGES=(rustc cargo rust-src gcc-riscv64-linux-gnu libc6-dev-riscv64-cross qemu-user make python3 ca-certificates)
+# package=minimum (Debian version order). qemu-user: 1:10.0 is the oldest the
+# riscv64 checks (RVV with vlen=128, -one-insn-per-tb counting) passed with.
+MINIMUMS=(
+    "rustc=1.87"
+    "cargo=1.87"
+    "rust-src=1.87"
+    "qemu-user=1:10.0"
 )
+MAX_AGE_DAYS=${IMG_STREAM_CHROOT_MAX_AGE_DAYS:-28}
 
 PROJECT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE=${IMG_STREAM_CACHE:-/var/cache/img-stream}
-KEY=$(printf '%s\n' "$SCRIPT_VERSION" "$SUITE" "${PINS[@]}" | sha256sum | cut -c1-12)
+KEY=$(printf '%s\n' "$SCRIPT_VERSION" "$SUITE" "${PACKAGES[@]}" "${MINIMUMS[@]}" | sha256sum | cut -c1-12)
 ROOT="$CACHE/riscv-chroot-$KEY"
 CARGO_CACHE="$CACHE/cargo-home"
 # Where the host's CA bundle appears inside the chroot: the registry may sit
@@ -128,12 +142,8 @@ inner() {
 create() {
     command -v debootstrap >/dev/null || apt-get install -y -qq debootstrap >/dev/null ||
         die "debootstrap is missing and could not be installed"
-    local mirror tmp stale
+    local mirror tmp
     mirror=$(find_mirror)
-    # Leftovers of interrupted runs (we hold the lock: nobody else is building).
-    for stale in "$ROOT".tmp.*; do
-        [ ! -e "$stale" ] || rm -rf "$stale"
-    done
     # Same file system as the final directory, so the rename is atomic; a
     # half-built tree keeps its .tmp name and is never taken for a finished one.
     tmp=$(mktemp -d "$ROOT.tmp.XXXXXX")
@@ -147,30 +157,106 @@ create() {
     # Never start services inside the chroot during package installation.
     printf '#!/bin/sh\nexit 101\n' >"$tmp/usr/sbin/policy-rc.d"
     chmod +x "$tmp/usr/sbin/policy-rc.d"
-    local pkgs=("${PINS[@]}")
-    # -t: the pinned packages' own dependencies (libstd-rust-dev, ...) must
-    # come from backports too.
+    # -t: the packages' own dependencies (libstd-rust-dev, ...) must come
+    # from backports too.
     run_in "$tmp" apt-get -qq update >>"$tmp.log" 2>&1 || die "apt-get update failed, see $tmp.log"
     if ! run_in "$tmp" apt-get install -y -qq --no-install-recommends \
-        -t "$SUITE-backports" "${pkgs[@]}" >>"$tmp.log" 2>&1; then
-        die "installing the pinned packages failed (the mirror may have moved on: \`$0 candidates\`), see $tmp.log"
+        -t "$SUITE-backports" "${PACKAGES[@]}" >>"$tmp.log" 2>&1; then
+        die "installing ${PACKAGES[*]} failed, see $tmp.log"
     fi
     run_in "$tmp" apt-get clean
     rm -f "$tmp/usr/sbin/policy-rc.d"
-    printf '%s\n' "script $SCRIPT_VERSION" "suite $SUITE" "${PINS[@]}" >"$tmp/.img-stream-chroot"
-    mv -T "$tmp" "$ROOT"
+    check_minimums "$tmp"
+    {
+        echo "script $SCRIPT_VERSION"
+        echo "suite $SUITE"
+        echo "created $(date -u +%F)"
+        installed_versions "$tmp"
+    } >"$tmp/.img-stream-chroot"
     rm -f "$tmp.log"
-    echo "riscv-chroot: ready: $ROOT" >&2
+    echo "$tmp"
+}
+
+# "pkg=version" for every package of the set, as installed in root $1.
+installed_versions() {
+    local pkg
+    for pkg in "${PACKAGES[@]}"; do
+        printf '%s=%s\n' "$pkg" "$(dpkg-query --admindir="$1/var/lib/dpkg" -W -f='${Version}' "$pkg" 2>/dev/null)"
+    done
+}
+
+# Fails, naming the package, when root $1 holds a version below a minimum.
+check_minimums() {
+    local entry pkg min have bad=0
+    for entry in "${MINIMUMS[@]}"; do
+        pkg=${entry%%=*}
+        min=${entry#*=}
+        have=$(dpkg-query --admindir="$1/var/lib/dpkg" -W -f='${Version}' "$pkg" 2>/dev/null || true)
+        if [ -z "$have" ]; then
+            echo "riscv-chroot: $pkg is not installed (need >= $min)" >&2
+            bad=1
+        elif ! dpkg --compare-versions "$have" ge "$min"; then
+            echo "riscv-chroot: $pkg $have is older than the minimum $min (the mirror's $SUITE-backports must serve a newer one)" >&2
+            bad=1
+        fi
+    done
+    [ "$bad" = 0 ] || die "the chroot at $1 does not meet the minimums"
+}
+
+age_days() {
+    local created
+    created=$(awk '$1 == "created" {print $2}' "$ROOT/.img-stream-chroot" 2>/dev/null)
+    [ -n "$created" ] || { echo 9999; return; }
+    echo $((($(date -u +%s) - $(date -u -d "$created" +%s)) / 86400))
+}
+
+# Builds a new chroot from what the mirror serves and swaps it in; the old
+# one (if any) is renamed .retired-* and deleted at the next swap or prune.
+# With $1 = keep-old, a failed build leaves the old chroot in use.
+build_and_swap() {
+    local new stale
+    # Leftovers of interrupted runs (we hold the lock: nobody else is building).
+    for stale in "$ROOT".tmp.*; do
+        [ ! -e "$stale" ] || rm -rf "$stale"
+    done
+    if ! new=$(create); then
+        if [ "${1:-}" = keep-old ] && [ -f "$ROOT/.img-stream-chroot" ]; then
+            echo "riscv-chroot: refresh failed; keeping the chroot from $(awk '$1 == "created" {print $2}' "$ROOT/.img-stream-chroot")" >&2
+            return 0
+        fi
+        return 1
+    fi
+    for stale in "$ROOT".retired-*; do
+        [ ! -e "$stale" ] || rm -rf "$stale"
+    done
+    [ ! -e "$ROOT" ] || mv -T "$ROOT" "$ROOT.retired-$(date -u +%Y%m%d%H%M%S)"
+    mv -T "$new" "$ROOT"
+    echo "riscv-chroot: ready: $ROOT ($(versions_line))" >&2
+}
+
+versions_line() {
+    grep -v -e '^script ' -e '^suite ' "$ROOT/.img-stream-chroot" | tr '\n' ' ' | sed 's/ $//'
+}
+
+lock() {
+    [ "$(id -u)" = 0 ] || die "building the chroot needs root"
+    mkdir -p "$CACHE"
+    # One builder at a time; a second caller waits and then finds it done.
+    exec 9>"$CACHE/riscv-chroot.lock"
+    flock 9
 }
 
 ensure() {
-    [ -f "$ROOT/.img-stream-chroot" ] && return 0
-    [ "$(id -u)" = 0 ] || die "creating the chroot needs root"
-    mkdir -p "$CACHE"
-    # One creator at a time; a second caller waits and then finds it done.
-    exec 9>"$CACHE/riscv-chroot.lock"
-    flock 9
-    [ -f "$ROOT/.img-stream-chroot" ] || create
+    if [ -f "$ROOT/.img-stream-chroot" ] && [ "$(age_days)" -lt "$MAX_AGE_DAYS" ]; then
+        return 0
+    fi
+    lock
+    if [ ! -f "$ROOT/.img-stream-chroot" ]; then
+        build_and_swap
+    elif [ "$(age_days)" -ge "$MAX_AGE_DAYS" ]; then
+        echo "riscv-chroot: the chroot is $(age_days) days old (>= $MAX_AGE_DAYS): refreshing" >&2
+        build_and_swap keep-old
+    fi
     exec 9>&-
 }
 
@@ -193,10 +279,11 @@ candidates() {
     )
     mkdir -p "$apt/none"
     apt-get "${opts[@]}" -qq update
-    local pin pkg
-    for pin in "${PINS[@]}"; do
-        pkg=${pin%%=*}
-        printf '%-24s pinned %-32s newest %s\n' "$pkg" "${pin#*=}" \
+    local pkg min entry
+    for pkg in "${PACKAGES[@]}"; do
+        min=any
+        for entry in "${MINIMUMS[@]}"; do [ "${entry%%=*}" = "$pkg" ] && min=">= ${entry#*=}"; done
+        printf '%-24s needs %-12s newest %s\n' "$pkg" "$min" \
             "$(apt-cache "${opts[@]}" madison "$pkg" | awk -F'|' 'NR == 1 {gsub(/ /, "", $2); print $2}')"
     done
 }
@@ -213,6 +300,15 @@ run)
     ensure
     run_in "$ROOT" "$@"
     ;;
+versions)
+    ensure
+    versions_line
+    echo
+    ;;
+refresh)
+    lock
+    build_and_swap
+    ;;
 candidates) candidates ;;
 prune)
     mkdir -p "$CACHE"
@@ -226,5 +322,5 @@ __inner)
     shift
     inner "$@"
     ;;
-*) die "usage: $0 ensure|path|run CMD...|candidates|prune" ;;
+*) die "usage: $0 ensure|path|run CMD...|versions|refresh|candidates|prune" ;;
 esac

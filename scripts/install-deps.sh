@@ -12,7 +12,7 @@ pip_pkgs=()
 for w in "${want[@]}"; do
     case "$w" in
         build) ;;
-        test) apt_pkgs+=(mosquitto mosquitto-clients ffmpeg chromium valgrind debootstrap)
+        test) apt_pkgs+=(mosquitto mosquitto-clients ffmpeg chromium valgrind debootstrap libturbojpeg0-dev)
               pip_pkgs+=(pytest pillow numpy paho-mqtt) ;;
         bench) apt_pkgs+=(libturbojpeg0-dev valgrind)
                pip_pkgs+=(pillow numpy) ;;

@@ -4,7 +4,10 @@
 #   make run      the demo: a K230-style script streams a synthetic camera to the receiver
 #   make run-http the synthetic camera as a web camera on http://127.0.0.1:8080/
 #   make run-mqtt the same camera published to a local Mosquitto and received
-#   make test     every test (installs what it needs)
+#   make test     every test (installs what it needs); steps: make test-lint,
+#                 test-c, test-rust, test-mp, test-host, test-riscv64, test-riscv64-host
+#   make fresh-check  make run + make test in a new Debian 12 root (before
+#                 resolving anything that touches installation)
 #   make bench    benchmarks, recorded in docs/BENCHMARKS.md
 #   make header   regenerate c_glue/img_stream_core.h from src/ffi.rs
 
@@ -28,7 +31,7 @@ GLUE_SRC := $(wildcard c_glue/img_stream/*)
 MP_FLAGS := MICROPY_PY_SSL=0 MICROPY_PY_BTREE=0 FROZEN_MANIFEST= \
 	USER_C_MODULES=$(ROOT)/c_glue IMG_STREAM_LIB=$(LIB) BUILD=$(MP_PORT_BUILD)
 
-.PHONY: all deps canmv run run-http run-mqtt test test-rust test-mp test-host lint bench header clean
+.PHONY: all deps deps-build canmv run run-http run-mqtt test lint bench header clean fresh-check
 .DELETE_ON_ERROR:
 
 all: $(MICROPYTHON) $(HOST_BIN) umqtt
@@ -57,39 +60,87 @@ $(MICROPYTHON): $(MP_STAMP) $(MP_SRC)/mpy-cross/build/mpy-cross $(LIB) $(GLUE_SR
 		|| { tail -40 $(BUILD)/unix-build.log; exit 1; }
 	cp $(MP_PORT_BUILD)/micropython $@
 
+# What the build needs (make run), and what the tests need too (make test):
+# Debian packages (only those missing) and pip packages, idempotently.
 deps:
 	bash scripts/install-deps.sh build test
+
+deps-build:
+	bash scripts/install-deps.sh build
 
 header:
 	IMG_STREAM_WRITE_HEADER=1 $(CARGO) test --locked -p img_stream header_check
 
-run: all
+run: deps-build all
 	bash scripts/demo.sh
 
 # MQTT: a private Mosquitto, img-stream recv mqtt, and the K230 publish script.
-run-mqtt: all
+run-mqtt: deps all
 	bash scripts/demo_mqtt.sh
 
 # The synthetic camera as a web camera: open http://127.0.0.1:8080/
-run-http: all
+run-http: deps-build all
 	cd python/examples/k230 && MICROPYPATH=$(ROOT)/python $(MICROPYTHON) -X heapsize=64M mjpeg_server.py
 
-test: deps all lint
-	bash tests/c_glue/compile_check.sh $(MP_SRC) $(MP_PORT_BUILD)
-	bash tests/run_all.sh $(MICROPYTHON) $(HOST_BIN)
+# make test: the steps below, each a target you can run alone (make test-rust,
+# ...). `test` runs them all even when one fails (make -k), then prints one
+# line per step and "total: N passed, N failed". Each step's command goes
+# through scripts/test-step.sh, which keeps its log and count in
+# build/test-results/ and fails the target when the command or a count fails.
+RESULTS := $(BUILD)/test-results
+STEP := bash scripts/test-step.sh $(RESULTS)
+CARGO_TEST := $(CARGO) test --locked --workspace --no-fail-fast
+PYTEST := python3 -m pytest -q -p no:cacheprovider tests/host
+# qemu runs interpreted code ~17x slower: time-bound tests stretch their
+# deadlines by this factor, and a whole riscv64 suite is cut off after
+# CROSS_SUITE_TIMEOUT seconds rather than hanging make test.
+CROSS_ENV := IMG_STREAM_TIME_SCALE=$(or $(IMG_STREAM_TIME_SCALE),20)
+CROSS_SUITE_TIMEOUT ?= 600
+RV64 := $(BUILD)/micropython-rv64-qemu
 
-lint:
-	$(CARGO) fmt --all --check
-	$(CARGO) clippy --locked --workspace --all-targets -q -- -D warnings
+TEST_STEPS := test-lint test-c test-rust test-mp test-host
+ifneq ($(IMG_STREAM_CROSS),0)
+TEST_STEPS += test-riscv64 test-riscv64-host
+endif
+.PHONY: $(TEST_STEPS) test-riscv64 test-riscv64-host
 
-test-rust:
-	$(CARGO) test --locked --workspace -q 2>&1 | tail -n 40
+test: deps
+	@rm -rf $(RESULTS) && mkdir -p $(RESULTS)
+	-@$(MAKE) --no-print-directory -k -j1 $(TEST_STEPS)
+	@bash scripts/tool-versions.sh $(MICROPYTHON)
+	@bash scripts/test-summary.sh $(RESULTS) $(TEST_STEPS)
 
-test-mp: $(MICROPYTHON)
-	bash tests/micropython/run.sh $(MICROPYTHON)
+# rustfmt and clippy, warnings are errors.
+test-lint: deps
+	$(STEP) $@ one sh -c '$(CARGO) fmt --all --check && \
+		$(CARGO) clippy --locked --workspace --all-targets -q -- -D warnings'
 
-test-host: all
-	MICROPYTHON=$(MICROPYTHON) IMG_STREAM_BIN=$(HOST_BIN) python3 -m pytest -q tests/host
+# The shim compiles with -Wall -Wextra -Werror (plus the CanMV adapter).
+test-c: deps $(MICROPYTHON)
+	$(STEP) $@ one bash tests/c_glue/compile_check.sh $(MP_SRC) $(MP_PORT_BUILD)
+
+test-rust: deps
+	$(STEP) $@ cargo $(CARGO_TEST)
+
+test-mp: deps $(MICROPYTHON)
+	$(STEP) $@ runner bash tests/micropython/run.sh $(MICROPYTHON)
+
+test-host: deps all
+	$(STEP) $@ pytest env MICROPYTHON=$(MICROPYTHON) IMG_STREAM_BIN=$(HOST_BIN) $(PYTEST)
+
+# riscv64 (the K230's ISA) under qemu: link checks, the MicroPython suite,
+# same bytes as x86 (tests/cross/run.sh) ...
+test-riscv64: deps cross-micropython $(MICROPYTHON) $(HOST_BIN)
+	$(STEP) $@ cross env $(CROSS_ENV) CROSS_SUITE_TIMEOUT=$(CROSS_SUITE_TIMEOUT) \
+		bash tests/cross/run.sh $(MICROPYTHON)
+
+# ... and tests/host with the riscv64 interpreter as the board, streaming to
+# the x86 receiver.
+test-riscv64-host: deps cross-micropython all
+	$(STEP) $@ pytest env MICROPYTHON=$(RV64) IMG_STREAM_BIN=$(HOST_BIN) $(CROSS_ENV) \
+		timeout --kill-after=10 $(CROSS_SUITE_TIMEOUT) $(PYTEST)
+
+lint: test-lint
 
 bench: all
 	bash scripts/install-deps.sh bench
@@ -111,6 +162,13 @@ canmv: cross-toolchain umqtt
 	RISCV_TARGET_DIR=$(ROOT)/target/riscv-v CROSS_RUSTFLAGS="-C target-feature=+v" \
 		bash scripts/cross-build.sh riscv64gc-unknown-linux-musl
 	bash scripts/canmv-install.sh $(CANMV_SDK) $(CANMV_LIB)
+
+# The clean-room check: HEAD cloned into a new Debian 12 root with nothing
+# installed by hand, `make run` and `make test` inside (~20-30 min, as root;
+# not part of make test). Run it before resolving anything that touches
+# installation (scripts/install-deps.sh, scripts/riscv-chroot.sh, mk/, this file).
+fresh-check:
+	bash scripts/fresh-check.sh
 
 clean:
 	rm -rf $(MP_PORT_BUILD) $(MICROPYTHON)

@@ -37,7 +37,7 @@ fetch() { # fetch PACKAGE VERSION SHA256 -> prints the verified sdist path
     log=$(mktemp)
     # pip may succeed (the file is then in $DL) or refuse after downloading
     # (then it names the file's address); either way it resolved the release.
-    pip download --no-deps --no-binary :all: -d "$DL" "$pkg==$ver" >"$log" 2>&1 || true
+    python3 -m pip download --no-deps --no-binary :all: -d "$DL" "$pkg==$ver" >"$log" 2>&1 || true
     file="$DL/$pkg-$ver.tar.gz"
     if [ ! -f "$file" ]; then
         url=$(sed -nE 's/.* from (https?:\/\/[^ ]+\.tar\.gz).*/\1/p' "$log" | head -1)

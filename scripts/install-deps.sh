@@ -7,11 +7,16 @@ set -euo pipefail
 want=("$@")
 [ ${#want[@]} -eq 0 ] && want=(build)
 
-apt_pkgs=(build-essential xz-utils dpkg-dev)
+# build: compilers and the tools the build scripts call (apt-get source needs
+# dpkg-dev; python3 runs scripts/*.py and pip fetches umqtt).
+apt_pkgs=(build-essential xz-utils dpkg-dev python3 python3-pip)
 pip_pkgs=()
 for w in "${want[@]}"; do
     case "$w" in
         build) ;;
+        # test: brokers, decoders and the browser the tests talk to; debootstrap
+        # for the riscv64 chroot; libturbojpeg0-dev because `cargo test
+        # --workspace` links the bench crate.
         test) apt_pkgs+=(mosquitto mosquitto-clients ffmpeg chromium valgrind debootstrap libturbojpeg0-dev)
               pip_pkgs+=(pytest pillow numpy paho-mqtt) ;;
         bench) apt_pkgs+=(libturbojpeg0-dev valgrind)
@@ -47,6 +52,11 @@ if [ ${#pip_pkgs[@]} -gt 0 ]; then
     done
     if [ ${#need[@]} -gt 0 ]; then
         echo "install-deps: pip install ${need[*]}"
-        python3 -m pip install -q --disable-pip-version-check "${need[@]}"
+        # Debian's own python3 is "externally managed" (PEP 668) and refuses
+        # pip installs; these are test tools on a build machine, so say so.
+        pip_opts=()
+        python3 -c 'import os, sysconfig; raise SystemExit(not os.path.exists(os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED")))' &&
+            pip_opts+=(--break-system-packages)
+        python3 -m pip install -q --disable-pip-version-check "${pip_opts[@]}" "${need[@]}"
     fi
 fi

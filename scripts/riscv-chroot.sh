@@ -10,6 +10,7 @@
 #   riscv-chroot.sh refresh        build a new chroot from what the mirror serves now
 #   riscv-chroot.sh candidates     show what the mirror offers now next to the minimums
 #   riscv-chroot.sh prune          delete chroots of other package sets and interrupted builds
+#   riscv-chroot.sh check-minimums ROOT   check ROOT's installed versions against MINIMUMS
 #
 # Why a chroot: no rustup target can be downloaded here, but Debian packages
 # all of it. Why outside the clone: it is ~3 GB, and every fresh clone (CI)
@@ -310,6 +311,12 @@ refresh)
     build_and_swap
     ;;
 candidates) candidates ;;
+check-minimums)
+    # check-minimums ROOT: the minimum check alone, on any root's dpkg
+    # database (tests/host/test_install_scripts.py feeds it made-up versions).
+    check_minimums "${2:?usage: $0 check-minimums ROOT}"
+    echo "riscv-chroot: $2 meets the minimums"
+    ;;
 prune)
     mkdir -p "$CACHE"
     exec 9>"$CACHE/riscv-chroot.lock"

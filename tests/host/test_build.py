@@ -5,7 +5,7 @@ import subprocess
 
 from conftest import ROOT
 
-# Always the x86 build: under cross-test MICROPYTHON is the riscv64 qemu
+# Always the x86 build: under test-riscv64-host MICROPYTHON is the riscv64 qemu
 # launcher, whose link is checked by tests/cross/check_libm.py instead.
 MICROPYTHON = ROOT / "build" / "micropython"
 

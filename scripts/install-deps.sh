@@ -14,10 +14,11 @@ pip_pkgs=()
 for w in "${want[@]}"; do
     case "$w" in
         build) ;;
-        # test: brokers, decoders and the browser the tests talk to; debootstrap
-        # for the riscv64 chroot; libturbojpeg0-dev because `cargo test
-        # --workspace` links the bench crate.
-        test) apt_pkgs+=(mosquitto mosquitto-clients ffmpeg chromium valgrind debootstrap libturbojpeg0-dev)
+        # test: the programs in tests/tools.txt (brokers, decoders, the browser,
+        # debootstrap for the riscv64 chroot), and libturbojpeg0-dev because
+        # `cargo test --workspace` links the bench crate.
+        test) mapfile -t tools < <(awk '!/^#/ && NF == 2 {print $2}' "$(dirname "$0")/../tests/tools.txt" | sort -u)
+              apt_pkgs+=("${tools[@]}" libturbojpeg0-dev)
               pip_pkgs+=(pytest pillow numpy paho-mqtt) ;;
         bench) apt_pkgs+=(libturbojpeg0-dev valgrind)
                pip_pkgs+=(pillow numpy) ;;

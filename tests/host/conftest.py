@@ -13,6 +13,21 @@ IMG_STREAM_BIN = pathlib.Path(os.environ.get("IMG_STREAM_BIN", ROOT / "target" /
 MICROPYPATH = f"{ROOT / 'python'}:{ROOT / 'tests' / 'micropython'}:{ROOT / 'build' / 'umqtt'}:.frozen"
 
 
+def pytest_sessionstart(session):
+    """Every program the tests run is there, or the run stops at once naming
+    the Debian package to install (tests/tools.txt, which install-deps.sh reads)."""
+    import shutil
+    missing = []
+    for line in (ROOT / "tests" / "tools.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            command, package = line.split()
+            if not (shutil.which(command) or shutil.which(command, path="/usr/sbin:/sbin")):
+                missing.append(f"{command} (Debian package {package})")
+    if missing:
+        pytest.exit("missing programs: " + ", ".join(missing)
+                    + "; `bash scripts/install-deps.sh test` installs them", returncode=4)
+
+
 def run_micropython(script, *args, timeout=300, check=True, cwd=None, env=None):
     """Runs a MicroPython script file (or source text) with the built port."""
     e = dict(os.environ, MICROPYPATH=MICROPYPATH)

@@ -100,6 +100,7 @@ trap cleanup EXIT
     cp -a /etc/apt/sources.list* "$root/etc/apt/" 2>/dev/null || true
     cp -a /etc/apt/apt.conf.d/. "$root/etc/apt/apt.conf.d/"
     cp /etc/resolv.conf "$root/etc/resolv.conf"
+    mkdir -p "$root/etc/ssl"
     cp "$HOST_CA" "$root/etc/ssl/host-ca.crt"
     # No services start inside the root while packages install.
     printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"

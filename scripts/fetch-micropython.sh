@@ -6,7 +6,6 @@ set -euo pipefail
 
 DEST=${1:?usage: fetch-micropython.sh DEST_DIR}
 VERSION=1.25.0
-DEB_VERSION=1.25.0+ds-1
 ORIG=micropython_${VERSION}+ds.orig.tar.xz
 SHA256=7b25be99a502f070b2de81dafc08da7051d992325d6e67daa9045a918fffdbea
 STAMP="$DEST/.unpacked-$VERSION"
@@ -33,7 +32,17 @@ opts=(
 
 if [ ! -f "$DEST/dl/$ORIG" ] || ! echo "$SHA256  $DEST/dl/$ORIG" | sha256sum -c --quiet - 2>/dev/null; then
     apt-get "${opts[@]}" -qq update
-    (cd "$DEST/dl" && apt-get "${opts[@]}" -qq source --download-only "micropython=$DEB_VERSION")
+    # Whatever Debian revision of upstream $VERSION the suite serves now
+    # (revisions change with point releases; the orig tarball, checked below,
+    # is the same for all of them).
+    served=$(apt-cache "${opts[@]}" showsrc micropython | awk '/^Version:/ {print $2}')
+    deb_version=$(printf '%s\n' $served | grep -E "^$VERSION\+ds-" | sort -V | tail -n 1)
+    [ -n "$deb_version" ] || {
+        echo "fetch-micropython: the mirror's trixie serves no micropython $VERSION source (it has: ${served:-none})" >&2
+        exit 1
+    }
+    rm -f "$DEST/dl"/micropython_*.dsc "$DEST/dl"/micropython_*.debian.tar.*
+    (cd "$DEST/dl" && apt-get "${opts[@]}" -qq source --download-only "micropython=$deb_version")
 fi
 echo "$SHA256  $DEST/dl/$ORIG" | sha256sum -c --quiet -
 

@@ -8,8 +8,9 @@ want=("$@")
 [ ${#want[@]} -eq 0 ] && want=(build)
 
 # build: compilers and the tools the build scripts call (apt-get source needs
-# dpkg-dev; python3 runs scripts/*.py and pip fetches umqtt).
-apt_pkgs=(build-essential xz-utils dpkg-dev python3 python3-pip)
+# dpkg-dev; the unix port links libffi, found by pkg-config; python3 runs
+# scripts/*.py and pip fetches umqtt).
+apt_pkgs=(build-essential xz-utils dpkg-dev pkg-config libffi-dev python3 python3-pip)
 pip_pkgs=()
 for w in "${want[@]}"; do
     case "$w" in

@@ -6,7 +6,7 @@
 //! reordering (`quant`) and Huffman coding with the Annex K tables
 //! (`huffman`) into a 64-bit bit accumulator that writes to the sink in
 //! 512-byte pieces (`bitwriter`). Headers come from `markers`, tables from
-//! `tables`. Nothing allocates; working memory is under 10 KB of stack
+//! `tables`. Nothing allocates; working memory is under 12 KB of stack
 //! (most of it the RGB reader's MCU buffers).
 //!
 //! Output is baseline JFIF with libjpeg's quality scaling, so a quality

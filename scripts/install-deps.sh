@@ -8,9 +8,10 @@ want=("$@")
 [ ${#want[@]} -eq 0 ] && want=(build)
 
 # build: compilers and the tools the build scripts call (apt-get source needs
-# dpkg-dev; the unix port links libffi, found by pkg-config; python3 runs
+# dpkg-dev; the unix port links libffi, found by pkg-config, and mbedTLS
+# for its ssl module; python3 runs
 # scripts/*.py and pip fetches umqtt).
-apt_pkgs=(build-essential xz-utils dpkg-dev pkg-config libffi-dev python3 python3-pip)
+apt_pkgs=(build-essential xz-utils dpkg-dev pkg-config libffi-dev libmbedtls-dev python3 python3-pip)
 pip_pkgs=()
 for w in "${want[@]}"; do
     case "$w" in

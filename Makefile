@@ -16,7 +16,7 @@ ROOT := $(abspath .)
 BUILD := $(ROOT)/build
 MP_CACHE := $(BUILD)/mp
 MP_SRC := $(MP_CACHE)/micropython
-MP_STAMP := $(MP_CACHE)/.unpacked-1.25.0
+MP_STAMP := $(MP_CACHE)/.unpacked-1.25.0-tls
 MP_PORT_BUILD := $(BUILD)/unix-x86
 MICROPYTHON := $(BUILD)/micropython
 LIB := $(ROOT)/target/release/libimg_stream.a
@@ -28,7 +28,8 @@ RUST_SRC := $(shell find src core/src -name '*.rs') Cargo.toml Cargo.lock core/C
 HOST_SRC := $(shell find host/src -name '*.rs') host/Cargo.toml
 GLUE_SRC := $(wildcard c_glue/img_stream/*)
 
-MP_FLAGS := MICROPY_PY_SSL=0 MICROPY_PY_BTREE=0 FROZEN_MANIFEST= \
+# TLS (the board's firmware has ssl) from Debian's libmbedtls-dev.
+MP_FLAGS := MICROPY_PY_SSL=1 MICROPY_SSL_MBEDTLS=1 MICROPY_PY_BTREE=0 FROZEN_MANIFEST= \
 	USER_C_MODULES=$(ROOT)/c_glue IMG_STREAM_LIB=$(LIB) BUILD=$(MP_PORT_BUILD)
 
 .PHONY: all deps deps-build canmv run run-http run-mqtt test lint bench header clean fresh-check
@@ -54,7 +55,11 @@ $(MP_SRC)/mpy-cross/build/mpy-cross: $(MP_STAMP)
 	$(MAKE) -C $(MP_SRC)/mpy-cross -j$(JOBS) >/dev/null
 
 # The port's own make does not know our archive: relink when it changed.
+# The port's make does not track flags either: a build made with other
+# MP_FLAGS is started afresh (its .flags file says which it was made with).
 $(MICROPYTHON): $(MP_STAMP) $(MP_SRC)/mpy-cross/build/mpy-cross $(LIB) $(GLUE_SRC)
+	@[ "$$(cat $(MP_PORT_BUILD)/.flags 2>/dev/null)" = "$(MP_FLAGS)" ] || \
+		{ rm -rf $(MP_PORT_BUILD) && mkdir -p $(MP_PORT_BUILD) && echo "$(MP_FLAGS)" >$(MP_PORT_BUILD)/.flags; }
 	rm -f $(MP_PORT_BUILD)/micropython
 	$(MAKE) -C $(MP_SRC)/ports/unix -j$(JOBS) $(MP_FLAGS) >$(BUILD)/unix-build.log 2>&1 \
 		|| { tail -40 $(BUILD)/unix-build.log; exit 1; }

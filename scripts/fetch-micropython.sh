@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Fetch MicroPython 1.25.0 from Debian's source package with a private apt
 # configuration (the system's sources are never touched), verify the orig
-# tarball and unpack it. Idempotent: a verified, unpacked tree is reused.
+# tarball and unpack it, with Debian's patch for building TLS against the
+# system's mbedTLS. Idempotent: a verified, unpacked tree is reused.
 set -euo pipefail
 
 DEST=${1:?usage: fetch-micropython.sh DEST_DIR}
 VERSION=1.25.0
 ORIG=micropython_${VERSION}+ds.orig.tar.xz
 SHA256=7b25be99a502f070b2de81dafc08da7051d992325d6e67daa9045a918fffdbea
-STAMP="$DEST/.unpacked-$VERSION"
+STAMP="$DEST/.unpacked-$VERSION-tls"
 
 if [ -f "$STAMP" ]; then
     exit 0
@@ -49,5 +50,11 @@ echo "$SHA256  $DEST/dl/$ORIG" | sha256sum -c --quiet -
 rm -rf "$DEST/micropython"
 mkdir -p "$DEST/micropython"
 tar -xJf "$DEST/dl/$ORIG" -C "$DEST/micropython" --strip-components=1
+# The source package lacks lib/mbedtls (a git submodule upstream); Debian
+# builds the ssl module against its libmbedtls-dev with its own patch to
+# extmod/extmod.mk, which we apply from the downloaded Debian tarball.
+patch=debian/patches/0006-extmod-Use-system-mbedtls.patch
+tar -xJf "$DEST"/dl/micropython_*.debian.tar.xz -O "$patch" | patch -s -p1 -d "$DEST/micropython" ||
+    { echo "fetch-micropython: Debian's $patch did not apply" >&2; exit 1; }
 touch "$STAMP"
 echo "fetch-micropython: MicroPython $VERSION ready in $DEST/micropython"

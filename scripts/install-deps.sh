@@ -8,9 +8,11 @@ want=("$@")
 [ ${#want[@]} -eq 0 ] && want=(build)
 
 # build: compilers and the tools the build scripts call (apt-get source needs
-# dpkg-dev; the unix port links libffi, found by pkg-config; python3 runs
-# scripts/*.py, pip finds umqtt and curl fetches it).
-apt_pkgs=(build-essential xz-utils dpkg-dev pkg-config libffi-dev curl ca-certificates python3 python3-pip)
+# build: compilers and the tools the build scripts call (apt-get source needs
+# dpkg-dev; the unix port links libffi, found by pkg-config, and mbedTLS for
+# its ssl module; python3 runs scripts/*.py, pip finds umqtt and curl
+# fetches it).
+apt_pkgs=(build-essential xz-utils dpkg-dev pkg-config libffi-dev libmbedtls-dev curl ca-certificates python3 python3-pip)
 pip_pkgs=()
 for w in "${want[@]}"; do
     case "$w" in

@@ -32,7 +32,7 @@ def umqtt():
 class Broker:
     """A private Mosquitto on 127.0.0.1; restartable on the same port."""
 
-    def __init__(self, tmp, message_size_limit=None):
+    def __init__(self, tmp, message_size_limit=None, listener_options=()):
         self.port = free_port()
         self.conf = pathlib.Path(tmp) / "mosquitto.conf"
         self.log = pathlib.Path(tmp) / "mosquitto.log"
@@ -40,6 +40,8 @@ class Broker:
                  "log_dest stderr", "log_type all"]
         if message_size_limit:
             lines.append(f"message_size_limit {message_size_limit}")
+        # Options of the listener (TLS files), after the listener line.
+        lines += list(listener_options)
         self.conf.write_text("\n".join(lines) + "\n")
         self.proc = None
         self.start()

@@ -8,7 +8,6 @@ want=("$@")
 [ ${#want[@]} -eq 0 ] && want=(build)
 
 # build: compilers and the tools the build scripts call (apt-get source needs
-# build: compilers and the tools the build scripts call (apt-get source needs
 # dpkg-dev; the unix port links libffi, found by pkg-config, and mbedTLS for
 # its ssl module; python3 runs scripts/*.py, pip finds umqtt and curl
 # fetches it).

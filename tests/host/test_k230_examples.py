@@ -1,8 +1,12 @@
 """The K230 scripts in python/examples/k230/ run unchanged on the unix port
-(media.sensor emulated) and their frames reach the real receivers."""
+(media.sensor emulated, python/media/) under both CanMV port APIs the
+emulation models (IMG_STREAM_K230_API: the current port and the 2024 one),
+their frames reach the real receivers, and the emulation behaves like the
+board's media.sensor where scripts can tell."""
 import io
 import pathlib
 
+import pytest
 from PIL import Image
 
 from conftest import ROOT, run_micropython
@@ -10,6 +14,7 @@ from receiver import Receiver, frames_jsonl
 from test_mqtt import Broker, mqtt_receiver
 
 K230 = ROOT / "python" / "examples" / "k230"
+APIS = ("current", "2024")
 
 
 def check(out, n, size):
@@ -20,35 +25,52 @@ def check(out, n, size):
         assert im.size == size
 
 
-def test_stream_tcp(tmp_path, micropython):
+def api_env(api):
+    return {"IMG_STREAM_K230_API": api}
+
+
+def deprecated_lines(p, api):
+    # The current port's MediaManager.init()/deinit() only print this.
+    n = p.stdout.count("deprecated function")
+    assert n == (2 if api == "current" else 0), p.stdout
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_stream_tcp(tmp_path, micropython, api):
     rx = Receiver("recv", "tcp", "--listen", "127.0.0.1:0", "--out", tmp_path, "--count", 5)
     try:
-        run_micropython(K230 / "stream_tcp.py", "127.0.0.1", rx.port(), 5, 320, 240, "RGB565", cwd=K230)
+        p = run_micropython(K230 / "stream_tcp.py", "127.0.0.1", rx.port(), 5, 320, 240, "RGB565", cwd=K230,
+                            env=api_env(api))
         assert rx.wait() == 0
     finally:
         rx.stop()
     check(tmp_path, 5, (320, 240))
+    deprecated_lines(p, api)
 
 
-def test_stream_udp(tmp_path, micropython):
+@pytest.mark.parametrize("api", APIS)
+def test_stream_udp(tmp_path, micropython, api):
     rx = Receiver("recv", "udp", "--listen", "127.0.0.1:0", "--out", tmp_path, "--count", 5)
     try:
-        p = run_micropython(K230 / "stream_udp.py", "127.0.0.1", rx.port(), 5, cwd=K230)
+        p = run_micropython(K230 / "stream_udp.py", "127.0.0.1", rx.port(), 5, cwd=K230, env=api_env(api))
         assert "sent 5" in p.stdout
         assert rx.wait() == 0
     finally:
         rx.stop()
     check(tmp_path, 5, (640, 480))
+    deprecated_lines(p, api)
 
 
-def test_publish_mqtt(tmp_path, micropython):
+@pytest.mark.parametrize("api", APIS)
+def test_publish_mqtt(tmp_path, micropython, api):
     broker = Broker(tmp_path)
     try:
         rx = mqtt_receiver(broker.port, "--topic", "img_stream/+/frame", "--out", tmp_path / "out",
                            "--count", 5)
         try:
             p = run_micropython(K230 / "publish_mqtt.py", "127.0.0.1", broker.port, 5, cwd=K230,
-                                env={"MICROPYPATH": f"{ROOT / 'python'}:{ROOT / 'build' / 'umqtt'}"})
+                                env={"MICROPYPATH": f"{ROOT / 'python'}:{ROOT / 'build' / 'umqtt'}",
+                                     **api_env(api)})
             assert "published 5" in p.stdout
             assert rx.wait() == 0
         finally:
@@ -56,3 +78,87 @@ def test_publish_mqtt(tmp_path, micropython):
     finally:
         broker.stop()
     check(tmp_path / "out", 5, (640, 480))
+    deprecated_lines(p, api)
+
+
+# The emulation itself, as scripts see it (board behaviour: Canaan's
+# canmv_k230 port/builtin_py/media/sensor.py at 738f17f, media.py there and
+# at 4b8cae1 for the 2024 port).
+EMULATION = r"""
+import sys
+import image
+import img_stream
+from media.sensor import *
+from media.media import MediaManager
+
+def raises(exc, fn, *a, **kw):
+    try:
+        fn(*a, **kw)
+    except exc as e:
+        return str(e)
+    raise AssertionError("%s not raised by %r" % (exc.__name__, fn))
+
+checks = 0
+def ok(cond, what):
+    global checks
+    assert cond, what
+    checks += 1
+
+ok((Sensor.YUV420SP, Sensor.RGB565, Sensor.RGB888, Sensor.RGBP888, Sensor.GRAYSCALE) == (31, 2, 3, 46, 303),
+   "constants")
+raises(TypeError, Sensor, 2)  # keyword arguments only
+s = Sensor(id=2, width=1280, height=720)
+ok("already inited" in raises(OSError, Sensor, id=2), "second Sensor on a CSI")
+Sensor(id=2, force=True)
+raises(AssertionError, s.set_framesize, width=320, height=240)  # before reset()
+s.reset()
+raises(AssertionError, s.set_framesize, width=48, height=240)
+raises(AssertionError, s.set_framesize, width=1296, height=720)  # wider than the sensor window
+raises(AssertionError, s.set_framesize, width=320, height=724)
+s.set_framesize(Sensor.QVGA, CAM_CHN_ID_1)  # chn is the second positional argument
+ok(s.get_framesize(CAM_CHN_ID_1) == (320, 240), "framesize by constant")
+s.set_framesize(width=100, height=64)  # widths align up to 16
+ok(s.get_framesize() == (112, 64), "width aligned")
+s.set_framesize(width=320, height=240)
+s.set_pixformat(Sensor.YUV420SP)
+s.set_pixformat(Sensor.GRAYSCALE, chn=CAM_CHN_ID_1)
+s.set_framesize(width=320, height=240, chn=CAM_CHN_ID_2)
+MediaManager.init()
+if API2024:
+    ok("initialized" in raises(AssertionError, MediaManager.init), "second init")
+    # size and format now complete chn 2: its buffers cannot be reserved any more
+    raises(AssertionError, s.set_pixformat, Sensor.RGB888, chn=CAM_CHN_ID_2)
+s.run()
+a = s.snapshot(chn=CAM_CHN_ID_0)
+ok((a.width(), a.height(), a.format(), a.size()) == (320, 240, image.YUV420, 320 * 240 * 3 // 2), "yuv420")
+g = s.snapshot(chn=CAM_CHN_ID_1)
+ok((g.format(), g.size()) == (image.GRAYSCALE, 320 * 240), "grayscale is the Y plane")
+ja = img_stream.encode(a)
+b = s.snapshot(chn=CAM_CHN_ID_0)  # releases a, not g
+ok("released" in raises(OSError, img_stream.encode, a), "stale image refused")
+ok("released" in raises(OSError, a.bytearray), "stale bytearray refused")
+img_stream.encode(g)
+ok(img_stream.encode(b) != ja, "the camera moves")
+s.stop()
+raises(OSError, img_stream.encode, b)
+raises(OSError, img_stream.encode, g)
+MediaManager.deinit()
+Sensor(id=2)  # stop() freed the CSI
+print("emulation checks", checks)
+"""
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_emulation_behaves_like_the_board(micropython, api):
+    p = run_micropython(EMULATION.replace("API2024", str(api == "2024")), env=api_env(api))
+    assert f"emulation checks {10 if api == '2024' else 9}" in p.stdout, p.stdout
+
+
+def test_2024_port_needs_media_manager_before_run(micropython):
+    script = ("from media.sensor import *\ns = Sensor()\ns.reset()\n"
+              "s.set_framesize(width=320, height=240)\ns.set_pixformat(Sensor.YUV420SP)\n"
+              "try:\n    s.run()\nexcept RuntimeError as e:\n    print('refused:', e)\n")
+    p = run_micropython(script, env=api_env("2024"))
+    assert "refused:" in p.stdout and "MediaManager.init()" in p.stdout
+    p = run_micropython(script, env=api_env("current"))
+    assert "refused:" not in p.stdout

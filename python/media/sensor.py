@@ -15,6 +15,7 @@ from media.media import API, MediaManager, CAM_DEV_ID_MAX, CAM_CHN_ID_0, CAM_CHN
 CAM_OUT_WIDTH_MIN = 64
 CAM_OUT_HEIGHT_MIN = 64
 _DEFAULT_CSI = 2  # get_default_sensor() on the usual CanMV boards
+_PHASES = 4  # distinct positions of the emulated camera's moving pattern
 
 _SIZES = ((88, 72), (176, 144), (352, 288), (176, 120), (352, 240), (160, 120), (320, 240),
           (640, 480), (120, 80), (240, 160), (480, 320), (64, 64), (128, 64), (128, 128),
@@ -156,14 +157,25 @@ class Sensor:
                 raise RuntimeError("sensor(%d) snapshot chn(%d) not support pixelformat(%s)" % (
                     self._csi, chn, self._fmt[chn]))
             w, h = self._size[chn]
-            synth = SyntheticCamera(w, h, src[0])
-            rows = h * (3 if src[0] == RGBP888 else 1) + (h // 2 if src[0] == NV12 else 0)
-            # One packed video buffer per channel, refilled by each snapshot
-            # (the previous image has been released by then).
-            frame = bytearray(rows * w * synth.bpp)
-            n = image.image_size(w, h, src[1])
-            cam = self._cams[chn] = (synth, frame, memoryview(frame), rows, w * synth.bpp, src[1], n)
+            cam = self._cams[chn] = [SyntheticCamera(w, h, src[0]), src[1], [], 0]
         return cam
+
+    def _frame(self, cam):
+        # The synthetic camera's frames are windows into a wider pattern (a
+        # row stride); the board's are packed. Packing costs a copy per row,
+        # so it is done once for each of a few positions of the sliding
+        # pattern, and snapshots cycle through those buffers.
+        synth, fmt, frames, n = cam
+        cam[3] = n + 1
+        if len(frames) < _PHASES:
+            view = synth.snapshot().bytearray()
+            w, h, row, stride = synth.width, synth.height, synth.width * synth.bpp, synth.stride
+            rows = h * (3 if synth.format == RGBP888 else 1) + (h // 2 if synth.format == NV12 else 0)
+            packed = bytearray(rows * row)
+            for r in range(rows):
+                packed[r * row:(r + 1) * row] = view[r * stride:r * stride + row]
+            frames.append(memoryview(packed)[:image.image_size(w, h, fmt)])
+        return frames[n % _PHASES]
 
     def snapshot(self, chn=CAM_CHN_ID_0, timeout=1000, dump_frame=False, auto_reboot=False):
         self._need_reset()
@@ -173,11 +185,7 @@ class Sensor:
             raise RuntimeError("sensor(%d) snapshot chn(%d) failed(-1): sensor not running" % (self._csi, chn))
         if dump_frame:
             raise NotImplementedError("dump_frame: not emulated")
-        synth, frame, mv, rows, row, fmt, n = self._camera(chn)
-        src = synth.snapshot().bytearray()
-        stride = synth.stride
-        for r in range(rows):
-            mv[r * row:(r + 1) * row] = src[r * stride:r * stride + row]
+        cam = self._camera(chn)
         w, h = self._size[chn]
-        img = self._imgs[chn] = image.Image(w, h, fmt, mv[:n])
+        img = self._imgs[chn] = image.Image(w, h, cam[1], self._frame(cam))
         return img

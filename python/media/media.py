@@ -23,6 +23,29 @@ CAM_CHN_ID_0 = 0
 CAM_CHN_ID_1 = 1
 CAM_CHN_ID_2 = 2
 CAM_CHN_ID_MAX = 3
+# Module ids for MediaManager.link() (mpp/sys_struct.py K_ID_VI, K_ID_VENC).
+CAMERA_MOD_ID = 6
+VIDEO_ENCODE_MOD_ID = 9
+VENC_DEV_ID = 0
+VENC_CHN_ID_0 = 0
+VENC_CHN_ID_MAX = 4
+VENC_PACK_CNT_MAX = 12
+
+# dst -> src of every live MediaManager.link(): the emulated encoder pulls
+# its frames from the sensor channel linked to it.
+_links = {}
+
+
+def ALIGN_UP(x, a):
+    return (x + a - 1) // a * a
+
+
+class _Link:
+    def __init__(self, dst):
+        self._dst = dst
+
+    def __del__(self):
+        _links.pop(self._dst, None)
 
 
 class MediaManager:
@@ -44,6 +67,16 @@ class MediaManager:
             print("deprecated function")
             return
         cls._is_inited = False
+
+    @staticmethod
+    def link(src, dst):
+        for t in (src, dst):
+            if not isinstance(t, tuple):
+                raise TypeError("src is not a tuple" if t is src else "dst is not a tuple")
+            if len(t) != 3:
+                raise TypeError("src size shoule be 3" if t is src else "dst size shoule be 3")
+        _links[dst] = src
+        return _Link(dst)
 
     @classmethod
     def _config(cls, config=None):

@@ -10,7 +10,7 @@
 import image
 from synthetic_camera import SyntheticCamera, GRAYSCALE, RGB565, RGB888, RGBP888, NV12
 from media.media import *  # noqa: F401,F403 (the board's module re-exports these too)
-from media.media import API, MediaManager, CAM_DEV_ID_MAX, CAM_CHN_ID_0, CAM_CHN_ID_MAX
+from media.media import API, MediaManager, CAM_DEV_ID_MAX, CAM_CHN_ID_0, CAM_CHN_ID_MAX, CAMERA_MOD_ID
 
 CAM_OUT_WIDTH_MIN = 64
 CAM_OUT_HEIGHT_MIN = 64
@@ -48,6 +48,7 @@ class Sensor:
     }
 
     _csis = [False] * CAM_DEV_ID_MAX
+    _devs = [None] * CAM_DEV_ID_MAX
 
     def __init__(self, **kwargs):
         self._csi = kwargs.get("id", _DEFAULT_CSI)
@@ -65,6 +66,10 @@ class Sensor:
         self._cams = [None] * CAM_CHN_ID_MAX
         self._imgs = [None] * CAM_CHN_ID_MAX
         Sensor._csis[self._csi] = True
+        if None not in Sensor._devs:
+            raise AssertionError("too many csi devs")
+        self._dev_id = Sensor._devs.index(None)
+        Sensor._devs[self._dev_id] = self
 
     def _need_reset(self):
         if not self._enabled:
@@ -148,6 +153,22 @@ class Sensor:
         self._enabled = False
         self._started = False
         Sensor._csis[self._csi] = False
+        Sensor._devs[self._dev_id] = None
+
+    def bind_info(self, x=0, y=0, chn=CAM_CHN_ID_0):
+        self._need_reset()
+        self._check_chn(chn)
+        w, h = self._size[chn]
+        return {"src": (CAMERA_MOD_ID, self._dev_id, chn), "rect": (x, y, w, h), "pix_format": self._fmt[chn]}
+
+    def _bound_frame(self, chn):
+        """The next frame of a channel linked to another module (VENC): the
+        packed pixels, their size and img_stream's format code."""
+        if not self._started:
+            return None
+        cam = self._camera(chn)
+        w, h = self._size[chn]
+        return self._frame(cam), w, h, cam[0].format
 
     def _camera(self, chn):
         cam = self._cams[chn]

@@ -162,3 +162,56 @@ def test_2024_port_needs_media_manager_before_run(micropython):
     assert "refused:" in p.stdout and "MediaManager.init()" in p.stdout
     p = run_micropython(script, env=api_env("current"))
     assert "refused:" not in p.stdout
+
+
+# venc_stream.py: the sensor bound to (emulated) VENC, packets sent as JPEG.
+VENC = K230 / "venc_stream.py"
+
+
+@pytest.mark.parametrize("mode", ("tcp", "udp"))
+def test_venc_stream_socket(tmp_path, micropython, mode):
+    rx = Receiver("recv", mode, "--listen", "127.0.0.1:0", "--out", tmp_path, "--count", 5)
+    try:
+        p = run_micropython(VENC, mode, "127.0.0.1", rx.port(), 5, 320, 240, cwd=K230)
+        assert "sent 5" in p.stdout
+        assert rx.wait() == 0
+    finally:
+        rx.stop()
+    check(tmp_path, 5, (320, 240))
+
+
+def test_venc_stream_mqtt(tmp_path, micropython):
+    broker = Broker(tmp_path)
+    try:
+        rx = mqtt_receiver(broker.port, "--topic", "img_stream/+/frame", "--out", tmp_path / "out",
+                           "--count", 5)
+        try:
+            p = run_micropython(VENC, "mqtt", "127.0.0.1", broker.port, 5, 320, 240, cwd=K230, env=api_env("2024"))
+            assert "sent 5" in p.stdout
+            assert rx.wait() == 0
+        finally:
+            rx.stop()
+    finally:
+        broker.stop()
+    check(tmp_path / "out", 5, (320, 240))
+
+
+def test_venc_stream_http(micropython):
+    import os
+    import subprocess
+    import urllib.request
+    from conftest import MICROPYPATH, free_port
+    port = free_port()
+    p = subprocess.Popen([str(micropython), "-X", "heapsize=64M", str(VENC), "http", "127.0.0.1", str(port),
+                          "0", "320", "240"], cwd=K230, env=dict(os.environ, MICROPYPATH=MICROPYPATH),
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        line = ""
+        while "serving" not in line:  # the script prints this once it listens
+            line = p.stdout.readline()
+            assert line, "server exited"
+        jpeg = urllib.request.urlopen(f"http://127.0.0.1:{port}/snapshot", timeout=20).read()
+        assert Image.open(io.BytesIO(jpeg)).size == (320, 240)
+    finally:
+        p.kill()
+        p.wait()

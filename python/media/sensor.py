@@ -8,7 +8,8 @@
 # (python/image.py): packed, with imlib's format() values, so img_stream
 # takes them exactly as it takes the board's.
 import image
-from synthetic_camera import SyntheticCamera, GRAYSCALE, RGB565, RGB888, RGBP888, NV12
+import synthetic_camera as synth_fmt  # img_stream's codes (the class below has the board's names)
+from synthetic_camera import SyntheticCamera
 from media.media import *  # noqa: F401,F403 (the board's module re-exports these too)
 from media.media import API, MediaManager, CAM_DEV_ID_MAX, CAM_CHN_ID_0, CAM_CHN_ID_MAX, CAMERA_MOD_ID
 
@@ -40,11 +41,11 @@ class Sensor:
     # What each board format is made of here: the synthetic camera's format,
     # and the image.Image format the snapshot carries.
     _SOURCE = {
-        YUV420SP: (NV12, image.YUV420),
-        GRAYSCALE: (NV12, image.GRAYSCALE),
-        RGB888: (RGB888, image.RGB888),
-        RGB565: (RGB565, image.RGB565),  # the board converts RGB888 in place (cvt_565)
-        RGBP888: (RGBP888, image.RGBP888),
+        YUV420SP: (synth_fmt.NV12, image.YUV420),
+        GRAYSCALE: (synth_fmt.NV12, image.GRAYSCALE),
+        RGB888: (synth_fmt.RGB888, image.RGB888),
+        RGB565: (synth_fmt.RGB565, image.RGB565),  # the board converts RGB888 in place (cvt_565)
+        RGBP888: (synth_fmt.RGBP888, image.RGBP888),
     }
 
     _csis = [False] * CAM_DEV_ID_MAX
@@ -191,7 +192,7 @@ class Sensor:
         if len(frames) < _PHASES:
             view = synth.snapshot().bytearray()
             w, h, row, stride = synth.width, synth.height, synth.width * synth.bpp, synth.stride
-            rows = h * (3 if synth.format == RGBP888 else 1) + (h // 2 if synth.format == NV12 else 0)
+            rows = h * (3 if synth.format == synth_fmt.RGBP888 else 1) + (h // 2 if synth.format == synth_fmt.NV12 else 0)
             packed = bytearray(rows * row)
             for r in range(rows):
                 packed[r * row:(r + 1) * row] = view[r * stride:r * stride + row]

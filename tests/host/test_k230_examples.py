@@ -215,3 +215,33 @@ def test_venc_stream_http(micropython):
     finally:
         p.kill()
         p.wait()
+
+
+def test_every_sensor_format_has_the_board_layout(micropython):
+    script = r"""
+import image, img_stream
+from media.sensor import *
+s = Sensor(); s.reset()
+W, H = 64, 64
+cases = ((Sensor.YUV420SP, image.YUV420, W * H * 3 // 2), (Sensor.GRAYSCALE, image.GRAYSCALE, W * H),
+         (Sensor.RGB565, image.RGB565, W * H * 2), (Sensor.RGB888, image.RGB888, W * H * 3),
+         (Sensor.RGBP888, image.RGBP888, W * H * 3))
+for sfmt, ifmt, size in cases:
+    s.set_framesize(width=W, height=H); s.set_pixformat(sfmt); s.run()
+    img = s.snapshot()
+    assert (img.format(), img.size(), len(img.bytearray())) == (ifmt, size, size), (sfmt, img.size())
+    assert len(img_stream.encode(img)) > 100
+    print("layout ok", sfmt)
+"""
+    p = run_micropython(script)
+    assert p.stdout.count("layout ok") == 5, p.stdout
+
+
+def test_measure_encode_runs_on_the_pc(tmp_path, micropython):
+    p = run_micropython(K230 / "measure_encode.py", 50, 3, 1, cwd=tmp_path,
+                        env={"MICROPYPATH": f"{ROOT / 'python'}:{K230}"})
+    assert "subsampling 422 on both sides" in p.stdout  # the stock encoder's choice at q=50
+    assert p.stdout.count(" img_stream ") == 3, p.stdout
+    jpeg = (tmp_path / "img_stream_yuv420.jpg").read_bytes()
+    assert Image.open(io.BytesIO(jpeg)).size == (1280, 720)
+    assert "nothing to compare" in p.stdout

@@ -61,23 +61,30 @@ def test_stream_udp(tmp_path, micropython, api):
     deprecated_lines(p, api)
 
 
-@pytest.mark.parametrize("api", APIS)
-def test_publish_mqtt(tmp_path, micropython, api):
+def via_mqtt(tmp_path, script, args, env, done, size):
+    """Runs a K230 script that publishes 5 frames to a private Mosquitto,
+    received by img-stream recv mqtt; returns the script's process."""
     broker = Broker(tmp_path)
     try:
         rx = mqtt_receiver(broker.port, "--topic", "img_stream/+/frame", "--out", tmp_path / "out",
                            "--count", 5)
         try:
-            p = run_micropython(K230 / "publish_mqtt.py", "127.0.0.1", broker.port, 5, cwd=K230,
-                                env={"MICROPYPATH": f"{ROOT / 'python'}:{ROOT / 'build' / 'umqtt'}",
-                                     **api_env(api)})
-            assert "published 5" in p.stdout
+            p = run_micropython(script, *args(broker.port), cwd=K230, env=env)
+            assert done in p.stdout
             assert rx.wait() == 0
         finally:
             rx.stop()
     finally:
         broker.stop()
-    check(tmp_path / "out", 5, (640, 480))
+    check(tmp_path / "out", 5, size)
+    return p
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_publish_mqtt(tmp_path, micropython, api):
+    env = {"MICROPYPATH": f"{ROOT / 'python'}:{ROOT / 'build' / 'umqtt'}", **api_env(api)}
+    p = via_mqtt(tmp_path, K230 / "publish_mqtt.py", lambda port: ("127.0.0.1", port, 5), env,
+                 "published 5", (640, 480))
     deprecated_lines(p, api)
 
 
@@ -181,19 +188,8 @@ def test_venc_stream_socket(tmp_path, micropython, mode):
 
 
 def test_venc_stream_mqtt(tmp_path, micropython):
-    broker = Broker(tmp_path)
-    try:
-        rx = mqtt_receiver(broker.port, "--topic", "img_stream/+/frame", "--out", tmp_path / "out",
-                           "--count", 5)
-        try:
-            p = run_micropython(VENC, "mqtt", "127.0.0.1", broker.port, 5, 320, 240, cwd=K230, env=api_env("2024"))
-            assert "sent 5" in p.stdout
-            assert rx.wait() == 0
-        finally:
-            rx.stop()
-    finally:
-        broker.stop()
-    check(tmp_path / "out", 5, (320, 240))
+    via_mqtt(tmp_path, VENC, lambda port: ("mqtt", "127.0.0.1", port, 5, 320, 240), api_env("2024"),
+             "sent 5", (320, 240))
 
 
 def test_venc_stream_http(micropython):

@@ -241,3 +241,13 @@ def test_measure_encode_runs_on_the_pc(tmp_path, micropython):
     jpeg = (tmp_path / "img_stream_yuv420.jpg").read_bytes()
     assert Image.open(io.BytesIO(jpeg)).size == (1280, 720)
     assert "nothing to compare" in p.stdout
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_mjpeg_server_starts_and_stops_under_both_apis(micropython, api):
+    # Its serving is tested in test_mjpeg_server.py; here: the board-side setup.
+    from conftest import free_port
+    p = run_micropython(K230 / "mjpeg_server.py", f"port={free_port()}", "host=127.0.0.1", "size=320x240",
+                        "seconds=1", cwd=K230, env=api_env(api))
+    assert "serving http://127.0.0.1:" in p.stdout and "done:" in p.stdout
+    deprecated_lines(p, api)

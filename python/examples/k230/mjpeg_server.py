@@ -76,3 +76,7 @@ s = server.stats()
 print("done: %d frames captured, %d encoded, %d parts sent, %d dropped clients" % (
     s["frames_captured"], s["frames_encoded"], s["parts_sent"], s["clients_dropped"]))
 server.close()
+# Give the sensor and the video buffers back (the 2024 port's next
+# MediaManager.init() needs it).
+sensor.stop()
+MediaManager.deinit()

@@ -28,7 +28,8 @@ INC += $(addprefix -I$(PORT)/,include include/core include/machine include/mpp i
 	omv omv/alloc omv/boards/canmv omv/common omv/imlib omv/modules)
 INC += -I$(TOP) -I$(TOP)/py -I$(TOP)/shared/readline
 
-# port/Makefile's compiler settings, verbatim in substance.
+# port/Makefile's compiler settings, less CDEF (version strings) and the
+# mbedtls config define, which the shim never reads.
 COPT := -Os -fdata-sections -ffunction-sections
 CWARN := -Wall -Werror -Wno-int-conversion
 CFLAGS += $(INC) -g -gdwarf-2

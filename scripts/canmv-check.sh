@@ -84,11 +84,12 @@ missing=()
 while read -r sym; do
     grep -qxF "$sym" "$b/core-defined.txt" && continue
     case " $(echo $libc) " in *" $sym "*) echo "canmv-check: $sym <- libc"; continue ;; esac
-    # A non-static definition in the port's own C sources (e.g. imlib).
-    if grep -rqE "^[A-Za-z_][A-Za-z0-9_ *]*[ *]$sym *\(" --include='*.c' "$w/sdk/src/canmv/port" 2>/dev/null \
-        && ! grep -rqE "^static[A-Za-z0-9_ *]*[ *]$sym *\(" --include='*.c' "$w/sdk/src/canmv/port"; then
-        echo "canmv-check: $sym <- port: $(grep -rlE "^[A-Za-z_][A-Za-z0-9_ *]*[ *]$sym *\(" --include='*.c' \
-            "$w/sdk/src/canmv/port" | sed "s|$w/sdk/src/canmv/||" | head -1)"
+    # A non-static definition in the port's own C sources (e.g. imlib): a
+    # line naming it that is not a prototype, outside img_stream's own copy.
+    def="^[A-Za-z_][A-Za-z0-9_ *]*[ *]$sym *\\([^;]*\$"
+    where=$(grep -rlE "$def" --include='*.c' --exclude-dir=img_stream "$w/sdk/src/canmv/port" | head -1 || true)
+    if [ -n "$where" ] && ! grep -qE "^static[A-Za-z0-9_ *]*[ *]$sym *\\(" "$where"; then
+        echo "canmv-check: $sym <- port: ${where#"$w/sdk/src/canmv/"}"
         continue
     fi
     missing+=("$sym")

@@ -9,8 +9,56 @@
 
 #if IMG_STREAM_CANMV
 // CanMV K230 firmware: take image.Image objects by their C struct, zero-copy.
+#include "py/nlr.h"
 #include "py_image.h"
 #endif
+
+// imlib's pixfmt words, what image.format() returns on CanMV (flags, id,
+// sub-format and bytes per pixel packed into 32 bits; Canaan's canmv_k230
+// port/omv/imlib/imlib.h at 738f17f, see docs/CANMV.md). The duck-typed path
+// accepts them beside img_stream's own codes; with IMG_STREAM_CANMV the
+// firmware's header checks every value below at compile time.
+#define IS_IMLIB_GRAYSCALE 0x08020001u
+#define IS_IMLIB_RGB565 0x0C030002u
+#define IS_IMLIB_RGB888 0x0C090003u
+#define IS_IMLIB_BGR888 0x0C090103u
+#define IS_IMLIB_RGBP888 0x0C090203u
+#define IS_IMLIB_YUV420 0x1C0A0023u
+#define IS_IMLIB_JPEG 0x06060000u
+
+#if IMG_STREAM_CANMV
+_Static_assert(IS_IMLIB_GRAYSCALE == PIXFORMAT_GRAYSCALE, "imlib GRAYSCALE");
+_Static_assert(IS_IMLIB_RGB565 == PIXFORMAT_RGB565, "imlib RGB565");
+_Static_assert(IS_IMLIB_RGB888 == PIXFORMAT_RGB888, "imlib RGB888");
+_Static_assert(IS_IMLIB_BGR888 == PIXFORMAT_BGR888, "imlib BGR888");
+_Static_assert(IS_IMLIB_RGBP888 == PIXFORMAT_RGBP888, "imlib RGBP888");
+_Static_assert(IS_IMLIB_YUV420 == PIXFORMAT_YUV420, "imlib YUV420");
+_Static_assert(IS_IMLIB_JPEG == PIXFORMAT_JPEG, "imlib JPEG");
+#endif
+
+static const struct {
+    uint32_t imlib;
+    uint8_t format;
+} imlib_formats[] = {
+    { IS_IMLIB_GRAYSCALE, IS_FMT_GRAYSCALE }, // also the Y plane of Sensor.GRAYSCALE frames
+    { IS_IMLIB_RGB565, IS_FMT_RGB565 }, // native (little-endian) words
+    { IS_IMLIB_RGB888, IS_FMT_RGB888 }, // bytes R, G, B
+    { IS_IMLIB_BGR888, IS_FMT_BGR888 },
+    { IS_IMLIB_RGBP888, IS_FMT_RGBP888 }, // three w*h planes
+    { IS_IMLIB_YUV420, IS_FMT_NV12 }, // the sensor's YUV420SP: Y, then interleaved UV
+    { IS_IMLIB_JPEG, IS_FMT_JPEG }, // compressed (e.g. by VENC): passes through
+};
+
+// img_stream's code for an imlib pixfmt word, or 0 if img_stream has none
+// (binary, Bayer, YUV422, YVU420, ARGB, PNG).
+static mp_int_t from_imlib(mp_uint_t pixfmt) {
+    for (size_t i = 0; i < MP_ARRAY_SIZE(imlib_formats); i++) {
+        if (imlib_formats[i].imlib == pixfmt) {
+            return imlib_formats[i].format;
+        }
+    }
+    return 0;
+}
 
 static const char *const format_names[] = {
     "?", "GRAYSCALE", "RGB565", "RGB565_SWAPPED", "RGB888", "BGR888",
@@ -154,38 +202,38 @@ static mp_int_t call_int_method(mp_obj_t obj, qstr name) {
 }
 
 #if IMG_STREAM_CANMV
-// Maps an imlib image_t (OpenMV-derived, as CanMV ships it) to an IsFrame.
-// Frames from the sensor wrap video buffers: no copy is made here either.
-static void canmv_image(mp_obj_t obj, IsFrame *out) {
-    image_t *img = py_image_cobj(obj);
-    mp_int_t fmt;
-    switch (img->pixfmt) {
-        case PIXFORMAT_GRAYSCALE:
-            fmt = IS_FMT_GRAYSCALE;
-            break;
-        case PIXFORMAT_RGB565:
-            fmt = IS_FMT_RGB565; // imlib keeps native (little-endian) words
-            break;
-        case PIXFORMAT_RGB888:
-            fmt = IS_FMT_RGB888;
-            break;
-        case PIXFORMAT_BGR888:
-            fmt = IS_FMT_BGR888;
-            break;
-        case PIXFORMAT_RGBP888:
-            fmt = IS_FMT_RGBP888;
-            break;
-        case PIXFORMAT_YUV420:
-            fmt = IS_FMT_NV12; // the sensor's YUV420SP: Y plane + interleaved UV
-            break;
-        case PIXFORMAT_JPEG:
-            fmt = IS_FMT_JPEG; // compressed (e.g. by the hardware encoder): passes through
-            break;
-        default:
-            mp_raise_msg_varg(&mp_type_ValueError,
-                MP_ERROR_TEXT("image pixel format %d is not supported by img_stream"), (int)img->pixfmt);
+// The firmware's image.Image, or NULL. Its type (py_image_type) is static in
+// py_image.c and so cannot be named here: the type's name picks candidates
+// cheaply and py_image_cobj(), which raises TypeError for any other type,
+// decides. A Python class that happens to be called Image falls through to
+// duck typing.
+static image_t *canmv_cobj(mp_obj_t obj) {
+    if (!mp_obj_is_obj(obj) || mp_obj_get_type(obj)->name != MP_QSTR_Image) {
+        return NULL;
     }
-    mp_buffer_info_t bi = { .buf = img->data, .len = img->size, .typecode = 'B' };
+    nlr_buf_t nlr;
+    if (nlr_push(&nlr) == 0) {
+        image_t *img = py_image_cobj(obj);
+        nlr_pop();
+        return img;
+    }
+    return NULL;
+}
+
+// Maps an imlib image_t to an IsFrame. Sensor frames wrap a cached mmap of
+// the video buffer: no copy is made here either. Their `size` field is 0
+// (it is only meant for compressed images), so the length comes from
+// image_size(), as the firmware's own buffer protocol does.
+static void canmv_image(image_t *img, IsFrame *out) {
+    mp_int_t fmt = from_imlib(img->pixfmt);
+    if (fmt == 0) {
+        mp_raise_msg_varg(&mp_type_ValueError,
+            MP_ERROR_TEXT("image pixel format 0x%08x is not supported by img_stream"), (unsigned)img->pixfmt);
+    }
+    if (img->data == NULL) {
+        mp_raise_ValueError(MP_ERROR_TEXT("image has no pixel buffer"));
+    }
+    mp_buffer_info_t bi = { .buf = img->data, .len = image_size(img), .typecode = 'B' };
     raw_frame(out, &bi, img->w, img->h, fmt, 0);
 }
 #endif
@@ -200,8 +248,9 @@ mp_obj_t is_source_get(mp_obj_t img, IsFrame *out) {
         return f->buf;
     }
     #if IMG_STREAM_CANMV
-    if (mp_obj_is_type(img, &py_image_type)) {
-        canmv_image(img, out);
+    image_t *cimg = canmv_cobj(img);
+    if (cimg != NULL) {
+        canmv_image(cimg, out);
         return img;
     }
     #endif
@@ -226,6 +275,12 @@ mp_obj_t is_source_get(mp_obj_t img, IsFrame *out) {
     mp_int_t w = call_int_method(img, MP_QSTR_width);
     mp_int_t h = call_int_method(img, MP_QSTR_height);
     mp_int_t fmt = call_int_method(img, MP_QSTR_format);
+    if (fmt > IS_FMT_JPEG || fmt < 0) {
+        // CanMV's image.format() values; unknown ones stay as they are so
+        // that check_format() names them.
+        mp_int_t mapped = from_imlib((mp_uint_t)fmt);
+        fmt = mapped ? mapped : fmt;
+    }
     mp_obj_t owner = img;
     if (!mp_get_buffer(img, &bi, MP_BUFFER_READ)) {
         // Python classes cannot offer the buffer protocol; CanMV images and

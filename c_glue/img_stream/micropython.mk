@@ -1,7 +1,10 @@
 # MicroPython user C module (make-based ports): the C shim plus the Rust
 # staticlib. IMG_STREAM_LIB may point at a cross-built archive.
 IMG_STREAM_DIR := $(USERMOD_DIR)
+# A firmware install (scripts/canmv-install.sh) leaves its settings here.
+-include $(IMG_STREAM_DIR)/img_stream_board.mk
 IMG_STREAM_LIB ?= $(IMG_STREAM_DIR)/../../target/release/libimg_stream.a
+IMG_STREAM_LIBC ?=
 
 SRC_USERMOD_C += $(IMG_STREAM_DIR)/mod_img_stream.c
 SRC_USERMOD_C += $(IMG_STREAM_DIR)/img_source.c
@@ -14,6 +17,6 @@ SRC_USERMOD_C += $(IMG_STREAM_DIR)/mqtt.c
 # also compiles these files alone with CanMV's flags.
 CFLAGS_USERMOD += -I$(IMG_STREAM_DIR)
 
-# -lm (and libgcc) first: the Rust archive's compiler_builtins exports weak
+# libm (and libgcc) first: the Rust archive's compiler_builtins exports weak
 # floor/fmod/sqrt... that would otherwise replace libm's for all of MicroPython.
-LDFLAGS_USERMOD += -lm -lgcc $(IMG_STREAM_LIB)
+LDFLAGS_USERMOD += $(IMG_STREAM_LIBC) -lm -lgcc $(IMG_STREAM_LIB)

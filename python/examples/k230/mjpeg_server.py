@@ -30,9 +30,11 @@ camera_fps = int(opts["camera_fps"])
 seconds = int(opts["seconds"])
 report = int(opts["report"])
 
-# The board's camera API; on the unix port python/media/ emulates it over the
-# synthetic camera, so this script runs unchanged in both places.
-fmt = getattr(Sensor, opts["format"], None) or getattr(img_stream, opts["format"])
+# The board's camera API (sensor formats only); on the unix port python/media/
+# emulates it over the synthetic camera, so this script runs unchanged in both
+# places.
+# NV12 is img_stream's name for the sensor's YUV420SP.
+fmt = getattr(Sensor, {"NV12": "YUV420SP"}.get(opts["format"], opts["format"]))
 sensor = Sensor()
 sensor.reset()
 sensor.set_framesize(width=width, height=height, chn=CAM_CHN_ID_0)
@@ -74,3 +76,7 @@ s = server.stats()
 print("done: %d frames captured, %d encoded, %d parts sent, %d dropped clients" % (
     s["frames_captured"], s["frames_encoded"], s["parts_sent"], s["clients_dropped"]))
 server.close()
+# Give the sensor and the video buffers back (the 2024 port's next
+# MediaManager.init() needs it).
+sensor.stop()
+MediaManager.deinit()

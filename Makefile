@@ -5,7 +5,7 @@
 #   make run-http the synthetic camera as a web camera on http://127.0.0.1:8080/
 #   make run-mqtt the same camera published to a local Mosquitto and received
 #   make test     every test (installs what it needs); steps: make test-lint,
-#                 test-c, test-rust, test-mp, test-host, test-riscv64, test-riscv64-host
+#                 test-c, test-canmv-model, test-rust, test-mp, test-host, test-riscv64, test-riscv64-host
 #   make fresh-check  make run + make test in a new Debian 12 root (before
 #                 resolving anything that touches installation)
 #   make bench    benchmarks, recorded in docs/BENCHMARKS.md
@@ -32,7 +32,7 @@ GLUE_SRC := $(wildcard c_glue/img_stream/*)
 MP_FLAGS := MICROPY_PY_SSL=1 MICROPY_SSL_MBEDTLS=1 MICROPY_PY_BTREE=0 FROZEN_MANIFEST= \
 	USER_C_MODULES=$(ROOT)/c_glue IMG_STREAM_LIB=$(LIB) BUILD=$(MP_PORT_BUILD)
 
-.PHONY: all deps deps-build canmv run run-http run-mqtt test lint bench header clean fresh-check
+.PHONY: all deps deps-build canmv canmv-check run run-http run-mqtt test lint bench header clean fresh-check
 .DELETE_ON_ERROR:
 
 all: $(MICROPYTHON) $(HOST_BIN) umqtt
@@ -103,7 +103,7 @@ CROSS_ENV := IMG_STREAM_TIME_SCALE=$(or $(IMG_STREAM_TIME_SCALE),20)
 CROSS_SUITE_TIMEOUT ?= 600
 RV64 := $(BUILD)/micropython-rv64-qemu
 
-TEST_STEPS := test-lint test-c test-rust test-mp test-host
+TEST_STEPS := test-lint test-c test-canmv-model test-rust test-mp test-host
 ifneq ($(IMG_STREAM_CROSS),0)
 TEST_STEPS += test-riscv64 test-riscv64-host
 endif
@@ -123,6 +123,11 @@ test-lint: deps
 # The shim compiles with -Wall -Wextra -Werror (plus the CanMV adapter).
 test-c: deps $(MICROPYTHON)
 	$(STEP) $@ one bash tests/c_glue/compile_check.sh $(MP_SRC) $(MP_PORT_BUILD)
+
+# The CanMV adapter (IMG_STREAM_CANMV=1) in a second unix port, against the
+# model of the firmware's image module (tests/c_glue/canmv_stub, docs/CANMV.md).
+test-canmv-model: deps $(MP_STAMP) $(MP_SRC)/mpy-cross/build/mpy-cross $(LIB)
+	$(STEP) $@ runner bash tests/c_glue/model_test.sh $(MP_SRC) $(LIB)
 
 test-rust: deps
 	$(STEP) $@ cargo $(CARGO_TEST)
@@ -163,7 +168,7 @@ bench: all
 # 1.0-1.7x fewer instructions than libjpeg-turbo's portable C that way.
 CANMV_LIB := $(ROOT)/target/riscv-v/riscv64gc-unknown-linux-musl/release/libimg_stream.a
 canmv: cross-toolchain umqtt
-	@test -n "$(CANMV_SDK)" || { echo "usage: make canmv CANMV_SDK=/path/to/canmv_k230" >&2; exit 2; }
+	@test -n "$(CANMV_SDK)" || { echo "usage: make canmv CANMV_SDK=/path/to/k230_rtos_sdk (the SDK root)" >&2; exit 2; }
 	RISCV_TARGET_DIR=$(ROOT)/target/riscv-v CROSS_RUSTFLAGS="-C target-feature=+v" \
 		bash scripts/cross-build.sh riscv64gc-unknown-linux-musl
 	bash scripts/canmv-install.sh $(CANMV_SDK) $(CANMV_LIB)
@@ -174,6 +179,14 @@ canmv: cross-toolchain umqtt
 # installation (scripts/install-deps.sh, scripts/riscv-chroot.sh, mk/, this file).
 fresh-check:
 	bash scripts/fresh-check.sh
+
+# The shim against Canaan's real port and MicroPython fork (fetched trees, so
+# not part of make test; output recorded in docs/CANMV.md):
+#   make canmv-check CANMV_PORT=.../canmv_k230/port CANMV_MP=.../micropython
+canmv-check: cross-toolchain
+	@test -n "$(CANMV_PORT)" -a -n "$(CANMV_MP)" || { echo "usage: make canmv-check CANMV_PORT=<canmv_k230>/port CANMV_MP=<canmv-k230/micropython>" >&2; exit 2; }
+	bash scripts/cross-build.sh riscv64gc-unknown-linux-musl
+	bash scripts/canmv-check.sh $(CANMV_PORT) $(CANMV_MP)
 
 clean:
 	rm -rf $(MP_PORT_BUILD) $(MICROPYTHON)

@@ -30,16 +30,12 @@
 
 use core::fmt;
 
-use crate::crc32::crc32;
+use crate::wire::{self, Checked, Fault};
 
+/// Field ranges after the shared prefix ([`wire::field`]).
 mod field {
-    pub type Field = core::ops::Range<usize>;
+    pub use crate::wire::field::*;
 
-    pub const MAGIC: Field = 0..4;
-    pub const VERSION: usize = 4;
-    pub const HEADER_LEN: usize = 5;
-    pub const FLAGS: Field = 6..8;
-    pub const SEQ: Field = 8..12;
     pub const CAMERA_ID: Field = 12..14;
     pub const INDEX: Field = 14..16;
     pub const COUNT: Field = 16..18;
@@ -59,9 +55,6 @@ pub const VERSION: u8 = 1;
 
 /// Length of a v1 chunk header.
 pub const HEADER_LEN: usize = field::HEADER_CRC.end;
-
-/// Bytes needed to read magic, version and header length.
-const PREFIX_LEN: usize = field::HEADER_LEN + 1;
 
 /// The largest number of chunks one frame may be cut into.
 pub const MAX_COUNT: usize = u16::MAX as usize;
@@ -128,16 +121,19 @@ impl fmt::Display for Error {
 
 impl core::error::Error for Error {}
 
+impl From<Fault> for Error {
+    fn from(fault: Fault) -> Error {
+        match fault {
+            Fault::Truncated => Error::Truncated,
+            Fault::BadMagic => Error::BadMagic,
+            Fault::BadHeaderLen => Error::BadHeaderLen,
+            Fault::BadHeaderCrc => Error::BadHeaderCrc,
+        }
+    }
+}
+
 /// The result type of this module.
 pub type Result<T> = core::result::Result<T, Error>;
-
-fn le16(b: &[u8]) -> u16 {
-    u16::from_le_bytes([b[0], b[1]])
-}
-
-fn le32(b: &[u8]) -> u32 {
-    u32::from_le_bytes([b[0], b[1], b[2], b[3]])
-}
 
 /// A zero-copy view of a chunk header at the start of a chunk message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,190 +141,27 @@ pub struct ChunkHeader<T: AsRef<[u8]>> {
     buffer: T,
 }
 
-impl<T: AsRef<[u8]>> ChunkHeader<T> {
-    /// Wraps `buffer` without any check; accessors may panic on a short
-    /// buffer. Meant for emitting into a buffer known to be long enough.
-    pub const fn new_unchecked(buffer: T) -> ChunkHeader<T> {
-        ChunkHeader { buffer }
-    }
+wire::self_describing_view!(ChunkHeader, "chunk");
 
-    /// Wraps `buffer` after [`check_len`](Self::check_len).
-    pub fn new_checked(buffer: T) -> Result<ChunkHeader<T>> {
-        let header = ChunkHeader::new_unchecked(buffer);
-        header.check_len()?;
-        Ok(header)
-    }
-
-    /// Checks that the buffer holds the whole header it claims and that the
-    /// claim is at least [`HEADER_LEN`]. After this, no accessor panics.
-    pub fn check_len(&self) -> Result<()> {
-        let data = self.buffer.as_ref();
-        if data.len() < PREFIX_LEN {
-            return Err(Error::Truncated);
-        }
-        let len = self.header_len() as usize;
-        if len < HEADER_LEN {
-            Err(Error::BadHeaderLen)
-        } else if data.len() < len {
-            Err(Error::Truncated)
-        } else {
-            Ok(())
-        }
-    }
-
-    /// Gives the buffer back.
-    pub fn into_inner(self) -> T {
-        self.buffer
-    }
-
-    /// The magic bytes.
-    pub fn magic(&self) -> [u8; 4] {
-        let b = &self.buffer.as_ref()[field::MAGIC];
-        [b[0], b[1], b[2], b[3]]
-    }
-
-    /// The chunk header version.
-    pub fn version(&self) -> u8 {
-        self.buffer.as_ref()[field::VERSION]
-    }
-
-    /// The header's own length in bytes.
-    pub fn header_len(&self) -> u8 {
-        self.buffer.as_ref()[field::HEADER_LEN]
-    }
-
-    /// Flag bits (none defined in v1).
-    pub fn flags(&self) -> u16 {
-        le16(&self.buffer.as_ref()[field::FLAGS])
-    }
-
-    /// The frame's sequence number.
-    pub fn seq(&self) -> u32 {
-        le32(&self.buffer.as_ref()[field::SEQ])
-    }
-
+wire::field_accessors! { ChunkHeader;
     /// The frame's camera id.
-    pub fn camera_id(&self) -> u16 {
-        le16(&self.buffer.as_ref()[field::CAMERA_ID])
-    }
-
+    camera_id / set_camera_id: u16 = field::CAMERA_ID;
     /// This chunk's 0-based index.
-    pub fn index(&self) -> u16 {
-        le16(&self.buffer.as_ref()[field::INDEX])
-    }
-
+    index / set_index: u16 = field::INDEX;
     /// How many chunks the frame has.
-    pub fn count(&self) -> u16 {
-        le16(&self.buffer.as_ref()[field::COUNT])
-    }
-
+    count / set_count: u16 = field::COUNT;
     /// The reserved field (0 when sent by v1 senders).
-    pub fn reserved(&self) -> u16 {
-        le16(&self.buffer.as_ref()[field::RESERVED])
-    }
-
+    reserved / set_reserved: u16 = field::RESERVED;
     /// Where this chunk's data goes in the frame message.
-    pub fn offset(&self) -> u32 {
-        le32(&self.buffer.as_ref()[field::OFFSET])
-    }
-
+    offset / set_offset: u32 = field::OFFSET;
     /// Length of the whole frame message.
-    pub fn total(&self) -> u32 {
-        le32(&self.buffer.as_ref()[field::TOTAL])
-    }
+    total / set_total: u32 = field::TOTAL;
+}
 
-    fn crc_field(&self) -> field::Field {
-        let end = self.header_len() as usize;
-        end - 4..end
-    }
-
-    /// The header CRC as stored (the last four bytes of the header).
-    pub fn header_crc(&self) -> u32 {
-        le32(&self.buffer.as_ref()[self.crc_field()])
-    }
-
-    /// The CRC the header bytes actually have.
-    pub fn compute_header_crc(&self) -> u32 {
-        crc32(&self.buffer.as_ref()[..self.crc_field().start])
-    }
-
-    /// Whether the stored header CRC matches the header bytes.
-    pub fn verify_header_crc(&self) -> bool {
-        self.header_crc() == self.compute_header_crc()
-    }
-
+impl<T: AsRef<[u8]>> ChunkHeader<T> {
     /// The data after the header (everything after `header_len`).
     pub fn data(&self) -> &[u8] {
         &self.buffer.as_ref()[self.header_len() as usize..]
-    }
-}
-
-impl<T: AsRef<[u8]> + AsMut<[u8]>> ChunkHeader<T> {
-    /// Writes [`MAGIC`].
-    pub fn set_magic(&mut self) {
-        self.buffer.as_mut()[field::MAGIC].copy_from_slice(&MAGIC);
-    }
-
-    /// Sets the version byte.
-    pub fn set_version(&mut self, value: u8) {
-        self.buffer.as_mut()[field::VERSION] = value;
-    }
-
-    /// Sets the header length byte.
-    pub fn set_header_len(&mut self, value: u8) {
-        self.buffer.as_mut()[field::HEADER_LEN] = value;
-    }
-
-    /// Sets the flag bits.
-    pub fn set_flags(&mut self, value: u16) {
-        self.buffer.as_mut()[field::FLAGS].copy_from_slice(&value.to_le_bytes());
-    }
-
-    /// Sets the sequence number.
-    pub fn set_seq(&mut self, value: u32) {
-        self.buffer.as_mut()[field::SEQ].copy_from_slice(&value.to_le_bytes());
-    }
-
-    /// Sets the camera id.
-    pub fn set_camera_id(&mut self, value: u16) {
-        self.buffer.as_mut()[field::CAMERA_ID].copy_from_slice(&value.to_le_bytes());
-    }
-
-    /// Sets the chunk index.
-    pub fn set_index(&mut self, value: u16) {
-        self.buffer.as_mut()[field::INDEX].copy_from_slice(&value.to_le_bytes());
-    }
-
-    /// Sets the chunk count.
-    pub fn set_count(&mut self, value: u16) {
-        self.buffer.as_mut()[field::COUNT].copy_from_slice(&value.to_le_bytes());
-    }
-
-    /// Sets the reserved field.
-    pub fn set_reserved(&mut self, value: u16) {
-        self.buffer.as_mut()[field::RESERVED].copy_from_slice(&value.to_le_bytes());
-    }
-
-    /// Sets the data offset.
-    pub fn set_offset(&mut self, value: u32) {
-        self.buffer.as_mut()[field::OFFSET].copy_from_slice(&value.to_le_bytes());
-    }
-
-    /// Sets the frame message length.
-    pub fn set_total(&mut self, value: u32) {
-        self.buffer.as_mut()[field::TOTAL].copy_from_slice(&value.to_le_bytes());
-    }
-
-    /// Stores `value` as the header CRC (at the end of `header_len`).
-    pub fn set_header_crc(&mut self, value: u32) {
-        let at = self.crc_field();
-        self.buffer.as_mut()[at].copy_from_slice(&value.to_le_bytes());
-    }
-
-    /// Computes and stores the header CRC; call after every other setter.
-    pub fn fill_header_crc(&mut self) {
-        let crc = self.compute_header_crc();
-        self.set_header_crc(crc);
     }
 }
 
@@ -356,26 +189,17 @@ impl ChunkRepr {
     /// length, magic, header length, header CRC, version, then
     /// `index < count`. The data is not looked at; see [`parse_message`].
     pub fn parse(bytes: &[u8]) -> Result<ChunkRepr> {
-        if bytes.len() < PREFIX_LEN {
-            return Err(Error::Truncated);
-        }
-        let header = ChunkHeader::new_unchecked(bytes);
-        if header.magic() != MAGIC {
-            return Err(Error::BadMagic);
-        }
-        header.check_len()?;
-        if !header.verify_header_crc() {
-            return Err(Error::BadHeaderCrc);
-        }
-        if header.version() != VERSION {
+        if let Checked::OtherVersion {
+            version,
+            header_len,
+        } = wire::parse_prefix(bytes, MAGIC, VERSION, HEADER_LEN)?
+        {
             return Err(Error::UnsupportedVersion {
-                version: header.version(),
-                header_len: header.header_len(),
+                version,
+                header_len,
             });
         }
-        if header.header_len() as usize != HEADER_LEN {
-            return Err(Error::BadHeaderLen);
-        }
+        let header = ChunkHeader::new_unchecked(bytes);
         if header.index() >= header.count() {
             return Err(Error::BadIndex);
         }

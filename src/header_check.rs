@@ -11,6 +11,7 @@ const ABI_FILES: &[&str] = &[
     "src/mjpeg.rs",
     "src/udp.rs",
     "src/mqtt.rs",
+    "core/src/pixel.rs",
 ];
 
 #[test]

@@ -6,9 +6,10 @@ use core::ops::Range;
 
 use img_stream_core::crc32::crc32;
 use img_stream_core::framing::FrameRepr;
+use img_stream_core::pixel::PixelFormat;
 
+use crate::ffi::IS_OK;
 use crate::ffi::{pool_status, send_status, Input, IsFrameMeta, IsOutcome, Settings};
-use crate::ffi::{IS_FORMAT_JPEG, IS_OK};
 use crate::pool::{Pool, PoolError, HEADROOM};
 use crate::send::SendError;
 
@@ -69,7 +70,7 @@ pub(crate) fn frame_repr(meta: &IsFrameMeta, width: u16, height: u16, jpeg: &[u8
         timestamp_us: meta.timestamp_us,
         width,
         height,
-        format: IS_FORMAT_JPEG,
+        format: PixelFormat::Jpeg.code(),
         camera_id: meta.camera_id,
         payload_len: jpeg.len() as u32,
         payload_crc: crc32(jpeg),

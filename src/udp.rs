@@ -24,8 +24,7 @@ use crate::staging::{frame_repr, record, stage, status, Staged};
 
 /// Smallest `mtu`: a chunk header and the whole frame header fit the first
 /// datagram.
-pub const IS_UDP_MIN_MTU: usize = 72;
-const _: () = assert!(IS_UDP_MIN_MTU == chunk::HEADER_LEN + framing::HEADER_LEN);
+pub const IS_UDP_MIN_MTU: usize = IS_CHUNK_HEADER_LEN + IS_FRAME_HEADER_LEN;
 
 /// Largest `mtu`: the largest UDP payload over IPv4.
 pub const IS_UDP_MAX_MTU: usize = 65_507;
@@ -150,15 +149,22 @@ pub(crate) fn send_chunks<D: Write + Clock>(
     Ok(sent)
 }
 
-/// Checks `mtu` and plans the chunks for a frame message of `total` bytes.
+/// Plans the chunks for a frame message of `total` bytes (`mtu` checked by
+/// [`check_mtu`]).
 fn plan_for(total: usize, mtu: usize, out: &mut IsOutcome) -> Result<ChunkPlan, i32> {
-    if !(IS_UDP_MIN_MTU..=IS_UDP_MAX_MTU).contains(&mtu) {
-        return Err(IS_ERR_BAD_MTU);
-    }
     chunk::plan(total, mtu).map_err(|_| {
         out.needed = total;
         IS_ERR_TOO_MANY_DATAGRAMS
     })
+}
+
+/// The one `mtu` check.
+fn check_mtu(mtu: usize) -> Result<(), i32> {
+    if (IS_UDP_MIN_MTU..=IS_UDP_MAX_MTU).contains(&mtu) {
+        Ok(())
+    } else {
+        Err(IS_ERR_BAD_MTU)
+    }
 }
 
 /// Encodes `frame` (JPEG input is copied into the pool unchanged) and sends
@@ -183,9 +189,7 @@ pub unsafe extern "C" fn is_send_udp(
     let (mut d, f, o, meta, pacing, out) =
         unsafe { (*sender, &*frame, &*options, &*meta, &mut *pacing, &mut *out) };
     let s = try_status!(settings(o));
-    if !(IS_UDP_MIN_MTU..=IS_UDP_MAX_MTU).contains(&mtu) {
-        return IS_ERR_BAD_MTU;
-    }
+    try_status!(check_mtu(mtu));
     let data = try_status!(unsafe { bytes_of(f) });
     let input = try_status!(input(f, data, out));
     let r = POOL.with(|p| -> Result<(), i32> {
@@ -211,6 +215,7 @@ mod tests {
     use super::*;
     use img_stream_core::chunk::parse_message;
     use img_stream_core::crc32::crc32;
+    use img_stream_core::pixel::PixelFormat;
 
     /// Collects datagrams and keeps a fake clock.
     #[derive(Default)]
@@ -354,14 +359,10 @@ mod tests {
     #[test]
     fn mtu_limits() {
         let mut out = IsOutcome::default();
-        assert_eq!(
-            plan_for(100, IS_UDP_MIN_MTU - 1, &mut out),
-            Err(IS_ERR_BAD_MTU)
-        );
-        assert_eq!(
-            plan_for(100, IS_UDP_MAX_MTU + 1, &mut out),
-            Err(IS_ERR_BAD_MTU)
-        );
+        assert_eq!(check_mtu(IS_UDP_MIN_MTU - 1), Err(IS_ERR_BAD_MTU));
+        assert_eq!(check_mtu(IS_UDP_MAX_MTU + 1), Err(IS_ERR_BAD_MTU));
+        assert_eq!(check_mtu(IS_UDP_MIN_MTU), Ok(()));
+        assert_eq!(check_mtu(IS_UDP_MAX_MTU), Ok(()));
         assert!(plan_for(100, IS_UDP_MIN_MTU, &mut out).is_ok());
         // 40 data bytes per datagram: at most 65535 * 40 bytes.
         assert!(plan_for(65_535 * 40, 72, &mut out).is_ok());
@@ -445,7 +446,7 @@ mod tests {
             width: 0,
             height: 0,
             stride: 0,
-            format: IS_FORMAT_JPEG,
+            format: PixelFormat::Jpeg.code(),
         };
         got.clear();
         let st = send_udp(&jf, 1400, &mut out);

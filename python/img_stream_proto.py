@@ -44,22 +44,30 @@ __all__ = [
     "read_frames",
 ]
 
+# --- protocol constants: generated from the Rust core by src/header_check.rs (`make header`); do not edit ---
 MAGIC = b"IMGS"
 CHUNK_MAGIC = b"IMGC"
 VERSION = 1
 HEADER_LEN = 40
 CHUNK_HEADER_LEN = 32
 PREFIX_LEN = 6  # magic, version, header_len: enough to judge a candidate
-DEFAULT_MAX_PAYLOAD = 16 * 1024 * 1024
+DEFAULT_MAX_PAYLOAD = 16777216
 DEFAULT_MAX_PENDING = 4
 DEFAULT_CHUNK_TIMEOUT = 2.0
+FORMATS = {
+    1: "grayscale",
+    2: "rgb565",
+    3: "rgb565_swapped",
+    4: "rgb888",
+    5: "bgr888",
+    6: "rgbp888",
+    7: "yuv422",
+    8: "nv12",
+    9: "jpeg",
+}
+# --- end of generated constants ---
 # Finished frames remembered per (source, camera) to classify stragglers.
 RECENT_KEYS = 32
-
-FORMATS = {
-    1: "grayscale", 2: "rgb565", 3: "rgb565_swapped", 4: "rgb888", 5: "bgr888",
-    6: "rgbp888", 7: "yuv422", 8: "nv12", 9: "jpeg",
-}
 
 # Everything before header_crc; all little-endian.
 _FRAME = struct.Struct("<4sBBHIQHHBBHII")

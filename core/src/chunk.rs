@@ -59,6 +59,14 @@ pub const HEADER_LEN: usize = field::HEADER_CRC.end;
 /// The largest number of chunks one frame may be cut into.
 pub const MAX_COUNT: usize = u16::MAX as usize;
 
+/// Receivers' default number of frames of one (source, camera) reassembled
+/// at once; a new one drops the oldest (`docs/PROTOCOL.md` §3.3).
+pub const DEFAULT_MAX_PENDING: usize = 4;
+
+/// Receivers' default time a frame may stay incomplete after its first
+/// chunk, in milliseconds (`docs/PROTOCOL.md` §3.3: 2 s).
+pub const DEFAULT_TIMEOUT_MS: u64 = 2_000;
+
 /// Why a chunk message or a chunking plan is unusable.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Error {

@@ -104,6 +104,26 @@ pub struct IsFrame {
     pub format: u8,
 }
 
+#[cfg(test)]
+impl IsFrame {
+    /// Packed pixels of format `code`, as the shim would pass them.
+    pub(crate) fn raw(px: &[u8], width: u32, height: u32, code: u8) -> IsFrame {
+        IsFrame {
+            data: px.as_ptr(),
+            len: px.len(),
+            width,
+            height,
+            stride: 0,
+            format: code,
+        }
+    }
+
+    /// JPEG bytes, as the shim passes them (size read from the SOF).
+    pub(crate) fn jpeg(bytes: &[u8]) -> IsFrame {
+        IsFrame::raw(bytes, 0, 0, PixelFormat::Jpeg.code())
+    }
+}
+
 /// Encoder settings.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
@@ -475,5 +495,45 @@ pub extern "C" fn is_pool_release() -> i32 {
     match POOL.with(|p| p.release()) {
         Ok(()) => IS_OK,
         Err(_) => IS_ERR_BUSY,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(quality: i32, subsampling: i32, engine: i32) -> i32 {
+        let o = IsEncodeOptions {
+            quality,
+            subsampling,
+            engine,
+        };
+        unsafe { is_options_check(&o) }
+    }
+
+    #[test]
+    fn options_are_checked_in_rust_only() {
+        assert_eq!(check(IS_QUALITY_MIN, 420, IS_ENGINE_AUTO), IS_OK);
+        assert_eq!(check(IS_QUALITY_MAX, 444, IS_ENGINE_FAST), IS_OK);
+        assert_eq!(check(0, 420, 0), IS_ERR_BAD_QUALITY);
+        assert_eq!(check(101, 420, 0), IS_ERR_BAD_QUALITY);
+        assert_eq!(check(-1, 420, 0), IS_ERR_BAD_QUALITY);
+        assert_eq!(check(65, 411, 0), IS_ERR_BAD_SUBSAMPLING);
+        assert_eq!(check(65, -420, 0), IS_ERR_BAD_SUBSAMPLING);
+        for engine in [-1, 3, i32::MAX] {
+            assert_eq!(check(65, 420, engine), IS_ERR_BAD_ENGINE, "engine {engine}");
+        }
+        let engine = |code| {
+            settings(&IsEncodeOptions {
+                quality: 65,
+                subsampling: 420,
+                engine: code,
+            })
+            .map(|s| s.engine)
+            .ok()
+        };
+        assert_eq!(engine(IS_ENGINE_AUTO), Some(Engine::default()));
+        assert_eq!(engine(IS_ENGINE_JPEG_ENCODER), Some(Engine::Generic));
+        assert_eq!(engine(IS_ENGINE_FAST), Some(Engine::Fast));
     }
 }

@@ -297,7 +297,6 @@ mod tests {
     use super::*;
     use crate::send::tests::Trickle;
     use core::ffi::c_void;
-    use img_stream_core::pixel::PixelFormat;
 
     fn head_str(len: usize, ts: u64) -> String {
         let (b, n) = part_head_bytes(len, ts);
@@ -441,14 +440,7 @@ mod tests {
     #[test]
     fn send_raw_frame_short_writes() {
         let px: Vec<u8> = (0..96 * 64).map(|i| (i * 13 % 251) as u8).collect();
-        let f = IsFrame {
-            data: px.as_ptr(),
-            len: px.len(),
-            width: 96,
-            height: 64,
-            stride: 0,
-            format: 1,
-        };
+        let f = IsFrame::raw(&px, 96, 64, 1);
         let mut t = Trickle {
             out: Vec::new(),
             chunk: 333,
@@ -470,14 +462,7 @@ mod tests {
 
         // The same JPEG passed through is sent byte for byte.
         let jpeg = jpeg.to_vec();
-        let j = IsFrame {
-            data: jpeg.as_ptr(),
-            len: jpeg.len(),
-            width: 0,
-            height: 0,
-            stride: 0,
-            format: PixelFormat::Jpeg.code(),
-        };
+        let j = IsFrame::jpeg(&jpeg);
         let mut t2 = Trickle {
             out: Vec::new(),
             chunk: usize::MAX,
@@ -494,14 +479,7 @@ mod tests {
     #[test]
     fn send_reports_errno_and_progress() {
         let px = vec![128u8; 64 * 64];
-        let f = IsFrame {
-            data: px.as_ptr(),
-            len: px.len(),
-            width: 64,
-            height: 64,
-            stride: 0,
-            format: 1,
-        };
+        let f = IsFrame::raw(&px, 64, 64, 1);
         let mut t = Trickle {
             out: Vec::new(),
             chunk: 50,
@@ -517,14 +495,7 @@ mod tests {
     #[test]
     fn send_rejects_bad_boundary() {
         let px = [0u8; 64];
-        let f = IsFrame {
-            data: px.as_ptr(),
-            len: 64,
-            width: 8,
-            height: 8,
-            stride: 0,
-            format: 1,
-        };
+        let f = IsFrame::raw(&px[..64], 8, 8, 1);
         let mut t = Trickle {
             out: Vec::new(),
             chunk: 10,

@@ -215,7 +215,6 @@ mod tests {
     use super::*;
     use img_stream_core::chunk::parse_message;
     use img_stream_core::crc32::crc32;
-    use img_stream_core::pixel::PixelFormat;
 
     /// Collects datagrams and keeps a fake clock.
     #[derive(Default)]
@@ -397,14 +396,7 @@ mod tests {
             clock,
             ctx: &mut got as *mut _ as *mut c_void,
         };
-        let frame = IsFrame {
-            data: px.as_ptr(),
-            len: px.len(),
-            width: 64,
-            height: 48,
-            stride: 0,
-            format: 4,
-        };
+        let frame = IsFrame::raw(&px, 64, 48, 4);
         let opts = IsEncodeOptions {
             quality: 80,
             subsampling: 420,
@@ -440,14 +432,7 @@ mod tests {
 
         // JPEG input passes through byte for byte.
         let jpeg = msg[40..].to_vec();
-        let jf = IsFrame {
-            data: jpeg.as_ptr(),
-            len: jpeg.len(),
-            width: 0,
-            height: 0,
-            stride: 0,
-            format: PixelFormat::Jpeg.code(),
-        };
+        let jf = IsFrame::jpeg(&jpeg);
         got.clear();
         let st = send_udp(&jf, 1400, &mut out);
         assert_eq!(st, IS_OK);

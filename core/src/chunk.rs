@@ -30,7 +30,7 @@
 
 use core::fmt;
 
-use crate::wire::{self, Checked, Fault};
+use crate::wire::{self, Checked};
 
 /// Field ranges after the shared prefix ([`wire::field`]).
 mod field {
@@ -127,29 +127,10 @@ impl fmt::Display for Error {
     }
 }
 
-impl core::error::Error for Error {}
-
-impl From<Fault> for Error {
-    fn from(fault: Fault) -> Error {
-        match fault {
-            Fault::Truncated => Error::Truncated,
-            Fault::BadMagic => Error::BadMagic,
-            Fault::BadHeaderLen => Error::BadHeaderLen,
-            Fault::BadHeaderCrc => Error::BadHeaderCrc,
-        }
-    }
+wire::self_describing_view! {
+    /// A zero-copy view of a chunk header at the start of a chunk message.
+    ChunkHeader, "chunk"
 }
-
-/// The result type of this module.
-pub type Result<T> = core::result::Result<T, Error>;
-
-/// A zero-copy view of a chunk header at the start of a chunk message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ChunkHeader<T: AsRef<[u8]>> {
-    buffer: T,
-}
-
-wire::self_describing_view!(ChunkHeader, "chunk");
 
 wire::field_accessors! { ChunkHeader;
     /// The frame's camera id.

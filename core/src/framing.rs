@@ -43,7 +43,7 @@
 use core::fmt;
 
 use crate::crc32::crc32;
-use crate::wire::{self, Checked, Fault};
+use crate::wire::{self, Checked};
 
 /// Field ranges after the shared prefix ([`wire::field`]).
 mod field {
@@ -126,31 +126,12 @@ impl fmt::Display for Error {
     }
 }
 
-impl core::error::Error for Error {}
-
-impl From<Fault> for Error {
-    fn from(fault: Fault) -> Error {
-        match fault {
-            Fault::Truncated => Error::Truncated,
-            Fault::BadMagic => Error::BadMagic,
-            Fault::BadHeaderLen => Error::BadHeaderLen,
-            Fault::BadHeaderCrc => Error::BadHeaderCrc,
-        }
-    }
+wire::self_describing_view! {
+    /// A zero-copy view of a frame header at the start of a buffer.
+    ///
+    /// The buffer may hold more than the header (the payload usually follows).
+    FrameHeader, "frame"
 }
-
-/// The result type of this module.
-pub type Result<T> = core::result::Result<T, Error>;
-
-/// A zero-copy view of a frame header at the start of a buffer.
-///
-/// The buffer may hold more than the header (the payload usually follows).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FrameHeader<T: AsRef<[u8]>> {
-    buffer: T,
-}
-
-wire::self_describing_view!(FrameHeader, "frame");
 
 wire::field_accessors! { FrameHeader;
     /// Capture time in microseconds on the sender's monotonic clock.

@@ -150,11 +150,35 @@ pub(crate) fn parse_prefix(
     Ok(Checked::V1)
 }
 
-/// Writes the accessors every self-describing view has (construction, the
-/// shared prefix fields, the trailing CRC) for `$view`, whose module defines
-/// `MAGIC`, `HEADER_LEN`, `Error` (with `From<Fault>`) and `Result`.
+/// Defines the view type `$view` with everything a self-describing view
+/// shares: the struct, construction, the prefix fields, the trailing CRC, and
+/// the module's `Result` alias, `core::error::Error` impl and conversion from
+/// [`Fault`]. The module defines `MAGIC`, `HEADER_LEN` and an `Error` enum
+/// with (at least) `Truncated`, `BadMagic`, `BadHeaderLen`, `BadHeaderCrc`.
 macro_rules! self_describing_view {
-    ($view:ident, $what:literal) => {
+    ($(#[$attr:meta])* $view:ident, $what:literal) => {
+        $(#[$attr])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub struct $view<T: AsRef<[u8]>> {
+            buffer: T,
+        }
+
+        /// The result type of this module.
+        pub type Result<T> = core::result::Result<T, Error>;
+
+        impl core::error::Error for Error {}
+
+        impl From<$crate::wire::Fault> for Error {
+            fn from(fault: $crate::wire::Fault) -> Error {
+                match fault {
+                    $crate::wire::Fault::Truncated => Error::Truncated,
+                    $crate::wire::Fault::BadMagic => Error::BadMagic,
+                    $crate::wire::Fault::BadHeaderLen => Error::BadHeaderLen,
+                    $crate::wire::Fault::BadHeaderCrc => Error::BadHeaderCrc,
+                }
+            }
+        }
+
         impl<T: AsRef<[u8]>> $view<T> {
             /// Wraps `buffer` without any check; accessors may panic on a
             /// short buffer. Meant for emitting into a buffer known to be

@@ -39,7 +39,7 @@ from typing import Optional
 __all__ = [
     "MAGIC", "CHUNK_MAGIC", "VERSION", "HEADER_LEN", "CHUNK_HEADER_LEN",
     "DEFAULT_MAX_PAYLOAD", "FORMATS", "ProtocolError", "UnsupportedVersion",
-    "FrameHeader", "ChunkHeader", "Frame", "parse_header", "parse_chunk_header",
+    "FrameHeader", "ChunkHeader", "ReceivedFrame", "parse_header", "parse_chunk_header",
     "build_frame", "build_chunks", "classify", "StreamDecoder", "ChunkAssembler",
     "read_frames",
 ]
@@ -128,7 +128,7 @@ class ChunkHeader:
 
 
 @dataclass
-class Frame:
+class ReceivedFrame:
     """A delivered frame: header fields, the verified payload, and where it
     came from (``offset`` in the stream, ``source`` for chunked frames)."""
     flags: int
@@ -301,7 +301,7 @@ class StreamDecoder:
 
     def _step(self):
         """One decision: ``None`` when more bytes are needed, ``True`` after
-        dropping bytes, or a delivered ``Frame``."""
+        dropping bytes, or a delivered ``ReceivedFrame``."""
         buf = self._buf
         if self._skip:
             n = min(self._skip, len(buf))
@@ -352,7 +352,7 @@ class StreamDecoder:
             self.crc_errors += 1
             return True
         self.frames += 1
-        return Frame._from(header, payload, offset=offset)
+        return ReceivedFrame._from(header, payload, offset=offset)
 
 
 class _Pending:
@@ -370,7 +370,7 @@ class _Pending:
 class ChunkAssembler:
     """Reassembles chunk messages into frames, per (source, camera_id, seq).
 
-    ``push(message, source)`` returns a verified ``Frame`` when the message
+    ``push(message, source)`` returns a verified ``ReceivedFrame`` when the message
     completed one, else ``None``. A frame still incomplete ``timeout``
     seconds after its first chunk, or pushed out because more than
     ``max_pending`` frames of the same (source, camera) are in progress, is
@@ -487,7 +487,7 @@ class ChunkAssembler:
             self.crc_errors += 1
             return None
         self.frames += 1
-        return Frame._from(header, payload, source=source)
+        return ReceivedFrame._from(header, payload, source=source)
 
 
 def read_frames(source, max_payload=DEFAULT_MAX_PAYLOAD, decoder=None, bufsize=1 << 16):

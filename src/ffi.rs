@@ -168,10 +168,11 @@ pub struct IsWriter {
     pub ctx: *mut c_void,
 }
 
-/// Per-frame header fields chosen by the caller.
+/// The wire header fields the caller chooses for one frame (the rest come
+/// from the image and its JPEG).
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
-pub struct IsFrameMeta {
+pub struct IsHeaderFields {
     /// Frame sequence number.
     pub seq: u32,
     /// Sender id carried in the header.

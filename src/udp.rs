@@ -20,7 +20,7 @@ use img_stream_core::framing;
 use crate::ffi::*;
 use crate::pool::{HEADROOM, POOL};
 use crate::send::{SendError, Write};
-use crate::staging::{frame_repr, record, stage, status, Staged};
+use crate::staging::{header_repr, record, stage, status, Staged};
 
 /// Smallest `mtu`: a chunk header and the whole frame header fit the first
 /// datagram.
@@ -180,14 +180,22 @@ pub unsafe extern "C" fn is_send_udp(
     sender: *const IsDatagramSender,
     frame: *const IsFrame,
     options: *const IsEncodeOptions,
-    meta: *const IsFrameMeta,
+    fields: *const IsHeaderFields,
     mtu: usize,
     pacing: *mut IsPacing,
     out: *mut IsOutcome,
 ) -> i32 {
     // SAFETY: per the contract above.
-    let (mut d, f, o, meta, pacing, out) =
-        unsafe { (*sender, &*frame, &*options, &*meta, &mut *pacing, &mut *out) };
+    let (mut d, f, o, fields, pacing, out) = unsafe {
+        (
+            *sender,
+            &*frame,
+            &*options,
+            &*fields,
+            &mut *pacing,
+            &mut *out,
+        )
+    };
     let s = try_status!(settings(o));
     try_status!(check_mtu(mtu));
     let data = try_status!(unsafe { bytes_of(f) });
@@ -202,9 +210,17 @@ pub unsafe extern "C" fn is_send_udp(
         out.needed = msg.len();
         let plan = plan_for(msg.len(), mtu, out)?;
         let buf = p.bytes_mut();
-        let repr = frame_repr(meta, width, height, &buf[jpeg.clone()]);
+        let repr = header_repr(fields, width, height, &buf[jpeg.clone()]);
         repr.emit(&mut buf[msg.start..jpeg.start]);
-        let result = send_chunks(&mut d, buf, msg, &plan, meta.seq, meta.camera_id, pacing);
+        let result = send_chunks(
+            &mut d,
+            buf,
+            msg,
+            &plan,
+            fields.seq,
+            fields.camera_id,
+            pacing,
+        );
         record(result, out)
     });
     status(r, out)
@@ -402,7 +418,7 @@ mod tests {
             subsampling: 420,
             engine: 0,
         };
-        let meta = IsFrameMeta {
+        let fields = IsHeaderFields {
             seq: 77,
             camera_id: 3,
             timestamp_us: 123,
@@ -411,7 +427,15 @@ mod tests {
         // Other tests share the module's pool: wait while they hold it.
         let send_udp = |f: &IsFrame, mtu: usize, out: &mut IsOutcome| loop {
             let st = unsafe {
-                is_send_udp(&sender, f, &opts, &meta, mtu, &mut IsPacing::default(), out)
+                is_send_udp(
+                    &sender,
+                    f,
+                    &opts,
+                    &fields,
+                    mtu,
+                    &mut IsPacing::default(),
+                    out,
+                )
             };
             if st != IS_ERR_BUSY {
                 return st;

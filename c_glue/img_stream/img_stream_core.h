@@ -224,15 +224,16 @@ typedef struct IsWriter {
   void *ctx;
 } IsWriter;
 
-// Per-frame header fields chosen by the caller.
-typedef struct IsFrameMeta {
+// The wire header fields the caller chooses for one frame (the rest come
+// from the image and its JPEG).
+typedef struct IsHeaderFields {
   // Frame sequence number.
   uint32_t seq;
   // Sender id carried in the header.
   uint16_t camera_id;
   // Capture time in µs.
   uint64_t timestamp_us;
-} IsFrameMeta;
+} IsHeaderFields;
 
 // The shim's clock: waits until the clock reads at least `until_us` (no
 // wait when it already does), then stores the clock in `*now_us`. Returns 0,
@@ -344,7 +345,7 @@ int32_t is_pool_release(void);
 int32_t is_send_frame(const struct IsWriter *writer,
                       const struct IsFrame *frame,
                       const struct IsEncodeOptions *options,
-                      const struct IsFrameMeta *meta,
+                      const struct IsHeaderFields *fields,
                       struct IsOutcome *out);
 
 // CRC-32 (ISO-HDLC, as on the wire) of `len` bytes at `data`.
@@ -408,7 +409,7 @@ int32_t is_send_mjpeg_part(const struct IsWriter *writer,
 int32_t is_send_udp(const struct IsDatagramSender *sender,
                     const struct IsFrame *frame,
                     const struct IsEncodeOptions *options,
-                    const struct IsFrameMeta *meta,
+                    const struct IsHeaderFields *fields,
                     size_t mtu,
                     struct IsPacing *pacing,
                     struct IsOutcome *out);
@@ -425,7 +426,7 @@ int32_t is_send_udp(const struct IsDatagramSender *sender,
 // Pointers valid for the call.
 int32_t is_mqtt_prepare(const struct IsFrame *frame,
                         const struct IsEncodeOptions *options,
-                        const struct IsFrameMeta *meta,
+                        const struct IsHeaderFields *fields,
                         size_t chunk_size,
                         struct IsMqttPlan *plan,
                         struct IsOutcome *out);

@@ -74,7 +74,7 @@ void is_writer_check(int32_t status, const is_stream_ctx_t *ctx, const IsOutcome
 
 // The rows of the framed transports' header fields, in this order:
 // ARG_seq, ARG_timestamp_us.
-#define IS_META_ARGS \
+#define IS_HEADER_ARGS \
     { MP_QSTR_seq, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = mp_const_none} }, \
     { MP_QSTR_timestamp_us, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = mp_const_none} }
 
@@ -84,7 +84,7 @@ typedef struct _is_opening_t {
     IsEncodeOptions options;
     IsFrame frame;
     mp_obj_t keep;
-    IsFrameMeta meta;     // framed transports only (is_open_meta)
+    IsHeaderFields header; // framed transports only (is_open_header)
     uint32_t saved_seq;   // the module's sequence number before this frame
 } is_opening_t;
 
@@ -93,14 +93,14 @@ typedef struct _is_opening_t {
 // `img` into a frame. Raises ValueError/TypeError.
 void is_open(is_opening_t *op, const mp_arg_val_t *encode_args, mp_obj_t img);
 
-// For the framed transports: fills op->meta from the IS_META_ARGS run
+// For the framed transports: fills op->header from the IS_HEADER_ARGS run
 // (seq from the argument or the module's counter, timestamp from the
 // argument or the clock, the module's camera id).
-void is_open_meta(is_opening_t *op, const mp_arg_val_t *meta_args);
+void is_open_header(is_opening_t *op, const mp_arg_val_t *header_args);
 
 // After the Rust call: when nothing went out (`sent` is 0 and the call
 // failed), gives the sequence number back for the next frame.
-void is_close_meta(const is_opening_t *op, int32_t status, size_t sent);
+void is_close_header(const is_opening_t *op, int32_t status, size_t sent);
 
 // A non-negative int argument of up to 64 bits (timestamps); raises
 // ValueError naming `name` otherwise.

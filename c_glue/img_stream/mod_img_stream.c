@@ -2,7 +2,7 @@
 //
 // This file is the module's Python surface: the module state (sequence
 // counter, camera id), the opening every encoding entry point shares
-// (is_open, is_open_meta), encode/encode_into and the buffer calls, and the
+// (is_open, is_open_header), encode/encode_into and the buffer calls, and the
 // globals table. Object-to-buffer conversion is in img_source.c, the stream
 // write callback in stream_writer.c, status-to-exception in status.c, and
 // each transport in its own file (tcp.c, udp.c, mqtt.c, mjpeg.c).
@@ -39,22 +39,22 @@ void is_open(is_opening_t *op, const mp_arg_val_t *encode_args, mp_obj_t img) {
     op->saved_seq = next_seq;
 }
 
-void is_open_meta(is_opening_t *op, const mp_arg_val_t *meta_args) {
-    mp_obj_t seq = meta_args[0].u_obj;
-    mp_obj_t timestamp_us = meta_args[1].u_obj;
+void is_open_header(is_opening_t *op, const mp_arg_val_t *header_args) {
+    mp_obj_t seq = header_args[0].u_obj;
+    mp_obj_t timestamp_us = header_args[1].u_obj;
     op->saved_seq = next_seq;
     if (seq == mp_const_none) {
-        op->meta.seq = next_seq++;
+        op->header.seq = next_seq++;
     } else {
-        op->meta.seq = (uint32_t)mp_obj_get_int_truncated(seq);
-        next_seq = op->meta.seq + 1;
+        op->header.seq = (uint32_t)mp_obj_get_int_truncated(seq);
+        next_seq = op->header.seq + 1;
     }
-    op->meta.timestamp_us = timestamp_us == mp_const_none
+    op->header.timestamp_us = timestamp_us == mp_const_none
         ? is_time_us() : is_u64_arg(timestamp_us, MP_QSTR_timestamp_us);
-    op->meta.camera_id = camera_id;
+    op->header.camera_id = camera_id;
 }
 
-void is_close_meta(const is_opening_t *op, int32_t status, size_t sent) {
+void is_close_header(const is_opening_t *op, int32_t status, size_t sent) {
     if (status != IS_OK && sent == 0) {
         // Nothing went out: the next frame may reuse this sequence number.
         next_seq = op->saved_seq;

@@ -95,7 +95,7 @@ static mp_obj_t is_publish(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw
         { MP_QSTR_img, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
         { MP_QSTR_topic, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = mp_const_none} },
         IS_ENCODE_ARGS,
-        IS_META_ARGS,
+        IS_HEADER_ARGS,
         { MP_QSTR_qos, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = 0} },
         { MP_QSTR_retain, MP_ARG_KW_ONLY | MP_ARG_BOOL, {.u_bool = false} },
         { MP_QSTR_chunked, MP_ARG_KW_ONLY | MP_ARG_BOOL, {.u_bool = false} },
@@ -151,18 +151,18 @@ static mp_obj_t is_publish(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw
     // (saved_seq) after the nlr handler below, never changed after nlr_push.
     is_opening_t op;
     is_open(&op, &args[ARG_quality], args[ARG_img].u_obj);
-    is_open_meta(&op, &args[ARG_seq]);
+    is_open_header(&op, &args[ARG_seq]);
     IsMqttPlan plan;
     IsOutcome out = {0};
-    int32_t st = is_mqtt_prepare(&op.frame, &op.options, &op.meta,
+    int32_t st = is_mqtt_prepare(&op.frame, &op.options, &op.header,
         chunked ? (size_t)chunk_size : 0, &plan, &out);
     if (st != IS_OK) {
-        is_close_meta(&op, st, 0);
+        is_close_header(&op, st, 0);
         is_raise_status(st, &out);
     }
     if (!chunked && (plan.len + overhead >= IS_MQTT_UMQTT_LIMIT
                      || (chunk_size > 0 && plan.len > (size_t)chunk_size))) {
-        is_close_meta(&op, IS_ERR_OVER_LIMIT, 0);
+        is_close_header(&op, IS_ERR_OVER_LIMIT, 0);
         raise_too_large();
     }
 
@@ -209,7 +209,7 @@ static mp_obj_t is_publish(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw
         mv->items = NULL;
         mv->len = 0;
         // Nothing published yet: the next frame may reuse the number.
-        is_close_meta(&op, IS_ERR_EXCEPTION, i);
+        is_close_header(&op, IS_ERR_EXCEPTION, i);
         nlr_jump(nlr.ret_val);
     }
     mv->items = NULL;

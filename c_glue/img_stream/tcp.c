@@ -12,7 +12,7 @@ static mp_obj_t is_send_tcp(size_t n_args, const mp_obj_t *pos_args, mp_map_t *k
         { MP_QSTR_sock, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
         { MP_QSTR_img, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
         IS_ENCODE_ARGS,
-        IS_META_ARGS,
+        IS_HEADER_ARGS,
     };
     mp_arg_val_t args[MP_ARRAY_SIZE(allowed_args)];
     mp_arg_parse_all(n_args, pos_args, kw_args, MP_ARRAY_SIZE(allowed_args), allowed_args, args);
@@ -22,10 +22,10 @@ static mp_obj_t is_send_tcp(size_t n_args, const mp_obj_t *pos_args, mp_map_t *k
     is_writer_init(&w, &ctx, args[ARG_sock].u_obj);
     is_opening_t op;
     is_open(&op, &args[ARG_quality], args[ARG_img].u_obj);
-    is_open_meta(&op, &args[ARG_seq]);
+    is_open_header(&op, &args[ARG_seq]);
     IsOutcome out = {0};
-    int32_t st = is_send_frame(&w, &op.frame, &op.options, &op.meta, &out);
-    is_close_meta(&op, st, out.len);
+    int32_t st = is_send_frame(&w, &op.frame, &op.options, &op.header, &out);
+    is_close_header(&op, st, out.len);
     is_writer_check(st, &ctx, &out);
     return MP_OBJ_NEW_SMALL_INT(out.len);
 }

@@ -97,7 +97,7 @@ static mp_obj_t is_send_udp_fn(size_t n_args, const mp_obj_t *pos_args, mp_map_t
         { MP_QSTR_addr, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
         { MP_QSTR_img, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
         IS_ENCODE_ARGS,
-        IS_META_ARGS,
+        IS_HEADER_ARGS,
         { MP_QSTR_mtu, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = 1400} },
         { MP_QSTR_max_rate, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = mp_const_none} },
         { MP_QSTR_gap_us, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = mp_const_none} },
@@ -148,14 +148,14 @@ static mp_obj_t is_send_udp_fn(size_t n_args, const mp_obj_t *pos_args, mp_map_t
 
     is_opening_t op;
     is_open(&op, &args[ARG_quality], args[ARG_img].u_obj);
-    is_open_meta(&op, &args[ARG_seq]);
+    is_open_header(&op, &args[ARG_seq]);
     IsOutcome out = {0};
-    int32_t st = is_send_udp(&sender, &op.frame, &op.options, &op.meta, mtu_arg, &pacing, &out);
+    int32_t st = is_send_udp(&sender, &op.frame, &op.options, &op.header, mtu_arg, &pacing, &out);
     udp_next_us = pacing.next_us;
     // The view pointed into the pool: leave nothing that could reach it.
     ctx.view.items = NULL;
     ctx.view.len = 0;
-    is_close_meta(&op, st, out.len);
+    is_close_header(&op, st, out.len);
     is_writer_check(st, &ctx.s, &out);
     return MP_OBJ_NEW_SMALL_INT(out.len);
 }

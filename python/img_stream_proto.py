@@ -127,19 +127,10 @@ class ChunkHeader:
     total: int
 
 
-@dataclass
-class ReceivedFrame:
-    """A delivered frame: header fields, the verified payload, and where it
-    came from (``offset`` in the stream, ``source`` for chunked frames)."""
-    flags: int
-    seq: int
-    timestamp_us: int
-    width: int
-    height: int
-    format: int
-    camera_id: int
-    payload_len: int
-    payload_crc: int
+@dataclass(frozen=True)
+class ReceivedFrame(FrameHeader):
+    """A delivered frame: its header's fields, the verified payload, and where
+    it came from (``offset`` in the stream, ``source`` for chunked frames)."""
     payload: bytes
     offset: Optional[int] = None
     source: object = None
@@ -150,9 +141,7 @@ class ReceivedFrame:
 
     @classmethod
     def _from(cls, header, payload, offset=None, source=None):
-        return cls(header.flags, header.seq, header.timestamp_us, header.width,
-                   header.height, header.format, header.camera_id,
-                   header.payload_len, header.payload_crc, payload, offset, source)
+        return cls(**vars(header), payload=payload, offset=offset, source=source)
 
 
 def _check_prefix(data, magic, min_len):

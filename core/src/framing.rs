@@ -643,27 +643,37 @@ mod tests {
 
     #[test]
     fn parse_message_checks_everything() {
-        let mut msg = HEADER_BYTES.to_vec();
-        msg.extend_from_slice(&PAYLOAD);
+        let msg = [&HEADER_BYTES[..], &PAYLOAD].concat();
         assert_eq!(parse_message(&msg, 100), Ok((REPR, &PAYLOAD[..])));
-        assert_eq!(parse_message(&msg, 3), Err(MessageError::Oversize(4)));
-        assert_eq!(
-            parse_message(&msg[..43], 100),
-            Err(MessageError::LengthMismatch)
-        );
-        let mut longer = msg.clone();
-        longer.push(0);
-        assert_eq!(
-            parse_message(&longer, 100),
-            Err(MessageError::LengthMismatch)
-        );
-        let mut bad = msg.clone();
-        bad[43] ^= 1;
-        assert_eq!(parse_message(&bad, 100), Err(MessageError::CrcError));
-        assert_eq!(
-            parse_message(b"IMG", 100),
-            Err(MessageError::BadHeader(Error::Truncated))
-        );
+        let flipped = |at: usize| {
+            let mut m = msg.clone();
+            m[at] ^= 1;
+            m
+        };
+        let mut v2 = msg.clone();
+        let mut h = FrameHeader::new_unchecked(&mut v2[..]);
+        h.set_version(2);
+        h.fill_header_crc();
+        let cases: [(&[u8], u32, MessageError); 7] = [
+            (&v2, 100, MessageError::Unsupported(2)),
+            (&msg, 3, MessageError::Oversize(4)),
+            (&msg[..43], 100, MessageError::LengthMismatch),
+            (
+                &[&msg[..], &[0]].concat(),
+                100,
+                MessageError::LengthMismatch,
+            ),
+            (&flipped(43), 100, MessageError::CrcError),
+            (
+                &flipped(8),
+                100,
+                MessageError::BadHeader(Error::BadHeaderCrc),
+            ),
+            (b"IMG", 100, MessageError::BadHeader(Error::Truncated)),
+        ];
+        for (i, (bytes, max, want)) in cases.iter().enumerate() {
+            assert_eq!(parse_message(bytes, *max), Err(*want), "case {i}");
+        }
     }
 
     /// On any input `decide` makes progress: it asks for more bytes than it

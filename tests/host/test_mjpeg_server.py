@@ -249,7 +249,7 @@ def test_stats_are_json_with_sane_numbers(server):
 def test_page_shows_the_stream(server):
     status, headers, body = server.get("/")
     assert status == 200 and headers["Content-Type"].startswith("text/html")
-    assert b'<img id="cam" src="/stream"' in body and b"/stats" in body
+    assert b'<img id="cam"' in body and b"'/stream'+q" in body and b"'/stats'+q" in body
 
 
 def test_bad_requests_and_dropped_clients_do_not_stop_the_server(server):

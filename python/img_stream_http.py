@@ -51,6 +51,9 @@ from time import ticks_ms, ticks_us, ticks_diff
 _HEADROOM = 128
 # A request head (request line and headers) must fit in this many bytes.
 _REQUEST_MAX = 2048
+# How long a new connection has to send its request before a newer one may
+# close it to make room (a client on the LAN sends it with the handshake).
+_GRACE_MS = 50
 # Characters a token may use: URL-safe without escaping (RFC 3986 "unreserved"),
 # so ?token= needs no percent-decoding.
 _TOKEN_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
@@ -193,11 +196,11 @@ class MjpegServer:
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind(socket.getaddrinfo(host, port)[0][-1])
-        s.listen(max_pending)
+        s.listen(4 * max_pending)  # kernel memory, not the heap: room for a burst
         s.setblocking(False)
         self._lsock = s
         self._poll.register(s, _POLLIN)
-        self._accept_ready = False
+        self._accept_ready = self._paused = False
         # Counters for /stats.
         now = ticks_ms()
         self._t0 = self._rate_t = self._last_encode = now
@@ -227,6 +230,8 @@ class MjpegServer:
     def poll(self, timeout_ms=0):
         """Serves clients without a new frame, waiting up to ``timeout_ms``."""
         if timeout_ms:
+            if self._paused:  # new connections wait: look again soon
+                timeout_ms = min(timeout_ms, _GRACE_MS)
             for _ in self._poll.ipoll(timeout_ms):
                 break
         self._service(ticks_ms())
@@ -321,6 +326,8 @@ class MjpegServer:
     # --- serving -----------------------------------------------------------------
 
     def _service(self, now):
+        # Listen again after a pause: _accept pauses again if still no room.
+        self._listen(True)
         # Note what poll reports first: registering or dropping sockets
         # while iterating ipoll() would disturb it.
         for obj, ev in self._poll.ipoll(0):
@@ -384,21 +391,21 @@ class MjpegServer:
         self._rate_t = now
 
     def _accept(self, now):
-        # At most max_pending per call: a flood of connections cannot hold
-        # the camera loop, and none accepted here is pushed out in the same
-        # call (each one only ever closes an older one).
-        for _ in range(self.max_pending):
+        # At most half the pool per call, so a flood of connections cannot
+        # hold the camera loop.
+        for _ in range(self.max_pending // 2 or 1):
+            if not self._room(now):
+                self._listen(False)  # the kernel's backlog holds the rest meanwhile
+                return
             try:
                 s, addr = self._lsock.accept()
             except OSError as e:
                 if e.errno != errno.EAGAIN:
-                    # Out of sockets or memory: make room for the next try.
+                    # Out of sockets or memory: try again next call, not in a spin.
                     self.accept_errors += 1
-                    self._evict(_READ)
+                    self._listen(False)
                 return
             s.setblocking(False)
-            if self._count[_READ] >= self.max_pending:
-                self._evict(_READ)
             c = _Client(s, _addr_str(addr), now)
             self._clients[s] = c
             self._order.append(c)
@@ -413,13 +420,37 @@ class MjpegServer:
                 self._drop(c)
         self._accept_ready = True  # more may be waiting: next call
 
-    def _evict(self, state):
-        """Closes the oldest client in ``state``, without a response."""
+    def _listen(self, on):
+        """Lets poll report new connections, or (while the pool is full of
+        connections too new to close) not, so poll() does not spin."""
+        if self._paused == on:
+            self._poll.modify(self._lsock, _POLLIN if on else 0)
+            self._paused = not on
+
+    def _room(self, now):
+        """Room in the pool of connections still sending their request: the
+        oldest one is closed when it has had ``_GRACE_MS``; False when every
+        one is newer."""
+        if self._count[_READ] < self.max_pending:
+            return True
+        c = self._oldest(_READ)
+        if ticks_diff(now, c.born) < _GRACE_MS:
+            return False
+        # A last read first: a request that has arrived since is served
+        # instead, which makes room too.
+        try:
+            self._readable(c, now)
+        except OSError:
+            self._drop(c)
+        if c.sock is not None and c.state == _READ:
+            self.evicted += 1
+            self._drop(c)
+        return True
+
+    def _oldest(self, state):
         for c in self._order:
             if c.sock is not None and c.state == state:
-                self.evicted += 1
-                self._drop(c)
-                return
+                return c
 
     def _watch(self, c):
         # Ask poll for POLLOUT only while a write is unfinished: an idle
@@ -545,8 +576,9 @@ class MjpegServer:
     def _send_once(self, c, data):
         if self._count[_ONCE] >= self.max_pending:
             # Responses the kernel could not take at once hold a socket (and a
-            # snapshot a frame buffer): the slowest reader makes room.
-            self._evict(_ONCE)
+            # snapshot a frame buffer): the oldest one makes room.
+            self.evicted += 1
+            self._drop(self._oldest(_ONCE))
         self._set_state(c, _ONCE)
         c.buf, c.off, c.end = data, 0, len(data)
         self._flush(c, ticks_ms())

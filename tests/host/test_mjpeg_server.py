@@ -2,6 +2,7 @@
 (python/examples/k230/mjpeg_server.py) runs on the unix port and real clients read
 it over loopback: ffmpeg/ffprobe, Pillow, raw sockets, a client that never
 reads. Waiting is done by polling conditions against deadlines."""
+import base64
 import json
 import os
 import socket
@@ -553,3 +554,89 @@ def test_endless_request_line_does_not_slow_the_camera(micropython):
         assert med(loaded) >= 0.9 * med(quiet), (quiet, loaded)
     finally:
         srv.stop()
+
+
+USER, PASSWORD, TOKEN = "viewer", "pa55-word", "k230-Token_1"
+BASIC = b"Authorization: Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()) + b"\r\n"
+PATHS = [(b"/", 200), (b"/stream", 200), (b"/snapshot", 200), (b"/snapshot.jpg", 200),
+         (b"/stats", 200), (b"/nope", 404)]
+
+
+@pytest.fixture(scope="module")
+def guarded(micropython):
+    s = ServerProcess(size="320x240", format="NV12", camera_fps=30,
+                      auth=f"{USER}:{PASSWORD}", token=TOKEN)
+    yield s
+    s.stop()
+
+
+def response_head(port, target, headers=b""):
+    """Status code and header lines of the response to one GET (the body,
+    a stream's included, is not waited for)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(b"GET " + target + b" HTTP/1.1\r\nHost: cam\r\n" + headers + b"\r\n")
+        got = b""
+        while b"\r\n\r\n" not in got:
+            chunk = s.recv(4096)
+            assert chunk, got
+            got += chunk
+    lines = got.split(b"\r\n\r\n", 1)[0].decode().split("\r\n")
+    return int(lines[0].split()[1]), lines[1:]
+
+
+def test_auth_every_path_401_without_credentials(guarded):
+    wrong = [b"", b"Authorization: Basic " + base64.b64encode(b"viewer:pa55-wore") + b"\r\n",
+             b"Authorization: Bearer " + TOKEN.encode()[:-1] + b"\r\n"]
+    for path, _ in PATHS:
+        for h in wrong:
+            code, lines = response_head(guarded.port, path, h)
+            assert code == 401, (path, h, code)
+            assert 'WWW-Authenticate: Basic realm="img_stream", charset="UTF-8"' in lines, lines
+            assert not any(l.startswith("Access-Control-Allow-Origin") for l in lines), lines
+        assert response_head(guarded.port, path + b"?token=" + TOKEN.encode() + b"x")[0] == 401
+
+
+def test_auth_every_path_works_with_credentials(guarded):
+    wait_for(lambda: response_head(guarded.port, b"/snapshot", BASIC)[0] == 200, 20, "a frame")
+    for path, want in PATHS:
+        assert response_head(guarded.port, path, BASIC)[0] == want, path
+        assert response_head(guarded.port, path + b"?token=" + TOKEN.encode())[0] == want, path
+        bearer = b"Authorization: Bearer " + TOKEN.encode() + b"\r\n"
+        assert response_head(guarded.port, path, bearer)[0] == want, path
+    # urllib's own Basic auth handler: it answers the 401 challenge.
+    mgr = urllib.request.HTTPPasswordMgrWithDefaultRealm()
+    mgr.add_password(None, guarded.url("/"), USER, PASSWORD)
+    opener = urllib.request.build_opener(urllib.request.HTTPBasicAuthHandler(mgr))
+    with opener.open(guarded.url("/stats"), timeout=10) as r:
+        assert r.status == 200 and json.loads(r.read())["frames_encoded"] > 0
+
+
+def test_stats_show_viewer_addresses_only_to_authenticated_callers(guarded, server):
+    cases = ((guarded, b"/stream?token=" + TOKEN.encode(), BASIC, True),
+             (server, b"/stream", b"", False))
+    for srv, stream, credentials, shown in cases:
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as v:
+            v.sendall(b"GET " + stream + b" HTTP/1.1\r\n\r\n")
+            assert v.recv(100).startswith(b"HTTP/1.1 200 OK")
+            request = b"GET /stats HTTP/1.1\r\n" + credentials + b"\r\n"
+            entries = wait_for(lambda: json.loads(raw_request(srv.port, request).split(
+                b"\r\n\r\n", 1)[1])["clients"], 10, "the viewer in /stats")
+        assert all(("addr" in e) == shown for e in entries), entries
+        assert not shown or entries[0]["addr"].startswith("127.0.0.1:"), entries
+
+
+def test_ffmpeg_reads_the_stream_with_a_token_or_basic_auth(guarded, tmp_path):
+    def ffmpeg(url, n=5):
+        return subprocess.run(
+            ["ffmpeg", "-hide_banner", "-loglevel", "error", "-i", url, "-frames:v", str(n),
+             str(tmp_path / f"f{len(list(tmp_path.iterdir()))}_%02d.png")],
+            capture_output=True, text=True, timeout=60)
+    r = ffmpeg(guarded.url("/stream?token=" + TOKEN))
+    assert r.returncode == 0, r.stderr
+    # ffmpeg answers the Basic challenge itself when the URL has user:password.
+    r = ffmpeg(f"http://{USER}:{PASSWORD}@127.0.0.1:{guarded.port}/stream")
+    assert r.returncode == 0, r.stderr
+    r = ffmpeg(guarded.url("/stream"))
+    assert r.returncode != 0 and "401" in r.stderr, r.stderr
+    frames = list(tmp_path.glob("*.png"))
+    assert len(frames) == 10 and all(Image.open(f).size == (320, 240) for f in frames), frames

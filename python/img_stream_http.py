@@ -191,7 +191,6 @@ class MjpegServer:
         self._order = []  # the same clients, oldest first, iterated without copying
         self._count = [0, 0, 0]  # clients in each state (_READ, _STREAM, _ONCE)
         self._req_bufs = []  # request buffers given back, reused (at most max_pending)
-        self._scratch = bytearray(256)
         self._poll = select.poll()
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -269,7 +269,7 @@ class MjpegServer:
             "frames_dropped": self.frames_dropped, "clients": clients,
             "clients_dropped": self.clients_dropped, "rejected": self.rejected,
             "bad_requests": self.bad_requests, "unauthorized": self.unauthorized,
-            "pending": self._count[_READ], "evicted": self.evicted,
+            "requests_pending": self._count[_READ], "evicted": self.evicted,
             "request_timeouts": self.request_timeouts, "accept_errors": self.accept_errors,
             "buffers": len(self._frames),
         }

@@ -288,13 +288,14 @@ def test_pending_connections_are_capped_oldest_first():
     try:
         viewer = Client(port)
         idle = [Client(port, request=b"GET /stre") for _ in range(3)]
-        pump(server, cam, [viewer], lambda: server.stats()["pending"] == 3 and viewer.count > 0)
+        pump(server, cam, [viewer],
+             lambda: server.stats()["requests_pending"] == 3 and viewer.count > 0)
         # A fourth closes the oldest one, not itself and not the viewer.
         late = Client(port, request=b"")
         pump(server, cam, [viewer] + idle, lambda: idle[0].closed)
         assert not idle[1].closed and not idle[2].closed
         s = server.stats()
-        assert s["pending"] == 3 and s["evicted"] == 1 and len(s["clients"]) == 1, s
+        assert s["requests_pending"] == 3 and s["evicted"] == 1 and len(s["clients"]) == 1, s
         # A full pool does not keep a real request out: it is read and answered.
         st = Client(port, STATS)
         pump(server, cam, [st, viewer], lambda: st.closed)

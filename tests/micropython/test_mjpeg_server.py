@@ -310,6 +310,32 @@ def test_pending_connections_are_capped_oldest_first():
         server.close()
 
 
+def test_a_new_connection_waits_while_the_pool_is_all_new():
+    server, port = new_server(max_pending=2)
+    try:
+        a, b = Client(port, b""), Client(port, b"")
+        t0 = time.ticks_ms()
+        pump(server, None, [], lambda: server.stats()["requests_pending"] == 2, push=server.poll)
+        late = Client(port, STATS)
+        server.poll()
+        late.read()
+        if time.ticks_diff(time.ticks_ms(), t0) < 20:  # (not on a slow emulator)
+            # Inside a's 50 ms nobody is closed, and the newcomer waits in the
+            # kernel: poll() sleeps its timeout instead of spinning on it.
+            assert not late.closed and server.stats()["evicted"] == 0
+            t = time.ticks_ms()
+            server.poll(25)
+            assert time.ticks_diff(time.ticks_ms(), t) >= 20
+        pump(server, None, [late, a], lambda: late.closed, push=server.poll)
+        assert time.ticks_diff(time.ticks_ms(), t0) >= 50
+        assert late.status() == b"HTTP/1.1 200 OK" and a.closed and a.data == b""
+        assert server.stats()["evicted"] == 1 and not b.closed
+        for c in (a, b, late):
+            c.close()
+    finally:
+        server.close()
+
+
 def test_each_call_accepts_a_bounded_number():
     server, port = new_server(max_pending=2)
     try:

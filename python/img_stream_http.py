@@ -1,7 +1,7 @@
 """img_stream_http: the board as an MJPEG web camera, for many viewers at once.
 
     import img_stream_http
-    server = img_stream_http.MjpegServer(8080)
+    server = img_stream_http.MjpegServer(8080, auth="viewer:secret")
     while True:
         img = sensor.snapshot()
         server.push(img)          # encodes once, serves every client, never blocks
@@ -21,11 +21,23 @@ How it stays fast with slow viewers (the µStreamer model, no threads):
   next one starts (the stream stays valid), and the next one is always the
   newest frame: a slow client skips frames instead of slowing anyone down.
 - A client whose part has made no progress for ``stall_timeout_ms`` is
-  dropped, and so is one that never finishes its request. Over
-  ``max_clients`` streams a new viewer gets ``503``; a malformed or oversized
-  request gets ``400``; the server keeps serving the others.
-"""
+  dropped. Over ``max_clients`` streams a new viewer gets ``503``.
 
+How it stays up under abuse (each ``push()``/``poll()`` does bounded work):
+
+- Connections still sending their request are a separate pool of at most
+  ``max_pending``; a new connection over the cap closes the oldest of them.
+  A request head must be complete within ``request_timeout_ms`` and
+  ``_REQUEST_MAX`` bytes. One call accepts at most ``max_pending``
+  connections and reads each connection at most once.
+- An error response (``400``, ``401``, ``404``, ``405``, ``503``) is written
+  and the connection closed at once; the server never reads an abusive
+  socket dry. A client that sends anything after its request head is dropped.
+- ``auth="user:password"`` (HTTP Basic) and/or ``token=`` (``?token=`` or
+  ``Authorization: Bearer``) guard every path, compared in constant time.
+"""
+import binascii
+import errno
 import json
 import select
 import socket
@@ -37,32 +49,42 @@ from time import ticks_ms, ticks_us, ticks_diff
 
 # Room for the part head in front of each JPEG: the longest head img_stream writes.
 _HEADROOM = img_stream.MJPEG_PART_HEAD_MAX
+# A request head (request line and headers) must fit in this many bytes.
 _REQUEST_MAX = 2048
+# How long a new connection has to send its request before a newer one may
+# close it to make room (a client on the LAN sends it with the handshake).
+_GRACE_MS = 50
+# Characters a token may use: URL-safe without escaping (RFC 3986 "unreserved"),
+# so ?token= needs no percent-decoding.
+_TOKEN_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
 _POLLIN = select.POLLIN
 _POLLOUT = select.POLLOUT
 _POLLBAD = select.POLLERR | select.POLLHUP
 
-# Client states.
+# Client states; each indexes MjpegServer._count.
 _READ = 0  # reading the request
 _STREAM = 1  # /stream: parts, forever
 _ONCE = 2  # one response, then close
 
+# The page passes its own query (?token=...) on to /stream and /stats.
 _PAGE = b"""<!doctype html>
 <html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
 <title>img_stream camera</title>
 <style>body{font-family:sans-serif;background:#111;color:#ddd;margin:1em}
 img{max-width:100%;background:#000;display:block}pre{font-size:12px}</style></head>
-<body><img id="cam" src="/stream" alt="camera stream">
+<body><img id="cam" alt="camera stream">
 <pre id="stats">...</pre>
 <script>
+const q=location.search;
+document.getElementById('cam').src='/stream'+q;
 async function tick(){
   try{
-    const s=await (await fetch('/stats',{cache:'no-store'})).json();
+    const s=await (await fetch('/stats'+q,{cache:'no-store'})).json();
     document.getElementById('stats').textContent=
       'captured '+s.fps_captured.toFixed(1)+' fps, sent '+s.fps_sent.toFixed(1)+
       ' fps, encode '+s.encode_ms.toFixed(1)+' ms, '+s.jpeg_bytes+' B/frame\\n'+
-      s.clients.map(c=>c.addr+': '+c.fps.toFixed(1)+' fps, '+c.frames+' frames, '+
-        c.skipped+' skipped').join('\\n');
+      s.clients.map(c=>(c.addr?c.addr+': ':'')+c.fps.toFixed(1)+' fps, '+c.frames+
+        ' frames, '+c.skipped+' skipped').join('\\n');
   }catch(e){}
   setTimeout(tick,1000);
 }
@@ -76,6 +98,17 @@ def _response(status, ctype, body=b"", extra=b""):
     head = "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n" % (status, ctype, len(body))
     return (head.encode() + b"Cache-Control: no-store\r\nConnection: close\r\n" + extra +
             b"\r\n" + body)
+
+
+def _same(given, secret):
+    """``given == secret`` in a time that depends only on their lengths (the
+    loop always runs over the whole secret), so the answer's timing tells an
+    attacker nothing about how much of a guess was right."""
+    n = len(given)
+    diff = n ^ len(secret)
+    for i in range(len(secret)):
+        diff |= secret[i] ^ (given[i] if i < n else 0)
+    return diff == 0
 
 
 class _Frame:
@@ -123,16 +156,27 @@ class MjpegServer:
     after each snapshot (and ``poll()`` when there is no new frame)."""
 
     def __init__(self, port=8080, *, host="0.0.0.0", max_clients=4, quality=65,
-                 fps_limit=None, subsampling=420, boundary="img_stream", allow_origin="*",
-                 stall_timeout_ms=10000, request_timeout_ms=5000):
+                 fps_limit=None, subsampling=420, boundary="img_stream", allow_origin=None,
+                 stall_timeout_ms=10000, request_timeout_ms=5000, max_pending=8,
+                 auth=None, token=None):
         if max_clients < 1:
             raise ValueError("max_clients must be >= 1")
+        if max_pending < 1:
+            raise ValueError("max_pending must be >= 1")
         self.quality = quality
         self.subsampling = subsampling
         self.fps_limit = fps_limit
         self.max_clients = max_clients
+        self.max_pending = max_pending
         self.stall_timeout_ms = stall_timeout_ms
         self.request_timeout_ms = request_timeout_ms
+        self._basic, self._token, self._challenge = _credentials(auth, token)
+        guarded = self._challenge is not None
+        if allow_origin is None:
+            # Any page may read an open camera; a guarded one names its origin.
+            allow_origin = "" if guarded else "*"
+        elif allow_origin == "*" and guarded:
+            raise ValueError("allow_origin '*' with auth or token: name the origin")
         self._boundary = boundary
         self._stream_head = img_stream.mjpeg_head(boundary=boundary, allow_origin=allow_origin)
         self._tail = b"\r\n--" + boundary.encode() + b"\r\n"
@@ -144,24 +188,25 @@ class MjpegServer:
         self._latest = None
         self._seq = 0
         self._clients = {}  # socket -> _Client, to look up what poll reports
-        self._order = []  # the same clients, iterated without copying
-        self._scratch = bytearray(256)
-        self._streams = 0
+        self._order = []  # the same clients, oldest first, iterated without copying
+        self._count = [0, 0, 0]  # clients in each state (_READ, _STREAM, _ONCE)
+        self._req_bufs = []  # request buffers given back, reused (at most max_pending)
         self._poll = select.poll()
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind(socket.getaddrinfo(host, port)[0][-1])
-        s.listen(max_clients + 4)
+        s.listen(4 * max_pending)  # kernel memory, not the heap: room for a burst
         s.setblocking(False)
         self._lsock = s
         self._poll.register(s, _POLLIN)
-        self._accept_ready = False
+        self._accept_ready = self._paused = False
         # Counters for /stats.
         now = ticks_ms()
         self._t0 = self._rate_t = self._last_encode = now
         self.captured = self.encoded = self.parts_sent = 0
         self.bytes_sent = self.frames_dropped = 0
         self.clients_dropped = self.rejected = self.bad_requests = 0
+        self.unauthorized = self.evicted = self.request_timeouts = self.accept_errors = 0
         self.encode_us = 0
         self._fps_captured = self._fps_sent = 0.0
         self._captured_then = self._parts_then = 0
@@ -184,6 +229,8 @@ class MjpegServer:
     def poll(self, timeout_ms=0):
         """Serves clients without a new frame, waiting up to ``timeout_ms``."""
         if timeout_ms:
+            if self._paused:  # new connections wait: look again soon
+                timeout_ms = min(timeout_ms, _GRACE_MS)
             for _ in self._poll.ipoll(timeout_ms):
                 break
         self._service(ticks_ms())
@@ -196,7 +243,10 @@ class MjpegServer:
         self._lsock.close()
 
     def stats(self):
-        """The numbers /stats serves, as a dict."""
+        """The numbers /stats serves, as a dict (with every viewer's address)."""
+        return self._stats(True)
+
+    def _stats(self, addrs):
         clients = []
         newest = self._latest.seq if self._latest else 0
         for c in self._clients.values():
@@ -204,9 +254,11 @@ class MjpegServer:
                 # Frames that went by while this client was busy, counting
                 # those passing by right now.
                 behind = newest - c.sent_seq - 1 if c.sent_seq >= 0 else 0
-                clients.append({"addr": c.addr, "fps": c.fps, "frames": c.frames,
-                                "bytes": c.bytes, "skipped": c.skipped + max(0, behind),
-                                "pending": c.pending()})
+                e = {"fps": c.fps, "frames": c.frames, "bytes": c.bytes,
+                     "skipped": c.skipped + max(0, behind), "pending": c.pending()}
+                if addrs:
+                    e["addr"] = c.addr
+                clients.append(e)
         return {
             "uptime_s": ticks_diff(ticks_ms(), self._t0) / 1000,
             "frames_captured": self.captured, "frames_encoded": self.encoded,
@@ -216,7 +268,10 @@ class MjpegServer:
             "parts_sent": self.parts_sent, "bytes_sent": self.bytes_sent,
             "frames_dropped": self.frames_dropped, "clients": clients,
             "clients_dropped": self.clients_dropped, "rejected": self.rejected,
-            "bad_requests": self.bad_requests, "buffers": len(self._frames),
+            "bad_requests": self.bad_requests, "unauthorized": self.unauthorized,
+            "requests_pending": self._count[_READ], "evicted": self.evicted,
+            "request_timeouts": self.request_timeouts, "accept_errors": self.accept_errors,
+            "buffers": len(self._frames),
         }
 
     # --- encoding ----------------------------------------------------------------
@@ -268,6 +323,8 @@ class MjpegServer:
     # --- serving -----------------------------------------------------------------
 
     def _service(self, now):
+        # Listen again after a pause: _accept pauses again if still no room.
+        self._listen(True)
         # Note what poll reports first: registering or dropping sockets
         # while iterating ipoll() would disturb it.
         for obj, ev in self._poll.ipoll(0):
@@ -277,15 +334,12 @@ class MjpegServer:
                 c = self._clients.get(obj)
                 if c is not None:
                     c.ev = ev
-        if self._accept_ready:
-            self._accept_ready = False
-            self._accept(now)
         latest = self._latest
-        dropped = False
+        # Known connections first, then new ones: a request that arrived is
+        # read before new connections can push its sender out of the pool.
         for c in self._order:
             if c.sock is None:
-                dropped = True  # dropped earlier in this loop
-                continue
+                continue  # dropped earlier in this loop
             ev = c.ev
             c.ev = 0
             try:
@@ -310,10 +364,14 @@ class MjpegServer:
                 continue
             if c.state == _READ:
                 if ticks_diff(now, c.born) > self.request_timeout_ms:
+                    self.request_timeouts += 1
                     self._drop(c)
             elif c.buf is not None and ticks_diff(now, c.since) > self.stall_timeout_ms:
                 self._drop(c)
-        if dropped or len(self._order) != len(self._clients):
+        if self._accept_ready:
+            self._accept_ready = False
+            self._accept(now)
+        if len(self._order) != len(self._clients):  # some were dropped
             self._order = [c for c in self._order if c.sock is not None]
         if ticks_diff(now, self._rate_t) >= 1000:
             self._update_rates(now)
@@ -330,26 +388,66 @@ class MjpegServer:
         self._rate_t = now
 
     def _accept(self, now):
-        while True:
+        # At most half the pool per call, so a flood of connections cannot
+        # hold the camera loop.
+        for _ in range(self.max_pending // 2 or 1):
+            if not self._room(now):
+                self._listen(False)  # the kernel's backlog holds the rest meanwhile
+                return
             try:
                 s, addr = self._lsock.accept()
-            except OSError:
-                return  # EAGAIN: no more waiting connections
+            except OSError as e:
+                if e.errno != errno.EAGAIN:
+                    # Out of sockets or memory: try again next call, not in a spin.
+                    self.accept_errors += 1
+                    self._listen(False)
+                return
             s.setblocking(False)
             c = _Client(s, _addr_str(addr), now)
-            if len(self._clients) >= self.max_clients + 4:
-                # Not even room to read the request: answer and hang up.
-                self.rejected += 1
-                try:
-                    s.write(_response("503 Service Unavailable", "text/plain",
-                                      b"too many clients\n", b"Retry-After: 2\r\n"))
-                except OSError:
-                    pass
-                s.close()
-                continue
             self._clients[s] = c
             self._order.append(c)
+            self._count[_READ] += 1
             self._poll.register(s, _POLLIN)
+            # Most clients send their request with the connection: serve it now.
+            try:
+                self._readable(c, now)
+                if c.sock is not None:
+                    self._watch(c)
+            except OSError:
+                self._drop(c)
+        self._accept_ready = True  # more may be waiting: next call
+
+    def _listen(self, on):
+        """Lets poll report new connections, or (while the pool is full of
+        connections too new to close) not, so poll() does not spin."""
+        if self._paused == on:
+            self._poll.modify(self._lsock, _POLLIN if on else 0)
+            self._paused = not on
+
+    def _room(self, now):
+        """Room in the pool of connections still sending their request: the
+        oldest one is closed when it has had ``_GRACE_MS``; False when every
+        one is newer."""
+        if self._count[_READ] < self.max_pending:
+            return True
+        c = self._oldest(_READ)
+        if ticks_diff(now, c.born) < _GRACE_MS:
+            return False
+        # A last read first: a request that has arrived since is served
+        # instead, which makes room too.
+        try:
+            self._readable(c, now)
+        except OSError:
+            self._drop(c)
+        if c.sock is not None and c.state == _READ:
+            self.evicted += 1
+            self._drop(c)
+        return True
+
+    def _oldest(self, state):
+        for c in self._order:
+            if c.sock is not None and c.state == state:
+                return c
 
     def _watch(self, c):
         # Ask poll for POLLOUT only while a write is unfinished: an idle
@@ -361,52 +459,89 @@ class MjpegServer:
 
     def _readable(self, c, now):
         if c.state != _READ:
-            # Nothing is expected after the request: EOF means the client
-            # left; anything else is read and ignored.
-            if c.sock.readinto(self._scratch) == 0:
-                self._drop(c)
+            # Nothing may follow the request: EOF means the client left, and
+            # a client that sends more is dropped rather than read forever.
+            self._drop(c)
             return
         if c.req is None:
-            c.req = bytearray(_REQUEST_MAX)
+            c.req = self._req_bufs.pop() if self._req_bufs else bytearray(_REQUEST_MAX)
         n = c.sock.readinto(memoryview(c.req)[c.req_len:])
         if n is None:
             return
         if n == 0:
             self._drop(c)
             return
+        # Look for the end of the head only where it can be: in the new bytes,
+        # or straddling the old and the new.
+        start = c.req_len - 3 if c.req_len > 3 else 0
         c.req_len += n
         c.since = now
-        end = bytes(c.req[:c.req_len]).find(b"\r\n\r\n")
+        end = c.req.find(b"\r\n\r\n", start, c.req_len)
         if end < 0:
             if c.req_len >= _REQUEST_MAX:
                 self._bad(c, "request too large")
             return
-        self._route(c, bytes(c.req[:end]))
+        head = bytes(c.req[:end])
+        self._give_back(c)
+        self._route(c, head)
+
+    def _give_back(self, c):
+        if c.req is not None:
+            self._req_bufs.append(c.req)
+            c.req = None
+            c.req_len = 0
 
     def _bad(self, c, why):
         self.bad_requests += 1
         self._send_once(c, _response("400 Bad Request", "text/plain", why.encode() + b"\n"))
 
+    def _authorized(self, lines, query):
+        """The request carries valid credentials (Basic, Bearer or ?token=)."""
+        ok = False
+        for line in lines:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() != b"authorization":
+                continue
+            scheme, _, cred = value.strip().partition(b" ")
+            scheme = scheme.lower()
+            cred = cred.strip()
+            if scheme == b"basic" and self._basic:
+                ok |= _same(cred, self._basic)
+            elif scheme == b"bearer" and self._token:
+                ok |= _same(cred, self._token)
+        if self._token:
+            for item in query.split(b"&"):
+                key, _, value = item.partition(b"=")
+                if key == b"token":
+                    ok |= _same(value, self._token)
+        return ok
+
     def _route(self, c, head):
-        c.req = None
-        line = head.split(b"\r\n", 1)[0]
-        parts = line.split(b" ")
+        lines = head.split(b"\r\n")
+        parts = lines[0].split(b" ")
         if len(parts) != 3 or not parts[2].startswith(b"HTTP/1.") or not parts[1].startswith(b"/"):
             self._bad(c, "malformed request")
             return
+        path, _, query = parts[1].partition(b"?")
+        authed = False
+        if self._challenge is not None:
+            authed = self._authorized(lines[1:], query)
+            if not authed:
+                self.unauthorized += 1
+                self._send_once(c, _response("401 Unauthorized", "text/plain",
+                                             b"unauthorized\n", self._challenge))
+                return
         if parts[0] != b"GET":
             self._send_once(c, _response("405 Method Not Allowed", "text/plain", b"GET only\n",
                                          b"Allow: GET\r\n"))
             return
-        path = parts[1].split(b"?", 1)[0]
         if path == b"/stream":
-            if self._streams >= self.max_clients:
+            if self._count[_STREAM] >= self.max_clients:
                 self.rejected += 1
                 self._send_once(c, _response("503 Service Unavailable", "text/plain",
                                              b"too many viewers\n", b"Retry-After: 2\r\n"))
                 return
-            self._streams += 1
-            c.state = _STREAM
+            self._set_state(c, _STREAM)
             c.buf, c.off, c.end = self._stream_head, 0, len(self._stream_head)
             self._flush(c, ticks_ms())
         elif path == b"/snapshot" or path == b"/snapshot.jpg":
@@ -422,15 +557,26 @@ class MjpegServer:
             c.after = (f.buf, _HEADROOM, _HEADROOM + f.jpeg_len)
             self._send_once(c, head + self._cors + b"\r\n")
         elif path == b"/stats":
-            body = json.dumps(self.stats()).encode()
+            # Viewers' addresses only to a caller who proved who they are.
+            body = json.dumps(self._stats(authed)).encode()
             self._send_once(c, _response("200 OK", "application/json", body, self._cors))
         elif path == b"/" or path == b"/index.html":
             self._send_once(c, _response("200 OK", "text/html; charset=utf-8", _PAGE))
         else:
             self._send_once(c, _response("404 Not Found", "text/plain", b"not found\n"))
 
+    def _set_state(self, c, state):
+        self._count[c.state] -= 1
+        self._count[state] += 1
+        c.state = state
+
     def _send_once(self, c, data):
-        c.state = _ONCE
+        if self._count[_ONCE] >= self.max_pending:
+            # Responses the kernel could not take at once hold a socket (and a
+            # snapshot a frame buffer): the oldest one makes room.
+            self.evicted += 1
+            self._drop(self._oldest(_ONCE))
+        self._set_state(c, _ONCE)
         c.buf, c.off, c.end = data, 0, len(data)
         self._flush(c, ticks_ms())
 
@@ -467,14 +613,9 @@ class MjpegServer:
                 c.frame.users -= 1
                 c.frame = None
         if c.state == _ONCE:
-            # Read what the client sent beyond its request first: closing
-            # with unread input makes the kernel send a reset, which can
-            # destroy the response before the client has read it.
-            try:
-                while c.sock.readinto(self._scratch):
-                    pass
-            except OSError:
-                pass
+            # Close at once, unread input or not: reading a socket dry would
+            # let its sender hold the camera loop. (Linux still delivers the
+            # response the client has received before the reset.)
             self._drop(c, count=False)
 
     def _drop(self, c, count=True):
@@ -482,11 +623,11 @@ class MjpegServer:
             return
         if count and c.state == _STREAM:
             self.clients_dropped += 1
-        if c.state == _STREAM:
-            self._streams -= 1
+        self._count[c.state] -= 1
         if c.frame is not None:
             c.frame.users -= 1
             c.frame = None
+        self._give_back(c)
         c.buf = c.after = None
         del self._clients[c.sock]
         try:
@@ -495,6 +636,26 @@ class MjpegServer:
             pass
         c.sock.close()
         c.sock = None
+
+
+def _credentials(auth, token):
+    """What requests must carry: the base64 of ``auth`` ("user:password",
+    RFC 7617), the token, and the 401's WWW-Authenticate lines (None when
+    the server is open)."""
+    basic = tok = None
+    challenge = b""
+    if auth is not None:
+        auth = auth.encode() if isinstance(auth, str) else bytes(auth)
+        if auth.find(b":") < 1:
+            raise ValueError("auth must be 'user:password'")
+        basic = binascii.b2a_base64(auth, newline=False)
+        challenge += b'WWW-Authenticate: Basic realm="img_stream", charset="UTF-8"\r\n'
+    if token is not None:
+        tok = token.encode() if isinstance(token, str) else bytes(token)
+        if not tok or any(ch not in _TOKEN_CHARS for ch in tok):
+            raise ValueError("token must be 1 or more of A-Z a-z 0-9 - . _ ~")
+        challenge += b'WWW-Authenticate: Bearer realm="img_stream"\r\n'
+    return basic, tok, challenge or None
 
 
 def _addr_str(addr):

@@ -94,37 +94,54 @@ def browser():
 def test_chromium_renders_the_live_stream(micropython, browser):
     srv = ServerProcess(size="640x480", format="NV12", camera_fps=30)
     try:
-        target = browser.call("Target.createTarget", url=srv.url("/"))["targetId"]
-        session = browser.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
-
-        def js(expr):
-            r = browser.call("Runtime.evaluate", session, expression=expr, returnByValue=True)
-            return r["result"].get("value")
-
-        # The <img> has decoded a frame of the stream.
-        wait_for(lambda: js("document.getElementById('cam').naturalWidth") == 640, 30,
-                 "the stream to show in the page")
-        rect = js("JSON.stringify(document.getElementById('cam').getBoundingClientRect())")
-        rect = json.loads(rect)
-        box = (int(rect["left"]) + 2, int(rect["top"]) + 2,
-               int(rect["left"] + rect["width"]) - 2, int(rect["top"] + rect["height"]) - 2)
-
-        def shot():
-            png = browser.call("Page.captureScreenshot", session, format="png")["data"]
-            return Image.open(BytesIO(base64.b64decode(png))).convert("RGB").crop(box)
-
-        first = shot()
-        stat = ImageStat.Stat(first.convert("L"))
-        assert stat.stddev[0] > 20 and 20 < stat.mean[0] < 235, (stat.mean, stat.stddev)
-        # Later frames differ (the pattern moves 2 px a frame and repeats
-        # every 32 frames, so wait for a difference instead of sleeping).
-        changed = wait_for(lambda: (lambda im: im if ImageChops.difference(first, im).getbbox()
-                                    else None)(shot()), 20, "the picture to change")
-        diff = ImageStat.Stat(ImageChops.difference(first, changed).convert("L"))
-        assert diff.mean[0] > 1, diff.mean
-        # And the page's stats script filled in live numbers from /stats.
-        wait_for(lambda: "fps" in (js("document.getElementById('stats').textContent") or ""), 20,
-                 "the stats line")
+        renders_live_stream(browser, srv, "/")
         assert srv.stats()["parts_sent"] > 0
     finally:
         srv.stop()
+
+
+def test_chromium_renders_the_stream_with_a_token(micropython, browser):
+    """A guarded server opened as /?token=...: the page hands the token on to
+    /stream and /stats."""
+    srv = ServerProcess(size="640x480", format="NV12", camera_fps=30, token="tok-9")
+    try:
+        renders_live_stream(browser, srv, "/?token=tok-9")
+        assert srv.get("/stats?token=tok-9")[0] == 200
+    finally:
+        srv.stop()
+
+
+def renders_live_stream(browser, srv, path):
+    """The page at `path` shows a live, changing 640x480 stream and fills in
+    its stats line."""
+    target = browser.call("Target.createTarget", url=srv.url(path))["targetId"]
+    session = browser.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
+
+    def js(expr):
+        r = browser.call("Runtime.evaluate", session, expression=expr, returnByValue=True)
+        return r["result"].get("value")
+
+    # The <img> has decoded a frame of the stream.
+    wait_for(lambda: js("document.getElementById('cam').naturalWidth") == 640, 30,
+             "the stream to show in the page")
+    rect = js("JSON.stringify(document.getElementById('cam').getBoundingClientRect())")
+    rect = json.loads(rect)
+    box = (int(rect["left"]) + 2, int(rect["top"]) + 2,
+           int(rect["left"] + rect["width"]) - 2, int(rect["top"] + rect["height"]) - 2)
+
+    def shot():
+        png = browser.call("Page.captureScreenshot", session, format="png")["data"]
+        return Image.open(BytesIO(base64.b64decode(png))).convert("RGB").crop(box)
+
+    first = shot()
+    stat = ImageStat.Stat(first.convert("L"))
+    assert stat.stddev[0] > 20 and 20 < stat.mean[0] < 235, (stat.mean, stat.stddev)
+    # Later frames differ (the pattern moves 2 px a frame and repeats
+    # every 32 frames, so wait for a difference instead of sleeping).
+    changed = wait_for(lambda: (lambda im: im if ImageChops.difference(first, im).getbbox()
+                                else None)(shot()), 20, "the picture to change")
+    diff = ImageStat.Stat(ImageChops.difference(first, changed).convert("L"))
+    assert diff.mean[0] > 1, diff.mean
+    # And the page's stats script filled in live numbers from /stats.
+    wait_for(lambda: "fps" in (js("document.getElementById('stats').textContent") or ""), 20,
+             "the stats line")

@@ -9,6 +9,7 @@
 #     camera_fps=30   unix port: pace the emulated sensor (0: as fast as it encodes)
 #     fps_limit=0 max_clients=4 stall_ms=10000 seconds=0 (0: forever)
 #     report=0        print "loop <frames> <ms>" every N frames (the load test reads it)
+#     auth=user:password  HTTP Basic auth; token=...  ?token= / Bearer (both off when empty)
 import sys
 import time
 
@@ -19,7 +20,7 @@ from media.media import MediaManager
 
 opts = {"port": "8080", "host": "0.0.0.0", "size": "640x480", "format": "YUV420SP",
         "quality": "65", "camera_fps": "30", "fps_limit": "0", "max_clients": "4",
-        "stall_ms": "10000", "seconds": "0", "report": "0"}
+        "stall_ms": "10000", "seconds": "0", "report": "0", "auth": "", "token": ""}
 for arg in sys.argv[1:]:
     k, _, v = arg.partition("=")
     if k not in opts:
@@ -47,7 +48,8 @@ paced = camera_fps > 0 and sys.platform == "linux"
 server = img_stream_http.MjpegServer(
     int(opts["port"]), host=opts["host"], max_clients=int(opts["max_clients"]),
     quality=int(opts["quality"]), fps_limit=int(opts["fps_limit"]) or None,
-    stall_timeout_ms=int(opts["stall_ms"]))
+    stall_timeout_ms=int(opts["stall_ms"]), auth=opts["auth"] or None,
+    token=opts["token"] or None)
 print("serving http://%s:%s/ (stream: /stream, snapshot: /snapshot, stats: /stats)" % (
     "127.0.0.1" if opts["host"] == "0.0.0.0" else opts["host"], opts["port"]))
 

@@ -1,0 +1,47 @@
+"""Type stub for `img_stream_http` (python/img_stream_http.py): the board as an
+MJPEG web camera, driven from the camera loop. docs/MJPEG.md has the details."""
+from typing import Any, Optional
+
+from img_stream import Image
+
+
+class MjpegServer:
+    """Serves `/` (a page), `/stream` (MJPEG), `/snapshot` (one JPEG) and
+    `/stats` (JSON) to many clients without threads: call `push(img)` after
+    each snapshot and `poll()` when there is no new frame.
+
+    `max_clients` caps open streams; `max_pending` caps connections still
+    sending their request (the oldest is closed first), which must finish
+    within `request_timeout_ms`. `auth="user:password"` (HTTP Basic) and/or
+    `token` (`?token=` or `Authorization: Bearer`; A-Z a-z 0-9 - . _ ~) guard
+    every path with a 401; without TLS both are readable on the network.
+    `allow_origin=None`: `*` on an open server, no CORS header with auth;
+    `"*"` with auth raises ValueError."""
+
+    quality: int
+    subsampling: int
+    fps_limit: Optional[int]
+    max_clients: int
+    max_pending: int
+    stall_timeout_ms: int
+    request_timeout_ms: int
+
+    def __init__(self, port: int = 8080, *, host: str = "0.0.0.0", max_clients: int = 4,
+                 quality: int = 65, fps_limit: Optional[int] = None, subsampling: int = 420,
+                 boundary: str = "img_stream", allow_origin: Optional[str] = None,
+                 stall_timeout_ms: int = 10000, request_timeout_ms: int = 5000,
+                 max_pending: int = 8, auth: Optional[str] = None,
+                 token: Optional[str] = None) -> None: ...
+
+    def push(self, img: Image) -> bool:
+        """Encodes `img` once for every client and serves them; False when
+        `fps_limit` skipped it. Never blocks."""
+
+    def poll(self, timeout_ms: int = 0) -> None:
+        """Serves clients without a new frame, waiting up to `timeout_ms`."""
+
+    def stats(self) -> dict[str, Any]:
+        """What /stats serves, with every viewer's `addr`."""
+
+    def close(self) -> None:
+        """Closes every connection and the listening socket."""

@@ -9,7 +9,8 @@
 #   make fresh-check  make run + make test in a new Debian 12 root (before
 #                 resolving anything that touches installation)
 #   make bench    benchmarks, recorded in docs/BENCHMARKS.md
-#   make header   regenerate c_glue/img_stream_core.h from src/ffi.rs
+#   make header   regenerate c_glue/img_stream/img_stream_core.h and python/img_stream_proto.py's
+#                 constants from the Rust side (a test fails when either is stale)
 
 SHELL := /bin/bash
 ROOT := $(abspath .)

@@ -207,6 +207,14 @@ def build_frame(payload, seq, *, timestamp_us=0, width=0, height=0, format=9,
     return head + _U32.pack(zlib.crc32(head)) + bytes(payload)
 
 
+def build_chunk(seq, camera_id, index, count, offset, total, data):
+    """One chunk message with exactly these header fields (valid header CRC),
+    whatever they say: for senders and for tests that craft bad chunks."""
+    head = _CHUNK.pack(CHUNK_MAGIC, VERSION, CHUNK_HEADER_LEN, 0, seq & 0xFFFFFFFF,
+                       camera_id, index, count, 0, offset, total)
+    return head + _U32.pack(zlib.crc32(head)) + bytes(data)
+
+
 def build_chunks(frame, seq, camera_id=0, max_message=1400):
     """Cuts a whole frame (``build_frame`` output) into chunk messages of at
     most ``max_message`` bytes each, header included."""
@@ -216,13 +224,9 @@ def build_chunks(frame, seq, camera_id=0, max_message=1400):
     count = -(-len(frame) // size)
     if not 1 <= count <= 0xFFFF:
         raise ValueError("frame needs too many chunks")
-    out = []
-    for index in range(count):
-        offset = index * size
-        head = _CHUNK.pack(CHUNK_MAGIC, VERSION, CHUNK_HEADER_LEN, 0, seq & 0xFFFFFFFF,
-                           camera_id, index, count, 0, offset, len(frame))
-        out.append(head + _U32.pack(zlib.crc32(head)) + bytes(frame[offset:offset + size]))
-    return out
+    return [build_chunk(seq, camera_id, index, count, index * size, len(frame),
+                        frame[index * size:(index + 1) * size])
+            for index in range(count)]
 
 
 def classify(message):

@@ -400,13 +400,15 @@ class ChunkAssembler:
         """Frames in progress."""
         return len(self._pending)
 
-    def _finished(self, key, delivered):
+    def _finished(self, key, total, head):
+        """Remembers a finished frame: its (seq, total) and, when it
+        completed, its frame header (None when it was dropped)."""
         q = self._recent.setdefault(key[:2], deque(maxlen=RECENT_KEYS))
-        q.append((key[2], delivered))
+        q.append((key[2], total, head))
 
     def _drop(self, key, counter):
-        del self._pending[key]
-        self._finished(key, False)
+        p = self._pending.pop(key)
+        self._finished(key, p.total, None)
         setattr(self, counter, getattr(self, counter) + 1)
 
     def expire(self, now=None):
@@ -432,14 +434,21 @@ class ChunkAssembler:
             self.garbage += 1
             return None
         data_len = len(message) - CHUNK_HEADER_LEN
+        # count > total: more chunks than bytes, no sender cuts a frame so.
         if data_len <= 0 or not HEADER_LEN <= c.total <= self.max_total \
-                or c.offset + data_len > c.total:
+                or c.offset + data_len > c.total or c.count > c.total:
             self.garbage += 1
             return None
         key = (source, c.camera_id, c.seq)
-        for seq, delivered in self._recent.get(key[:2], ()):
-            if seq == c.seq:
-                if delivered:
+        data = memoryview(message)[CHUNK_HEADER_LEN:]
+        for seq, total, head in self._recent.get(key[:2], ()):
+            if (seq, total) == (c.seq, c.total):
+                n = min(len(head), data_len) if head is not None else 0
+                if c.offset == 0 and head is not None and head[:n] != data[:n]:
+                    # Other bytes under a finished seq: the sender restarted.
+                    del self._recent[key[:2]]
+                    break
+                if head is not None:
                     self.duplicates += 1
                 else:
                     self.late += 1
@@ -458,15 +467,15 @@ class ChunkAssembler:
             self.duplicates += 1
             return None
         p.have.add(c.index)
-        p.buf[c.offset:c.offset + data_len] = memoryview(message)[CHUNK_HEADER_LEN:]
+        p.buf[c.offset:c.offset + data_len] = data
         self.chunks += 1
         if len(p.have) < p.count:
             return None
         del self._pending[key]
-        self._finished(key, True)
-        return self._deliver(p.buf, source)
+        self._finished(key, p.total, bytes(p.buf[:HEADER_LEN]))
+        return self._deliver(p.buf, source, key)
 
-    def _deliver(self, buf, source):
+    def _deliver(self, buf, source, key):
         try:
             header = parse_header(buf)
         except UnsupportedVersion:
@@ -475,7 +484,9 @@ class ChunkAssembler:
         except ProtocolError:
             self.bad_headers += 1
             return None
-        if header.frame_len != len(buf):
+        # The length must be the chunks' total, and the frame the one the
+        # chunks promised (their seq and camera).
+        if header.frame_len != len(buf) or (header.seq, header.camera_id) != (key[2], key[1]):
             self.bad_headers += 1
             return None
         payload = bytes(buf[HEADER_LEN:])

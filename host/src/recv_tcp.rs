@@ -203,10 +203,12 @@ impl Server {
             let timeout = if !self.ready.is_empty() || accept_ready && self.accepting(now) {
                 Duration::ZERO
             } else {
-                let resume = self
-                    .accept_paused_until
-                    .map_or(TICK, |t| t.saturating_duration_since(now));
-                resume.min(TICK)
+                // Wake when a pause of accepting ends (only a pending one:
+                // a pause in the past must not make this loop spin).
+                match self.accept_paused_until {
+                    Some(t) if accept_ready && t > now => (t - now).min(TICK),
+                    _ => TICK,
+                }
             };
             match self.poll.poll(&mut events, Some(timeout)) {
                 Ok(()) => {}
@@ -263,7 +265,10 @@ impl Server {
                     self.accept_paused_until = None;
                     self.admit(stream, peer, now);
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.accept_paused_until = None;
+                    return false;
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     Stats::add(&self.output.stats().accept_errors, 1);

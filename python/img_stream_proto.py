@@ -352,15 +352,22 @@ class StreamDecoder:
 
 
 class _Pending:
-    __slots__ = ("count", "total", "buf", "have", "order", "started")
+    """A frame in progress: the chunks that arrived, by index. Nothing is
+    sized by ``total`` until every chunk is in (PROTOCOL.md 3.3, Memory)."""
+    __slots__ = ("count", "total", "have", "order", "started")
 
     def __init__(self, count, total, order, started):
         self.count = count
         self.total = total
-        self.buf = bytearray(total)
-        self.have = set()
+        self.have = {}  # index -> (offset, data)
         self.order = order
         self.started = started
+
+    def join(self):
+        buf = bytearray(self.total)
+        for offset, data in self.have.values():
+            buf[offset:offset + len(data)] = data
+        return buf
 
 
 class ChunkAssembler:
@@ -466,14 +473,14 @@ class ChunkAssembler:
         if c.index in p.have:
             self.duplicates += 1
             return None
-        p.have.add(c.index)
-        p.buf[c.offset:c.offset + data_len] = data
+        p.have[c.index] = (c.offset, bytes(data))
         self.chunks += 1
         if len(p.have) < p.count:
             return None
         del self._pending[key]
-        self._finished(key, p.total, bytes(p.buf[:HEADER_LEN]))
-        return self._deliver(p.buf, source, key)
+        buf = p.join()
+        self._finished(key, p.total, bytes(buf[:HEADER_LEN]))
+        return self._deliver(buf, source, key)
 
     def _deliver(self, buf, source, key):
         try:

@@ -1210,7 +1210,12 @@ fn decode_chunks(
             continue;
         }
         let p = pending.remove(&key).unwrap();
-        finish(&mut recent, &key, p.total, Some(p.buf[..HEADER_LEN].to_vec()));
+        finish(
+            &mut recent,
+            &key,
+            p.total,
+            Some(p.buf[..HEADER_LEN].to_vec()),
+        );
         let counter = match FrameRepr::parse(&p.buf) {
             Ok(f) if f.frame_len() != p.buf.len() => "bad_headers",
             // The chunks promised another frame.

@@ -209,6 +209,17 @@ impl ChunkBuilder {
     fn push(&mut self, source: &str, msg: Vec<u8>) {
         self.messages.push((source.into(), msg));
     }
+
+    /// Pushes every chunk of `frame` (as seq `seq` of camera `cam`) from
+    /// source "a"; returns how many.
+    fn push_frame(&mut self, frame: &[u8], seq: u32, cam: u16, max_message: usize) -> u64 {
+        let parts = chunks_of(frame, seq, cam, max_message);
+        let n = parts.len() as u64;
+        for m in parts {
+            self.push("a", m);
+        }
+        n
+    }
 }
 
 /// The chunk messages of one frame message, in index order.
@@ -839,30 +850,17 @@ fn generate() -> Vec<Vector> {
     let r = repr(70, 70, 32, 24, 9, 0, &p);
     let mut f = frame_bytes(&r, &p);
     f[HEADER_LEN + 100] ^= 0x01;
-    let mut stored = 0;
-    for m in chunks_of(&f, 70, 0, 100) {
-        b.push("a", m);
-        stored += 1;
-    }
+    let mut stored = b.push_frame(&f, 70, 0, 100);
     let r71 = repr(71, 71, 32, 24, 9, 0, &p);
     let mut f = frame_bytes(&r71, &p);
     f[8] ^= 0x01;
-    for m in chunks_of(&f, 71, 0, 100) {
-        b.push("a", m);
-        stored += 1;
-    }
+    stored += b.push_frame(&f, 71, 0, 100);
     let r72 = repr(72, 72, 32, 24, 9, 0, &p);
     let mut f = frame_bytes(&r72, &p);
     f.extend_from_slice(b"extra");
-    for m in chunks_of(&f, 72, 0, 100) {
-        b.push("a", m);
-        stored += 1;
-    }
+    stored += b.push_frame(&f, 72, 0, 100);
     let r73 = repr(73, 73, 32, 24, 9, 0, &p);
-    for m in chunks_of(&frame_bytes(&r73, &p), 73, 0, 100) {
-        b.push("a", m);
-        stored += 1;
-    }
+    stored += b.push_frame(&frame_bytes(&r73, &p), 73, 0, 100);
     out.push(chunk_vector(
         "chunks_bad_frame",
         "Four frames whose chunks are all fine: 70's payload has a flipped bit (CRC error), 71's \
@@ -927,16 +925,10 @@ fn generate() -> Vec<Vector> {
     let inner_cam = repr(80, 80, 32, 24, 9, 1, &p);
     let mut stored = 0;
     for inner in [&inner_seq, &inner_cam] {
-        for m in chunks_of(&frame_bytes(inner, &p), 80, 0, 100) {
-            b.push("a", m);
-            stored += 1;
-        }
+        stored += b.push_frame(&frame_bytes(inner, &p), 80, 0, 100);
     }
     let r82 = repr(82, 82, 32, 24, 9, 0, &p);
-    for m in chunks_of(&frame_bytes(&r82, &p), 82, 0, 100) {
-        b.push("a", m);
-        stored += 1;
-    }
+    stored += b.push_frame(&frame_bytes(&r82, &p), 82, 0, 100);
     out.push(chunk_vector(
         "chunks_mismatched_frame",
         "Chunks of seq 80, camera 0 whose reassembled frame header says seq 81; then chunks \

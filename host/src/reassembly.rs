@@ -828,6 +828,22 @@ mod tests {
             .collect()
     }
 
+    /// Chunk 0 of seq 1 with this count and total, carrying `len` bytes.
+    fn first_chunk(count: u16, total: u32, len: usize) -> Vec<u8> {
+        let mut m = vec![0; chunk::HEADER_LEN + len];
+        ChunkRepr {
+            flags: 0,
+            seq: 1,
+            camera_id: 0,
+            index: 0,
+            count,
+            offset: 0,
+            total,
+        }
+        .emit(&mut m);
+        m
+    }
+
     fn reasm() -> Reassembler<&'static str> {
         Reassembler::new(Config {
             max_total: 1 << 20,
@@ -997,17 +1013,7 @@ mod tests {
     #[test]
     fn a_count_the_total_cannot_hold_is_refused_without_bookkeeping() {
         // The attack of issue 13: count 65535 chunks for a 41-byte frame.
-        let mut m = vec![0; chunk::HEADER_LEN + 1];
-        ChunkRepr {
-            flags: 0,
-            seq: 1,
-            camera_id: 0,
-            index: 0,
-            count: 65_535,
-            offset: 0,
-            total: 41,
-        }
-        .emit(&mut m);
+        let m = first_chunk(65_535, 41, 1);
         let mut r = reasm();
         assert_eq!(r.push(&"a", &m, Instant::now()), Outcome::Refused);
         assert_eq!(r.counters().garbage, 1);
@@ -1017,17 +1023,7 @@ mod tests {
             max_chunk_data: 100,
             ..Config::default()
         });
-        let mut m = vec![0; chunk::HEADER_LEN + 100];
-        ChunkRepr {
-            flags: 0,
-            seq: 1,
-            camera_id: 0,
-            index: 0,
-            count: 2,
-            offset: 0,
-            total: 1000,
-        }
-        .emit(&mut m);
+        let m = first_chunk(2, 1000, 100);
         assert_eq!(r.push(&"a", &m, Instant::now()), Outcome::Refused);
     }
 
@@ -1036,17 +1032,7 @@ mod tests {
         // One chunk of a frame claiming 16 MiB costs its data plus a
         // bounded bookkeeping, not 16 MiB.
         let total = 16 << 20;
-        let mut m = vec![0; chunk::HEADER_LEN + 1000];
-        ChunkRepr {
-            flags: 0,
-            seq: 1,
-            camera_id: 0,
-            index: 0,
-            count: 65_535,
-            offset: 0,
-            total,
-        }
-        .emit(&mut m);
+        let m = first_chunk(65_535, total, 1000);
         let mut r: Reassembler<&str> = Reassembler::new(Config::default());
         // 16 MiB / 65 535 chunks > 1000 bytes: this chunk is not the layout
         // of any sender, but each chunk still only costs what it carries.

@@ -18,7 +18,8 @@ fuzz_target!(|data: &[u8]| {
     let format = PixelFormat::ALL[usize::from(head[2]) % PixelFormat::ALL.len()];
     let stride = usize::from(head[3]) * 2;
     let quality = head[4] % 101;
-    let subsampling = [Subsampling::S444, Subsampling::S422, Subsampling::S420][usize::from(head[5]) % 3];
+    let subsampling =
+        [Subsampling::S444, Subsampling::S422, Subsampling::S420][usize::from(head[5]) % 3];
     let engine = [Engine::Auto, Engine::Generic, Engine::Fast][usize::from(head[6]) % 3];
     // Bit 7 of head[7]: pad the pixels to the size the frame needs, so most
     // cases get past validation to the encoder.
@@ -31,7 +32,8 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let mut out = Vec::new();
-    if encode(&frame, quality, subsampling, engine, &mut out).is_ok() && format != PixelFormat::Jpeg {
+    if encode(&frame, quality, subsampling, engine, &mut out).is_ok() && format != PixelFormat::Jpeg
+    {
         let i = info::parse(&out).expect("the encoder's output is a JPEG");
         assert_eq!((u32::from(i.width), u32::from(i.height)), (width, height));
     }

@@ -24,7 +24,8 @@ fuzz_target!(|data: &[u8]| {
                 assert_eq!(crc32(&f.payload), f.header.payload_crc);
             }
         });
-        let bound = MAX_PAYLOAD as usize + GROW_STEP.min(MAX_PAYLOAD as usize) + 2 * 1024 + split * 2;
+        let bound =
+            MAX_PAYLOAD as usize + GROW_STEP.min(MAX_PAYLOAD as usize) + 2 * 1024 + split * 2;
         assert!(decoder.held() <= bound, "held {} > {bound}", decoder.held());
     }
     let _ = decoder.finish();

@@ -371,7 +371,8 @@ class _Pending:
 
 
 class ChunkAssembler:
-    """Reassembles chunk messages into frames, per (source, camera_id, seq).
+    """Reassembles chunk messages into frames, per (source, camera_id, seq);
+    a whole frame (IMGS) message is checked and delivered at once.
 
     ``push(message, source)`` returns a verified ``Frame`` when the message
     completed one, else ``None``. A frame still incomplete ``timeout``
@@ -432,6 +433,8 @@ class ChunkAssembler:
     def push(self, message, source=None, now=None):
         now = self.clock() if now is None else now
         self.expire(now)
+        if bytes(message[:4]) == MAGIC:
+            return self._push_whole(message, source)
         try:
             c = parse_chunk_header(message)
         except UnsupportedVersion:
@@ -481,6 +484,41 @@ class ChunkAssembler:
         buf = p.join()
         self._finished(key, p.total, bytes(buf[:HEADER_LEN]))
         return self._deliver(buf, source, key)
+
+    def _push_whole(self, message, source):
+        """A whole frame in one message: checked at once, and remembered like
+        a completed chunked frame, so the same message again is a duplicate
+        and the same seq with another header a restarted sender."""
+        try:
+            header = parse_header(message)
+        except UnsupportedVersion:
+            self.unsupported += 1
+            return None
+        except ProtocolError:
+            self.bad_headers += 1
+            return None
+        if header.payload_len > self.max_total - HEADER_LEN:
+            self.garbage += 1
+            return None
+        if header.frame_len != len(message):
+            self.bad_headers += 1
+            return None
+        payload = bytes(message[HEADER_LEN:])
+        if zlib.crc32(payload) != header.payload_crc:
+            self.crc_errors += 1
+            return None
+        cam = (source, header.camera_id)
+        head = bytes(message[:HEADER_LEN])
+        for seq, total, seen in self._recent.get(cam, ()):
+            if (seq, total) == (header.seq, len(message)):
+                if seen == head:
+                    self.duplicates += 1
+                    return None
+                del self._recent[cam]  # the sender restarted
+                break
+        self._finished((source, header.camera_id, header.seq), len(message), head)
+        self.frames += 1
+        return Frame._from(header, payload, source=source)
 
     def _deliver(self, buf, source, key):
         try:

@@ -976,6 +976,28 @@ fn generate() -> Vec<Vector> {
         },
     ));
 
+    // --- a whole frame in one message, twice, then re-sent by a restarted sender
+    let mut b = ChunkBuilder::default();
+    let p = rng.bytes(120);
+    let w1 = repr(110, 5, 32, 24, 9, 0, &p);
+    let w2 = repr(110, 6, 32, 24, 9, 0, &p);
+    b.push("a", frame_bytes(&w1, &p));
+    b.push("a", frame_bytes(&w1, &p));
+    b.push("a", frame_bytes(&w2, &p));
+    out.push(chunk_vector(
+        "chunks_whole_frame_twice",
+        "A whole frame (IMGS) as one message, the same message again (a duplicate, delivered \
+         once), then the same seq and size with another timestamp (a restarted sender: \
+         delivered).",
+        DEFAULT_MAX_PENDING,
+        b,
+        &[("a", w1), ("a", w2)],
+        ChunkCounts {
+            duplicates: 1,
+            ..Default::default()
+        },
+    ));
+
     // --- classify
     let frame = frame_bytes(&f5, &jpeg);
     let chunk0 = chunks_of(&frame, 5, 0, 100).remove(0);
@@ -1127,6 +1149,37 @@ fn decode_chunks(
     }
     let max_total = max_payload + HEADER_LEN as u32;
     for (n, (source, msg)) in messages.iter().enumerate() {
+        if msg.starts_with(&framing::MAGIC) {
+            // A whole frame in one message (PROTOCOL.md 3.3, whole frames).
+            let counter = match FrameRepr::parse(msg) {
+                Ok(f) if f.payload_len > max_payload => "garbage",
+                Ok(f) if f.frame_len() != msg.len() => "bad_headers",
+                Ok(f) if f.check_payload(&msg[HEADER_LEN..]).is_err() => "crc_errors",
+                Ok(f) => {
+                    let q = recent.entry((source.clone(), f.camera_id)).or_default();
+                    let same = q
+                        .iter()
+                        .find(|(s, t, _)| (*s, *t) == (f.seq, msg.len() as u32));
+                    match same {
+                        Some((_, _, Some(h))) if h[..] == msg[..HEADER_LEN] => "duplicates",
+                        other => {
+                            if other.is_some() {
+                                q.clear();
+                            }
+                            let key = (source.clone(), f.camera_id, f.seq);
+                            let head = Some(msg[..HEADER_LEN].to_vec());
+                            finish(&mut recent, &key, msg.len() as u32, head);
+                            r.frames.push((source.clone(), f));
+                            "frames"
+                        }
+                    }
+                }
+                Err(framing::Error::UnsupportedVersion { .. }) => "unsupported",
+                Err(_) => "bad_headers",
+            };
+            *r.counts.entry(counter).or_default() += 1;
+            continue;
+        }
         let (c, data) = match chunk::parse_message(msg, max_total) {
             Ok(x) => x,
             Err(chunk::Error::UnsupportedVersion { .. }) => {

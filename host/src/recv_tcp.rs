@@ -26,6 +26,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, Read};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::panic::{self, AssertUnwindSafe};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -147,6 +148,7 @@ struct Connection {
 /// Why a connection is being closed.
 enum Close {
     Eof,
+    Panicked,
     Broken(io::Error),
     Evicted,
     Idle,
@@ -399,27 +401,36 @@ impl Server {
                 source,
                 ..
             } = conn;
-            decoder.feed(&self.buf[..n], |event| {
-                if failure.is_some() {
-                    return;
-                }
-                if let Event::Frame(frame) = event {
-                    let id = frame.header.camera_id;
-                    if !names.contains_key(&id) && names.len() < NAMES_PER_CONNECTION {
-                        names.insert(id, camera_name(source, id));
+            // A panic in one connection's handling (a bug: the decoder is
+            // fuzzed to have none) closes that connection only, where the
+            // binary unwinds; a `panic = "abort"` build still aborts.
+            let data = &self.buf[..n];
+            let decoded = panic::catch_unwind(AssertUnwindSafe(|| {
+                decoder.feed(data, |event| {
+                    if failure.is_some() {
+                        return;
                     }
-                    let meta = (&frame.header).into();
-                    let delivered = match names.get(&id) {
-                        Some(name) => output.deliver(name, &meta, &frame.payload),
-                        None => output.deliver(&camera_name(source, id), &meta, &frame.payload),
-                    };
-                    if let Err(e) = delivered {
-                        failure = Some(e);
+                    if let Event::Frame(frame) = event {
+                        let id = frame.header.camera_id;
+                        if !names.contains_key(&id) && names.len() < NAMES_PER_CONNECTION {
+                            names.insert(id, camera_name(source, id));
+                        }
+                        let meta = (&frame.header).into();
+                        let delivered = match names.get(&id) {
+                            Some(name) => output.deliver(name, &meta, &frame.payload),
+                            None => output.deliver(&camera_name(source, id), &meta, &frame.payload),
+                        };
+                        if let Err(e) = delivered {
+                            failure = Some(e);
+                        }
+                    } else {
+                        count(output.stats(), Some(event));
                     }
-                } else {
-                    count(output.stats(), Some(event));
-                }
-            });
+                })
+            }));
+            if decoded.is_err() {
+                return self.close(token, Close::Panicked);
+            }
             if let Some(e) = failure {
                 return Err(e);
             }
@@ -465,6 +476,9 @@ impl Server {
         let peer = conn.peer;
         match why {
             Close::Eof => log(format_args!("connection {peer} closed")),
+            Close::Panicked => log(format_args!(
+                "connection {peer} closed: internal error while decoding it (a bug, please report)"
+            )),
             // The board went away: normal for a stream, keep the others.
             Close::Broken(e) => log(format_args!("connection {peer} ended: {e}")),
             Close::Evicted => log(format_args!(

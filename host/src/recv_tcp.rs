@@ -502,7 +502,7 @@ fn connect_loop(addr: &str, output: &Output, max_payload: u32, stopping: &Atomic
             Ok((stream, peer)) => {
                 log(format_args!("connected to {peer}"));
                 last_error.clear();
-                let end = serve(stream, peer, output, max_payload);
+                let end = serve(stream, peer, output, max_payload, stopping);
                 // Only a connection that carried data resets the backoff: a
                 // board that accepts and closes at once is not hammered.
                 if end.bytes() > 0 {
@@ -570,8 +570,16 @@ fn log_end(peer: SocketAddr, end: End, output: &Output) {
 }
 
 /// Reads one `--connect` connection to its end, delivering every good frame.
-fn serve(mut stream: TcpStream, peer: SocketAddr, output: &Output, max_payload: u32) -> End {
+fn serve(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    output: &Output,
+    max_payload: u32,
+    stopping: &AtomicBool,
+) -> End {
     Stats::add(&output.stats().connections, 1);
+    // Reads wake now and then, so a stop is noticed without waiting for data.
+    let _ = stream.set_read_timeout(Some(TICK));
     let keepalive = TcpKeepalive::new()
         .with_time(Duration::from_secs(10))
         .with_interval(Duration::from_secs(2));
@@ -582,11 +590,20 @@ fn serve(mut stream: TcpStream, peer: SocketAddr, output: &Output, max_payload: 
     let mut buf = vec![0u8; READ_SIZE];
     let mut failure: Option<anyhow::Error> = None;
     let mut bytes = 0u64;
-    loop {
+    while !stopping.load(Ordering::SeqCst) {
         let n = match stream.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::Interrupted
+                        | io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                ) =>
+            {
+                continue
+            }
             Err(e) => {
                 count(output.stats(), decoder.finish());
                 return End::Broken(e, bytes);

@@ -486,24 +486,10 @@ class ChunkAssembler:
         """A whole frame in one message: checked at once, and remembered like
         a completed chunked frame, so the same message again is a duplicate
         and the same seq with another header a restarted sender."""
-        try:
-            header = parse_header(message)
-        except UnsupportedVersion:
-            self.unsupported += 1
+        checked = self._check(message, max_payload=self.max_total - HEADER_LEN)
+        if checked is None:
             return None
-        except ProtocolError:
-            self.bad_headers += 1
-            return None
-        if header.payload_len > self.max_total - HEADER_LEN:
-            self.garbage += 1
-            return None
-        if header.frame_len != len(message):
-            self.bad_headers += 1
-            return None
-        payload = bytes(message[HEADER_LEN:])
-        if zlib.crc32(payload) != header.payload_crc:
-            self.crc_errors += 1
-            return None
+        header, payload = checked
         cam = (source, header.camera_id)
         head = bytes(message[:HEADER_LEN])
         for seq, total, seen in self._recent.get(cam, ()):
@@ -518,6 +504,17 @@ class ChunkAssembler:
         return ReceivedFrame._from(header, payload, source=source)
 
     def _deliver(self, buf, source, key):
+        checked = self._check(buf, key)
+        if checked is None:
+            return None
+        self.frames += 1
+        return ReceivedFrame._from(*checked, source=source)
+
+    def _check(self, buf, key=None, max_payload=None):
+        """(header, payload) of a whole frame message, or None with the
+        failure counted. With the chunks' ``key``, the frame must also be the
+        one they promised (their seq and camera); a payload over
+        ``max_payload`` is garbage (oversize)."""
         try:
             header = parse_header(buf)
         except UnsupportedVersion:
@@ -526,17 +523,18 @@ class ChunkAssembler:
         except ProtocolError:
             self.bad_headers += 1
             return None
-        # The length must be the chunks' total, and the frame the one the
-        # chunks promised (their seq and camera).
-        if header.frame_len != len(buf) or (header.seq, header.camera_id) != (key[2], key[1]):
+        if max_payload is not None and header.payload_len > max_payload:
+            self.garbage += 1
+            return None
+        promised = key is None or (header.seq, header.camera_id) == (key[2], key[1])
+        if header.frame_len != len(buf) or not promised:
             self.bad_headers += 1
             return None
         payload = bytes(buf[HEADER_LEN:])
         if zlib.crc32(payload) != header.payload_crc:
             self.crc_errors += 1
             return None
-        self.frames += 1
-        return ReceivedFrame._from(header, payload, source=source)
+        return header, payload
 
 
 def read_frames(source, max_payload=DEFAULT_MAX_PAYLOAD, decoder=None, bufsize=1 << 16):

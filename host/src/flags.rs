@@ -2,12 +2,16 @@
 //! words into the low-level [`Cli`], then [`Cli::validate`] checks them and
 //! produces a [`Command`] the receivers run without further checks.
 //!
+//! This is the only place that checks what the user typed; the validated
+//! types live in the dependency-free [`crate::config`].
+//!
 //! Adding a transport (`recv mqtt`, `recv udp`): a variant in `Recv` with
 //! its own args struct that flattens `OutputArgs` (so `--out`, `--count`,
-//! `--max-payload` and `--status` mean the same everywhere) and calls its
-//! `validate`, a validated config in a [`Command`] variant, and one match
-//! arm in `crate::run`.
+//! `--max-payload`, `--max-memory` and `--status` mean the same everywhere),
+//! its checks here, a validated config in a [`Command`] variant, and one
+//! match arm in `crate::run`.
 
+use std::io::IsTerminal;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -16,7 +20,10 @@ use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use img_stream_core::framing;
 
-use crate::status::StatusMode;
+use crate::config::{
+    Command, MqttConfig, OutputConfig, StatusMode, TcpConfig, TcpMode, UdpConfig,
+    DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_MEMORY,
+};
 
 /// Receive, verify and save camera frames sent by img_stream boards.
 #[derive(Debug, Parser)]
@@ -80,6 +87,13 @@ struct TcpArgs {
     /// Connect to a board listening on ADDR (HOST:PORT).
     #[arg(long, value_name = "ADDR", group = "mode")]
     connect: Option<String>,
+    /// Most boards connected at once (--listen); one more evicts the
+    /// connection idle longest.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CONNECTIONS)]
+    max_connections: usize,
+    /// Close a connection that sends nothing for this many seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_IDLE_TIMEOUT.as_secs_f64())]
+    idle_timeout: f64,
     #[command(flatten)]
     output: OutputArgs,
 }
@@ -96,6 +110,12 @@ struct OutputArgs {
     /// Refuse frames with a larger payload (suffixes K, M, KiB, MiB...).
     #[arg(long, value_name = "BYTES", default_value = "16MiB")]
     max_payload: String,
+    /// Memory budget for everything received and not yet written (partial
+    /// frames, connections, per-sender bookkeeping); when it is full the
+    /// oldest partial work is dropped and counted. At least 2 × --max-payload.
+    #[arg(long, value_name = "BYTES", value_parser = size_arg,
+          default_value_t = DEFAULT_MAX_MEMORY as u64)]
+    max_memory: u64,
     /// Status on stderr: a live line on a terminal, periodic lines otherwise.
     #[arg(long, value_enum, default_value_t = StatusArg::Auto)]
     status: StatusArg,
@@ -111,48 +131,6 @@ enum StatusArg {
     Lines,
     /// Only the final summary.
     Quiet,
-}
-
-/// A validated command.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
-    /// `recv tcp`.
-    RecvTcp(TcpConfig),
-    /// `recv mqtt`.
-    RecvMqtt(crate::recv_mqtt::MqttConfig),
-    /// `recv udp`.
-    RecvUdp(crate::recv_udp::UdpConfig),
-}
-
-/// How `recv tcp` reaches the boards.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TcpMode {
-    /// Bind here and accept boards.
-    Listen(SocketAddr),
-    /// Connect to this `HOST:PORT`, resolved again on every attempt.
-    Connect(String),
-}
-
-/// Validated `recv tcp` options.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TcpConfig {
-    /// Listen or connect.
-    pub mode: TcpMode,
-    /// Shared receiver options.
-    pub output: OutputConfig,
-}
-
-/// Validated options every receiver shares.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OutputConfig {
-    /// `--out`.
-    pub out: Option<PathBuf>,
-    /// `--count` (at least 1).
-    pub count: Option<u64>,
-    /// `--max-payload` in bytes.
-    pub max_payload: u32,
-    /// How to print status.
-    pub status: StatusMode,
 }
 
 /// Largest payload a v1 header can describe inside a u32 frame length.
@@ -174,20 +152,26 @@ impl Cli {
                     }
                     _ => bail!("give exactly one of --listen and --connect"),
                 };
+                if args.max_connections == 0 {
+                    bail!("--max-connections must be at least 1");
+                }
+                if !(args.idle_timeout.is_finite() && args.idle_timeout > 0.0) {
+                    bail!("--idle-timeout must be a positive number of seconds");
+                }
                 Ok(Command::RecvTcp(TcpConfig {
                     mode,
+                    max_connections: args.max_connections,
+                    idle_timeout: Duration::from_secs_f64(args.idle_timeout.min(1e9)),
                     output: args.output.validate()?,
                 }))
             }
-            CliCommand::Recv(Recv::Mqtt(args)) => {
-                Ok(Command::RecvMqtt(crate::recv_mqtt::MqttConfig::new(
-                    &args.broker,
-                    &args.topic,
-                    args.share,
-                    args.output.validate()?,
-                )?))
-            }
-            CliCommand::Recv(Recv::Udp(args)) => Ok(Command::RecvUdp(crate::recv_udp::UdpConfig {
+            CliCommand::Recv(Recv::Mqtt(args)) => Ok(Command::RecvMqtt(mqtt_config(
+                &args.broker,
+                &args.topic,
+                args.share,
+                args.output.validate()?,
+            )?)),
+            CliCommand::Recv(Recv::Udp(args)) => Ok(Command::RecvUdp(UdpConfig {
                 listen: resolve_one(&args.listen)?,
                 output: args.output.validate()?,
             })),
@@ -205,8 +189,15 @@ impl OutputArgs {
         if max_payload > MAX_MAX_PAYLOAD {
             bail!("--max-payload must be at most {MAX_MAX_PAYLOAD} bytes");
         }
+        let max_memory = self.max_memory;
+        // Room for the largest frame twice: its pieces and the reassembled copy.
+        let least = 2 * max_payload + (1 << 20);
+        if max_memory < least {
+            bail!("--max-memory must be at least 2 x --max-payload + 1 MiB ({least} bytes)");
+        }
         let status = match self.status {
-            StatusArg::Auto => StatusMode::detect(),
+            StatusArg::Auto if std::io::stderr().is_terminal() => StatusMode::Live,
+            StatusArg::Auto => StatusMode::Periodic(Duration::from_secs(2)),
             StatusArg::Live => StatusMode::Live,
             StatusArg::Lines => StatusMode::Periodic(Duration::from_secs(2)),
             StatusArg::Quiet => StatusMode::Quiet,
@@ -215,9 +206,47 @@ impl OutputArgs {
             out: self.out,
             count: self.count,
             max_payload: max_payload as u32,
+            max_memory: usize::try_from(max_memory).unwrap_or(usize::MAX),
             status,
         })
     }
+}
+
+/// Checks `--broker`, `--topic` and `--share` of `recv mqtt`.
+fn mqtt_config(
+    broker: &str,
+    topic: &str,
+    share: Option<String>,
+    output: OutputConfig,
+) -> anyhow::Result<MqttConfig> {
+    let (host, port) = match broker.rsplit_once(':') {
+        Some((h, p)) => (
+            h.trim_start_matches('[').trim_end_matches(']'),
+            p.parse::<u16>()
+                .ok()
+                .filter(|&p| p != 0)
+                .with_context(|| format!("--broker {broker}: bad port"))?,
+        ),
+        None => (broker, 1883),
+    };
+    if host.is_empty() {
+        bail!("--broker {broker}: expected HOST:PORT");
+    }
+    if topic.is_empty() || topic.starts_with("$share/") {
+        bail!("--topic must be a non-empty filter (use --share GROUP for shared subscriptions)");
+    }
+    if let Some(g) = &share {
+        if g.is_empty() || g.contains(['/', '+', '#']) {
+            bail!("--share GROUP must be non-empty, without '/', '+' or '#'");
+        }
+    }
+    Ok(MqttConfig {
+        host: host.to_owned(),
+        port,
+        topic: topic.to_owned(),
+        share,
+        output,
+    })
 }
 
 fn resolve_one(addr: &str) -> anyhow::Result<SocketAddr> {
@@ -225,6 +254,11 @@ fn resolve_one(addr: &str) -> anyhow::Result<SocketAddr> {
         .with_context(|| format!("bad address {addr:?} (expected HOST:PORT)"))?
         .next()
         .with_context(|| format!("{addr} resolves to no address"))
+}
+
+/// [`parse_size`] for clap.
+fn size_arg(text: &str) -> Result<u64, String> {
+    parse_size(text).map_err(|e| format!("{e:#}"))
 }
 
 /// Parses a byte count: `4096`, `64K`/`64KB` (×1000), `64KiB` (×1024), same
@@ -286,6 +320,9 @@ mod tests {
         };
         assert_eq!(c.mode, TcpMode::Listen("127.0.0.1:0".parse().unwrap()));
         assert_eq!(c.output.max_payload, 16 << 20);
+        assert_eq!(c.output.max_memory, DEFAULT_MAX_MEMORY);
+        assert_eq!(c.max_connections, DEFAULT_MAX_CONNECTIONS);
+        assert_eq!(c.idle_timeout, DEFAULT_IDLE_TIMEOUT);
         assert_eq!(c.output.count, None);
         assert_eq!(c.output.status, StatusMode::Quiet);
     }
@@ -337,5 +374,62 @@ mod tests {
             "5GiB"
         ])
         .is_err());
+        assert!(
+            parse(&[
+                "recv",
+                "udp",
+                "--listen",
+                "127.0.0.1:0",
+                "--max-memory",
+                "16MiB"
+            ])
+            .is_err(),
+            "budget below twice the payload limit"
+        );
+        assert!(parse(&[
+            "recv",
+            "tcp",
+            "--listen",
+            "127.0.0.1:0",
+            "--max-connections",
+            "0"
+        ])
+        .is_err());
+        assert!(parse(&[
+            "recv",
+            "tcp",
+            "--listen",
+            "127.0.0.1:0",
+            "--idle-timeout",
+            "0"
+        ])
+        .is_err());
+    }
+
+    #[test]
+    fn broker_topic_and_share() {
+        let output = || OutputConfig::quiet(1 << 20);
+        let c = mqtt_config("127.0.0.1:1884", "img_stream/+/frame", None, output()).unwrap();
+        assert_eq!((c.host.as_str(), c.port), ("127.0.0.1", 1884));
+        assert_eq!(c.filter(), "img_stream/+/frame");
+        let c = mqtt_config("broker", "a/#", Some("rx".into()), output()).unwrap();
+        assert_eq!((c.host.as_str(), c.port), ("broker", 1883));
+        assert_eq!(c.filter(), "$share/rx/a/#");
+        let c = mqtt_config("[::1]:1883", "t", None, output()).unwrap();
+        assert_eq!(c.host, "::1");
+        for (broker, topic, share) in [
+            ("127.0.0.1:0", "t", None),
+            ("127.0.0.1:x", "t", None),
+            (":1883", "t", None),
+            ("h:1", "", None),
+            ("h:1", "$share/g/t", None),
+            ("h:1", "t", Some("a/b")),
+            ("h:1", "t", Some("")),
+        ] {
+            assert!(
+                mqtt_config(broker, topic, share.map(Into::into), output()).is_err(),
+                "{broker} {topic} {share:?}"
+            );
+        }
     }
 }

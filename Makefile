@@ -9,6 +9,7 @@
 #   make fresh-check  make run + make test in a new Debian 12 root (before
 #                 resolving anything that touches installation)
 #   make bench    benchmarks, recorded in docs/BENCHMARKS.md
+#   make fuzz     libFuzzer on the decoders and the encoder (FUZZ_SECONDS each)
 #   make header   regenerate c_glue/img_stream/img_stream_core.h and python/img_stream_proto.py's
 #                 constants from the Rust side (a test fails when either is stale)
 
@@ -33,7 +34,7 @@ GLUE_SRC := $(wildcard c_glue/img_stream/*)
 MP_FLAGS := MICROPY_PY_SSL=1 MICROPY_SSL_MBEDTLS=1 MICROPY_PY_BTREE=0 FROZEN_MANIFEST= \
 	USER_C_MODULES=$(ROOT)/c_glue IMG_STREAM_LIB=$(LIB) BUILD=$(MP_PORT_BUILD)
 
-.PHONY: all deps deps-build canmv canmv-check run run-http run-mqtt test lint bench header clean fresh-check
+.PHONY: all deps deps-build canmv canmv-check fuzz run run-http run-mqtt test lint bench header clean fresh-check
 .DELETE_ON_ERROR:
 
 all: $(MICROPYTHON) $(HOST_BIN) umqtt
@@ -188,6 +189,12 @@ canmv-check: cross-toolchain
 	@test -n "$(CANMV_PORT)" -a -n "$(CANMV_MP)" || { echo "usage: make canmv-check CANMV_PORT=<canmv_k230>/port CANMV_MP=<canmv-k230/micropython>" >&2; exit 2; }
 	bash scripts/cross-build.sh riscv64gc-unknown-linux-musl
 	bash scripts/canmv-check.sh $(CANMV_PORT) $(CANMV_MP)
+
+# Coverage-guided fuzzing (libFuzzer) of the stream decoder, chunk reassembler,
+# JPEG info parser and encoder, FUZZ_SECONDS each; not part of make test.
+FUZZ_SECONDS ?= 60
+fuzz:
+	bash scripts/fuzz.sh $(FUZZ_SECONDS)
 
 clean:
 	rm -rf $(MP_PORT_BUILD) $(MICROPYTHON)

@@ -16,7 +16,16 @@ SECONDS_EACH="${1:-60}"
 shift || true
 TARGETS=("$@")
 [ ${#TARGETS[@]} -gt 0 ] || TARGETS=(stream_decoder chunk_reassembler jpeg_info encoder)
-TOOLCHAIN="${FUZZ_TOOLCHAIN:-nightly}"
+# nightly where rustup has it; otherwise the default toolchain with
+# RUSTC_BOOTSTRAP=1 (no nightly can be downloaded on every machine).
+if [ -n "${FUZZ_TOOLCHAIN:-}" ]; then
+    TOOLCHAIN=(+"$FUZZ_TOOLCHAIN")
+elif rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
+    TOOLCHAIN=(+nightly)
+else
+    TOOLCHAIN=()
+    export RUSTC_BOOTSTRAP=1
+fi
 TRIPLE="$(rustc -vV | sed -n 's/^host: //p')"
 OUT="$ROOT/target/fuzz"
 
@@ -26,7 +35,7 @@ export RUSTFLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4
 -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
 -Cllvm-args=-sanitizer-coverage-trace-compares --cfg fuzzing"
 # --target keeps these flags off build scripts and proc macros.
-nice -n 10 cargo "+$TOOLCHAIN" build --release --manifest-path "$ROOT/fuzz/Cargo.toml" \
+nice -n 10 cargo "${TOOLCHAIN[@]}" build --release --manifest-path "$ROOT/fuzz/Cargo.toml" \
     --target "$TRIPLE" --target-dir "$OUT/build" --bins
 
 # Seeds: the protocol vectors, in each target's input format.

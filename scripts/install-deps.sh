@@ -21,7 +21,7 @@ for w in "${want[@]}"; do
         # `cargo test --workspace` links the bench crate.
         test) mapfile -t tools < <(awk '!/^#/ && NF == 2 {print $2}' "$(dirname "$0")/../tests/tools.txt" | sort -u)
               apt_pkgs+=("${tools[@]}" libturbojpeg0-dev)
-              pip_pkgs+=(pytest pillow numpy paho-mqtt) ;;
+              pip_pkgs+=(pytest pillow numpy paho-mqtt prometheus-client) ;;
         bench) apt_pkgs+=(libturbojpeg0-dev valgrind)
                pip_pkgs+=(pillow numpy) ;;
         *) echo "install-deps: unknown set $w" >&2; exit 2 ;;
@@ -50,7 +50,7 @@ if [ ${#pip_pkgs[@]} -gt 0 ]; then
     need=()
     for p in "${pip_pkgs[@]}"; do
         mod=$p
-        case "$p" in pillow) mod=PIL ;; paho-mqtt) mod=paho.mqtt ;; esac
+        case "$p" in pillow) mod=PIL ;; paho-mqtt) mod=paho.mqtt ;; prometheus-client) mod=prometheus_client ;; esac
         python3 -c "import $mod" 2>/dev/null || need+=("$p")
     done
     if [ ${#need[@]} -gt 0 ]; then

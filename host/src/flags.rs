@@ -31,6 +31,82 @@ enum CliCommand {
     /// Receive frames from boards.
     #[command(subcommand)]
     Recv(Recv),
+    /// Take every board's stream and re-serve it: dashboard, MJPEG and
+    /// snapshot URLs, JSON, Prometheus metrics, bounded recording.
+    Hub(HubArgs),
+}
+
+#[derive(Debug, Args)]
+struct HubArgs {
+    /// Accept boards over TCP on ADDR (repeatable).
+    #[arg(long, value_name = "ADDR")]
+    tcp: Vec<String>,
+    /// Connect to a board serving TCP at HOST:PORT (repeatable).
+    #[arg(long, value_name = "HOST:PORT")]
+    tcp_connect: Vec<String>,
+    /// Receive UDP chunk datagrams on ADDR (repeatable).
+    #[arg(long, value_name = "ADDR")]
+    udp: Vec<String>,
+    /// Subscribe on this MQTT broker.
+    #[arg(long, value_name = "HOST:PORT")]
+    mqtt: Option<String>,
+    /// MQTT topic filter.
+    #[arg(
+        long,
+        value_name = "FILTER",
+        default_value = "img_stream/+/frame",
+        requires = "mqtt"
+    )]
+    topic: String,
+    /// MQTT shared subscription group: hubs in one group split the cameras.
+    #[arg(long, value_name = "GROUP", requires = "mqtt")]
+    share: Option<String>,
+    /// Pull a board's MjpegServer stream (http://HOST:PORT/stream; repeatable).
+    #[arg(long, value_name = "URL")]
+    pull: Vec<String>,
+    /// Serve HTTP on ADDR.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    http: String,
+    /// Record every camera under DIR.
+    #[arg(long, value_name = "DIR")]
+    record: Option<PathBuf>,
+    /// Most bytes the recordings may take (oldest deleted first).
+    #[arg(
+        long,
+        value_name = "BYTES",
+        default_value = "1GiB",
+        requires = "record"
+    )]
+    keep_bytes: String,
+    /// Delete recordings older than this (s, m, h, d).
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "24h",
+        requires = "record"
+    )]
+    keep_age: String,
+    /// Require HTTP Basic credentials USER:PASS.
+    #[arg(long, value_name = "USER:PASS", conflicts_with = "token")]
+    auth: Option<String>,
+    /// Require this token (Authorization: Bearer, or ?token=).
+    #[arg(long, value_name = "TOKEN")]
+    token: Option<String>,
+    /// Refuse frames with a larger payload (suffixes K, M, KiB, MiB...).
+    #[arg(long, value_name = "BYTES", default_value = "16MiB")]
+    max_payload: String,
+    /// Most cameras at once.
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    max_cameras: usize,
+    /// Most stream viewers of one camera (503 beyond).
+    #[arg(long, value_name = "N", default_value_t = 32)]
+    max_viewers_per_camera: usize,
+    /// Most stream viewers in total (503 beyond).
+    #[arg(long, value_name = "N", default_value_t = 256)]
+    max_viewers: usize,
+    /// Forget a camera that sent nothing for this long (s, m, h, d).
+    #[arg(long, value_name = "DURATION", default_value = "10m")]
+    forget_after: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -122,6 +198,8 @@ pub enum Command {
     RecvMqtt(crate::recv_mqtt::MqttConfig),
     /// `recv udp`.
     RecvUdp(crate::recv_udp::UdpConfig),
+    /// `hub`.
+    Hub(crate::hub::HubConfig),
 }
 
 /// How `recv tcp` reaches the boards.
@@ -191,8 +269,125 @@ impl Cli {
                 listen: resolve_one(&args.listen)?,
                 output: args.output.validate()?,
             })),
+            CliCommand::Hub(args) => Ok(Command::Hub(args.validate()?)),
         }
     }
+}
+
+impl HubArgs {
+    fn validate(self) -> anyhow::Result<crate::hub::HubConfig> {
+        use crate::hub::inputs::Input;
+        let mut inputs = Vec::new();
+        for a in &self.tcp {
+            inputs.push(Input::TcpListen(resolve_one(a)?));
+        }
+        for a in self.tcp_connect {
+            if !a.contains(':') {
+                bail!("--tcp-connect {a}: expected HOST:PORT");
+            }
+            inputs.push(Input::TcpConnect(a));
+        }
+        for a in &self.udp {
+            inputs.push(Input::Udp(resolve_one(a)?));
+        }
+        let output = OutputConfig {
+            out: None,
+            count: None,
+            max_payload: max_payload(&self.max_payload)?,
+            status: StatusMode::Quiet,
+        };
+        if let Some(broker) = &self.mqtt {
+            inputs.push(Input::Mqtt(crate::recv_mqtt::MqttConfig::new(
+                broker,
+                &self.topic,
+                self.share,
+                output.clone(),
+            )?));
+        }
+        for url in self.pull {
+            crate::hub::pull::split_url(&url)?;
+            inputs.push(Input::Pull(url));
+        }
+        if inputs.is_empty() {
+            bail!("give at least one input: --tcp, --tcp-connect, --udp, --mqtt or --pull");
+        }
+        let record = match self.record {
+            Some(dir) => {
+                let keep_bytes = parse_size(&self.keep_bytes)
+                    .with_context(|| format!("--keep-bytes {}", self.keep_bytes))?;
+                if keep_bytes == 0 {
+                    bail!("--keep-bytes must be above 0");
+                }
+                Some(crate::hub::record::RecordConfig {
+                    dir,
+                    keep_bytes,
+                    keep_age: parse_duration(&self.keep_age)
+                        .with_context(|| format!("--keep-age {}", self.keep_age))?,
+                })
+            }
+            None => None,
+        };
+        let auth = match (self.auth, self.token) {
+            (Some(a), _) => crate::hub::auth::Auth::basic(&a)?,
+            (None, Some(t)) => crate::hub::auth::Auth::token(&t)?,
+            (None, None) => crate::hub::auth::Auth::Open,
+        };
+        for (name, n) in [
+            ("--max-cameras", self.max_cameras),
+            ("--max-viewers", self.max_viewers),
+            ("--max-viewers-per-camera", self.max_viewers_per_camera),
+        ] {
+            if n == 0 {
+                bail!("{name} must be at least 1");
+            }
+        }
+        let defaults = crate::hub::cameras::Limits::default();
+        let forget_after = parse_duration(&self.forget_after)
+            .with_context(|| format!("--forget-after {}", self.forget_after))?;
+        Ok(crate::hub::HubConfig {
+            inputs,
+            http: resolve_one(&self.http)?,
+            max_payload: output.max_payload,
+            record,
+            auth,
+            limits: crate::hub::cameras::Limits {
+                max_cameras: self.max_cameras,
+                max_viewers_per_camera: self.max_viewers_per_camera,
+                max_viewers: self.max_viewers,
+                offline_after: defaults.offline_after.min(forget_after),
+                forget_after,
+            },
+        })
+    }
+}
+
+/// `--max-payload`: a size that a v1 header can describe.
+fn max_payload(text: &str) -> anyhow::Result<u32> {
+    let n = parse_size(text).with_context(|| format!("--max-payload {text}"))?;
+    if n > MAX_MAX_PAYLOAD {
+        bail!("--max-payload must be at most {MAX_MAX_PAYLOAD} bytes");
+    }
+    Ok(n as u32)
+}
+
+/// Parses a duration: `90`/`90s`, `10m`, `24h`, `7d`.
+pub fn parse_duration(text: &str) -> anyhow::Result<Duration> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let n: u64 = digits
+        .parse()
+        .context("expected a number and s, m, h or d")?;
+    let mult = match unit.trim() {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        other => bail!("unknown unit {other:?} (s, m, h or d)"),
+    };
+    n.checked_mul(mult)
+        .map(Duration::from_secs)
+        .context("duration too large")
 }
 
 impl OutputArgs {
@@ -200,11 +395,7 @@ impl OutputArgs {
         if self.count == Some(0) {
             bail!("--count must be at least 1");
         }
-        let max_payload = parse_size(&self.max_payload)
-            .with_context(|| format!("--max-payload {}", self.max_payload))?;
-        if max_payload > MAX_MAX_PAYLOAD {
-            bail!("--max-payload must be at most {MAX_MAX_PAYLOAD} bytes");
-        }
+        let max_payload = max_payload(&self.max_payload)?;
         let status = match self.status {
             StatusArg::Auto => StatusMode::detect(),
             StatusArg::Live => StatusMode::Live,
@@ -214,7 +405,7 @@ impl OutputArgs {
         Ok(OutputConfig {
             out: self.out,
             count: self.count,
-            max_payload: max_payload as u32,
+            max_payload,
             status,
         })
     }

@@ -11,10 +11,12 @@
 //! - [`flags`]: command-line parsing and validation;
 //! - [`signals`]: Ctrl-C/SIGTERM end a run with its summary line.
 //!
-//! Receivers: [`recv_tcp`], [`recv_mqtt`], [`recv_udp`].
+//! Receivers: [`recv_tcp`], [`recv_mqtt`], [`recv_udp`]; [`hub`] re-serves
+//! what they receive over HTTP.
 #![deny(missing_docs)]
 
 pub mod flags;
+pub mod hub;
 pub mod messages;
 pub mod output;
 pub mod reassembly;
@@ -50,5 +52,6 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<ExitCode>
         flags::Command::RecvTcp(config) => recv_tcp::run(config),
         flags::Command::RecvMqtt(config) => recv_mqtt::run(config),
         flags::Command::RecvUdp(config) => recv_udp::run(config),
+        flags::Command::Hub(config) => hub::run(config),
     }
 }

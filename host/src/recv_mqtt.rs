@@ -116,7 +116,8 @@ pub fn run(config: MqttConfig) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn receive(config: &MqttConfig, output: &Arc<Output>) -> anyhow::Result<()> {
+/// Subscribes and delivers until a fatal error (refused, closed).
+pub fn receive(config: &MqttConfig, output: &Arc<Output>) -> anyhow::Result<()> {
     let max_payload = config.output.max_payload;
     let client_id = format!("img-stream-{}", std::process::id());
     let mut options = MqttOptions::new(client_id, config.host.clone(), config.port);

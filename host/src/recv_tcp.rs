@@ -58,7 +58,8 @@ pub fn run(config: TcpConfig) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn accept_loop(listener: TcpListener, output: Arc<Output>, max_payload: u32) {
+/// Accepts boards on `listener` forever, one thread per connection.
+pub fn accept_loop(listener: TcpListener, output: Arc<Output>, max_payload: u32) {
     for conn in listener.incoming() {
         let stream = match conn {
             Ok(s) => s,
@@ -82,7 +83,8 @@ fn accept_loop(listener: TcpListener, output: Arc<Output>, max_payload: u32) {
     }
 }
 
-fn connect_loop(addr: &str, output: &Output, max_payload: u32) {
+/// Keeps one connection to the board at `addr` forever, with backoff.
+pub fn connect_loop(addr: &str, output: &Output, max_payload: u32) {
     let mut backoff = BACKOFF_MIN;
     let mut last_error = String::new();
     loop {

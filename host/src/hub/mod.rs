@@ -1,0 +1,98 @@
+//! `img-stream hub`: takes every board's stream and re-serves it over HTTP
+//! (dashboard, MJPEG and snapshot URLs, JSON, Prometheus), optionally
+//! recording with bounded retention. See docs/HUB.md.
+//!
+//! Data flow: inputs ([`inputs`], the receivers' own loops on their threads)
+//! → [`cameras::Cameras`] (the newest frame of each camera, held once) →
+//! viewers ([`http`], tokio tasks, latest-frame-wins) and [`record`].
+
+pub mod auth;
+pub mod cameras;
+pub mod http;
+pub mod inputs;
+pub mod metrics;
+pub mod pull;
+pub mod record;
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use axum::serve::ListenerExt;
+
+use self::auth::Auth;
+use self::cameras::{Cameras, Limits};
+use self::inputs::Input;
+use self::record::{RecordConfig, Recorder};
+use crate::status::log;
+
+/// Validated `hub` options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HubConfig {
+    /// Every input, in the order given.
+    pub inputs: Vec<Input>,
+    /// `--http ADDR`.
+    pub http: SocketAddr,
+    /// `--max-payload`, for every input.
+    pub max_payload: u32,
+    /// `--record`, with its retention.
+    pub record: Option<RecordConfig>,
+    /// `--auth` / `--token`.
+    pub auth: Auth,
+    /// Camera and viewer caps, offline and forget times.
+    pub limits: Limits,
+}
+
+/// Runs the hub until Ctrl-C or SIGTERM.
+pub fn run(config: HubConfig) -> anyhow::Result<ExitCode> {
+    let cameras = Cameras::new(config.limits);
+    let recorder = match &config.record {
+        Some(r) => Some(
+            Recorder::start(r.clone())
+                .with_context(|| format!("cannot record to {}", r.dir.display()))?,
+        ),
+        None => None,
+    };
+    for input in &config.inputs {
+        inputs::start(input, config.max_payload, &cameras, recorder.clone())?;
+    }
+    // Two workers: this is a 2-core board-side companion, not a server farm,
+    // and viewers only ever copy refcounts.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(config.http)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.http))?;
+        let local = listener.local_addr()?;
+        // Tests and scripts read the real port from this exact line.
+        log(format_args!("hub: http://{local}/"));
+        let ticker = cameras.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                every.tick().await;
+                ticker.tick(Instant::now(), crate::store::unix_now_us() / 1_000_000);
+            }
+        });
+        let app = http::router(cameras, config.auth);
+        // Frames are written as soon as they are handed over.
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        // Not a graceful shutdown: streams never end by themselves.
+        tokio::select! {
+            served = axum::serve(listener, app) => served?,
+            _ = async {
+                while !crate::signals::requested() {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            } => log(format_args!("hub: stopping")),
+        }
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}

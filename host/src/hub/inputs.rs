@@ -141,7 +141,27 @@ pub fn start(
     recorder: Option<Arc<Recorder>>,
 ) -> anyhow::Result<()> {
     let stats = Stats::new();
-    let label = input.label();
+    // Bind first, so the label names the real port.
+    let (listener, socket) = match input {
+        Input::TcpListen(addr) => {
+            let l = std::net::TcpListener::bind(addr)
+                .with_context(|| format!("cannot listen on {addr}"))?;
+            // Tests and scripts read the real port from this exact line.
+            crate::status::log(format_args!("hub: tcp on {}", l.local_addr()?));
+            (Some(l), None)
+        }
+        Input::Udp(addr) => {
+            let s = crate::recv_udp::bind(*addr)?;
+            crate::status::log(format_args!("hub: udp on {}", s.local_addr()?));
+            (None, Some(s))
+        }
+        _ => (None, None),
+    };
+    let label = match (&listener, &socket) {
+        (Some(l), _) => Input::TcpListen(l.local_addr()?).label(),
+        (_, Some(s)) => Input::Udp(s.local_addr()?).label(),
+        _ => input.label(),
+    };
     cameras.metrics.add_input(&label, stats.clone());
     let config = OutputConfig {
         out: None,
@@ -164,20 +184,14 @@ pub fn start(
     };
     let (output, _stops) = Output::new(&config, stats, window)?;
     let output = Arc::new(output.with_tap(tap));
-    match input.clone() {
-        Input::TcpListen(addr) => {
-            let listener = std::net::TcpListener::bind(addr)
-                .with_context(|| format!("cannot listen on {addr}"))?;
-            // Tests and scripts read the real port from this exact line.
-            crate::status::log(format_args!("hub: tcp on {}", listener.local_addr()?));
+    match (input.clone(), listener, socket) {
+        (Input::TcpListen(_), Some(listener), _) => {
             std::thread::spawn(move || crate::recv_tcp::accept_loop(listener, output, max_payload));
         }
-        Input::TcpConnect(addr) => {
+        (Input::TcpConnect(addr), _, _) => {
             std::thread::spawn(move || crate::recv_tcp::connect_loop(&addr, &output, max_payload));
         }
-        Input::Udp(addr) => {
-            let socket = crate::recv_udp::bind(addr)?;
-            crate::status::log(format_args!("hub: udp on {}", socket.local_addr()?));
+        (Input::Udp(_), _, Some(socket)) => {
             std::thread::spawn(move || {
                 let never = AtomicBool::new(false);
                 if let Err(e) = crate::recv_udp::receive(&socket, &output, max_payload, &never) {
@@ -185,16 +199,17 @@ pub fn start(
                 }
             });
         }
-        Input::Mqtt(config) => {
+        (Input::Mqtt(config), _, _) => {
             std::thread::spawn(move || {
                 if let Err(e) = crate::recv_mqtt::receive(&config, &output) {
                     crate::status::log(format_args!("hub: {label} ended: {e:#}"));
                 }
             });
         }
-        Input::Pull(url) => {
+        (Input::Pull(url), _, _) => {
             std::thread::spawn(move || super::pull::run(&url, &output, max_payload));
         }
+        _ => unreachable!("listeners are bound above"),
     }
     Ok(())
 }

@@ -1,0 +1,294 @@
+"""`img-stream hub` end to end on 127.0.0.1: synthetic K230 boards on the unix
+port (python/examples/k230/hub_board.py) stream by TCP, UDP and MQTT (a private
+Mosquitto) into one hub; Pillow, ffmpeg and prometheus_client read what it
+serves. Browser, stalled-viewer, auth, recording, reconnect and --pull cases
+follow."""
+import io
+import json
+import os
+import subprocess
+import time
+
+import pytest
+from PIL import Image
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
+
+from conftest import ROOT
+from hubtools import Hub, StreamReader, board, stop
+from receiver import wait_for
+from test_mqtt import Broker
+
+SIZE = (320, 240)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def umqtt():
+    """umqtt from PyPI for the MQTT board, as `make` fetches it."""
+    subprocess.run(["bash", str(ROOT / "scripts" / "fetch-umqtt.sh"), str(ROOT / "build" / "umqtt")],
+                   check=True, capture_output=True, timeout=120)
+
+
+@pytest.fixture
+def broker(tmp_path):
+    b = Broker(tmp_path)
+    yield b
+    b.stop()
+
+
+def three_boards(broker, frames=0, fps=10):
+    """A hub with one TCP, one UDP and one MQTT input, a board on each."""
+    hub = Hub("--tcp", "127.0.0.1:0", "--udp", "127.0.0.1:0",
+              "--mqtt", f"127.0.0.1:{broker.port}", "--topic", "img_stream/+/frame")
+    wait_for(lambda: any("subscribed to" in l for l in hub.lines), 30, "the hub to subscribe")
+    boards = [board("tcp", hub.ports["tcp"], fps, frames, SIZE),
+              board("udp", hub.ports["udp"], fps, frames, SIZE),
+              board("mqtt", broker.port, fps, frames, SIZE, name="board3")]
+    return hub, boards
+
+
+IDS = {"tcp-127.0.0.1-cam0", "udp-127.0.0.1-cam0", "mqtt-img_stream_board3_frame-cam0"}
+
+
+def ffmpeg_frames(url, n=5):
+    """How many frames ffmpeg decoded from `url` (reading `n`)."""
+    p = subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-i", url,
+                        "-frames:v", str(n), "-f", "framemd5", "-"],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    return sum(1 for l in p.stdout.splitlines() if l and not l.startswith("#"))
+
+
+def metrics(hub):
+    status, headers, body = hub.get("/metrics")
+    assert status == 200
+    families = {f.name: f for f in text_string_to_metric_families(body.decode())}
+    return families
+
+
+def sample(families, name, **labels):
+    for s in families[name].samples:
+        if s.name.endswith("_total") or s.name == name:
+            if all(s.labels.get(k) == v for k, v in labels.items()):
+                return s.value
+    raise AssertionError(f"no {name} {labels}")
+
+
+def test_three_boards_into_one_hub(broker):
+    frames = 45
+    hub, boards = three_boards(broker, frames=frames, fps=10)
+    try:
+        cams = wait_for(lambda: (lambda c: c if set(c) == IDS and all(x["online"] for x in c.values())
+                                 else None)(hub.cameras()), 60, "three live cameras")
+        for cid in IDS:
+            status, headers, body = hub.get(f"/cam/{cid}/snapshot.jpg")
+            assert status == 200 and headers["Content-Type"] == "image/jpeg"
+            img = Image.open(io.BytesIO(body))
+            img.load()
+            assert img.size == SIZE
+            assert cams[cid]["width"] == SIZE[0] and cams[cid]["height"] == SIZE[1]
+            assert cams[cid]["urls"]["stream"] == f"/cam/{cid}/stream"
+        # A foreign client reads the stream while the boards still send.
+        assert ffmpeg_frames(hub.url("/cam/tcp-127.0.0.1-cam0/stream"), 5) == 5
+        for b in boards:
+            out, _ = b.communicate(timeout=60)
+            assert f"sent {frames}" in out, out
+        # Every frame sent was received: the counters say so in both forms.
+        want = {cid: frames for cid in IDS}
+        got = wait_for(lambda: (lambda c: c if c == want else None)(
+            {cid: int(sample(metrics(hub), "img_stream_hub_frames", camera=cid)) for cid in IDS}),
+            20, f"frames_total to reach {frames}")
+        assert got == want
+        fam = metrics(hub)
+        cams = hub.cameras()
+        for cid in IDS:
+            assert sample(fam, "img_stream_hub_bytes", camera=cid) == cams[cid]["bytes"] > 0
+            assert sample(fam, "img_stream_hub_drops", camera=cid) == cams[cid]["drops"] == 0
+            assert cams[cid]["frames"] == frames
+        assert fam["img_stream_hub_added_latency_seconds"].type == "histogram"
+        assert sample(fam, "img_stream_hub_resident_memory_bytes") > 0
+        assert all(s.value == 0 for s in fam["img_stream_hub_input_crc_errors"].samples)
+    finally:
+        stop(*boards)
+        hub.stop()
+
+
+def test_stalled_viewer_does_not_slow_a_reading_one():
+    hub = Hub("--tcp", "127.0.0.1:0")
+    cam = board("tcp", hub.ports["tcp"], fps=20, size=(640, 480))
+    cid = "tcp-127.0.0.1-cam0"
+    stalled = reading = None
+    try:
+        wait_for(lambda: cid in hub.cameras(), 30, "the camera")
+        stalled = StreamReader(hub, f"/cam/{cid}/stream", rcvbuf=4096)
+        reading = StreamReader(hub, f"/cam/{cid}/stream")
+        assert reading.head()[0].startswith("HTTP/1.0 200")
+        reading.part()
+        t0, f0 = time.monotonic(), hub.cameras()[cid]["frames"]
+        got, latencies = 0, []
+        while time.monotonic() - t0 < 5:
+            headers, jpeg = reading.part()
+            assert jpeg[:2] == b"\xff\xd8" and jpeg[-2:] == b"\xff\xd9"
+            latencies.append(time.time() - float(headers["x-timestamp"]))
+            got += 1
+        sent = hub.cameras()[cid]["frames"] - f0
+        assert sent >= 60, sent
+        # Full rate for the reader, whatever the stalled one does.
+        assert got >= 0.95 * sent, (got, sent)
+        latencies.sort()
+        assert latencies[len(latencies) // 2] < 0.05, latencies
+        assert hub.cameras()[cid]["viewers"] == 2
+        # The stalled viewer holds at most a frame or two, never a queue.
+        assert hub.vm("VmHWM") < 64 << 20, hub.vm("VmHWM")
+    finally:
+        for r in (stalled, reading):
+            if r:
+                r.close()
+        stop(cam)
+        hub.stop()
+
+
+def test_viewer_caps_answer_503():
+    hub = Hub("--tcp", "127.0.0.1:0", "--max-viewers-per-camera", "2")
+    cam = board("tcp", hub.ports["tcp"], fps=10)
+    cid = "tcp-127.0.0.1-cam0"
+    readers = []
+    try:
+        wait_for(lambda: cid in hub.cameras(), 30, "the camera")
+        for _ in range(2):
+            readers.append(StreamReader(hub, f"/cam/{cid}/stream"))
+            assert readers[-1].head()[0].startswith("HTTP/1.0 200")
+        third = StreamReader(hub, f"/cam/{cid}/stream")
+        readers.append(third)
+        assert third.head()[0].startswith("HTTP/1.0 503")
+        assert hub.get("/cam/nope/stream")[0] == 404
+        readers[0].close()
+        wait_for(lambda: hub.cameras()[cid]["viewers"] == 1, 10, "the slot to free")
+        again = StreamReader(hub, f"/cam/{cid}/stream")
+        readers.append(again)
+        assert again.head()[0].startswith("HTTP/1.0 200")
+    finally:
+        for r in readers:
+            r.close()
+        stop(cam)
+        hub.stop()
+
+
+ENDPOINTS = ["/", "/cam/{cid}", "/cam/{cid}/snapshot.jpg", "/api/cameras",
+             "/api/cameras/{cid}/history", "/metrics", "/assets/app.js", "/assets/style.css"]
+
+
+def test_auth_token_and_basic():
+    cid = "tcp-127.0.0.1-cam0"
+    hub = Hub("--tcp", "127.0.0.1:0", "--token", "s3cret-T0ken")
+    cam = board("tcp", hub.ports["tcp"], fps=10)
+    try:
+        ok = {"Authorization": "Bearer s3cret-T0ken"}
+        wait_for(lambda: hub.get("/api/cameras", ok)[2].count(b'"id"') == 1, 30, "the camera")
+        for path in ENDPOINTS + ["/cam/{cid}/stream"]:
+            p = path.format(cid=cid)
+            assert hub.get(p)[0] == 401, p
+            assert hub.get(p, {"Authorization": "Bearer wrong"})[0] == 401, p
+            assert hub.get(p + "?token=s3cret-T0ke")[0] == 401, p
+            if not p.endswith("/stream"):
+                assert hub.get(p, ok)[0] == 200, p
+                assert hub.get(p + "?token=s3cret-T0ken")[0] == 200, p
+        # The page links its assets with the token it was opened with.
+        body = hub.get("/?token=s3cret-T0ken")[2].decode()
+        assert "/assets/app.js?token=s3cret-T0ken" in body
+        assert ffmpeg_frames(hub.url(f"/cam/{cid}/stream?token=s3cret-T0ken"), 3) == 3
+    finally:
+        stop(cam)
+        hub.stop()
+    hub = Hub("--tcp", "127.0.0.1:0", "--auth", "alice:pa55")
+    try:
+        import base64
+        good = {"Authorization": "Basic " + base64.b64encode(b"alice:pa55").decode()}
+        bad = {"Authorization": "Basic " + base64.b64encode(b"alice:pa56").decode()}
+        status, headers, _ = hub.get("/api/cameras")
+        assert status == 401 and headers["WWW-Authenticate"].startswith("Basic")
+        assert hub.get("/api/cameras", bad)[0] == 401
+        assert hub.get("/api/cameras", good)[0] == 200
+        assert hub.get("/metrics", good)[0] == 200
+    finally:
+        hub.stop()
+
+
+def dir_bytes(d):
+    total = 0
+    for root, _, files in os.walk(d):
+        for f in files:
+            try:
+                total += os.path.getsize(os.path.join(root, f))
+            except FileNotFoundError:
+                pass  # deleted by retention between listing and stat
+    return total
+
+
+def test_recording_stays_under_keep_bytes(tmp_path):
+    rec = tmp_path / "rec"
+    keep = 400_000
+    hub = Hub("--tcp", "127.0.0.1:0", "--record", rec, "--keep-bytes", keep)
+    cam = board("tcp", hub.ports["tcp"], fps=25, size=(640, 480))
+    cid = "tcp-127.0.0.1-cam0"
+    try:
+        wait_for(lambda: cid in hub.cameras(), 30, "the camera")
+        first = None
+        peak = 0
+        deadline = time.monotonic() + 30
+        # Keep sampling the directory while frames arrive, until the first
+        # segment has been deleted to make room (retention at work).
+        while time.monotonic() < deadline:
+            peak = max(peak, dir_bytes(rec))
+            segs = sorted((rec / cid).glob("*.mjpeg")) if (rec / cid).exists() else []
+            if first is None and segs:
+                first = segs[0]
+            if first is not None and not first.exists() and hub.cameras()[cid]["bytes"] > 3 * keep:
+                break
+            time.sleep(0.01)  # sampling interval, not synchronisation
+        else:
+            raise AssertionError("retention never deleted a segment")
+        assert peak <= keep, peak
+        assert peak > keep // 2, peak
+        segs = sorted((rec / cid).glob("*.mjpeg"))
+        assert segs and all(s.with_suffix(".idx").exists() for s in segs[:-1])
+        # A closed segment plays, frame for frame as its index says.
+        seg = segs[0]
+        index = seg.with_suffix(".idx").read_text().splitlines()
+        n = ffmpeg_frames(str(seg), 10_000)
+        assert n == len(index) > 0, (n, len(index))
+    finally:
+        stop(cam)
+        hub.stop()
+
+
+def test_board_reconnect_keeps_its_camera():
+    hub = Hub("--tcp", "127.0.0.1:0")
+    cid = "tcp-127.0.0.1-cam0"
+    try:
+        for round_ in (1, 2):
+            b = board("tcp", hub.ports["tcp"], fps=30, frames=20)
+            out, _ = b.communicate(timeout=60)
+            assert "sent 20" in out, out
+            wait_for(lambda: hub.cameras().get(cid, {}).get("frames") == 20 * round_, 20,
+                     f"{20 * round_} frames on one camera")
+        # Two connections from two source ports: still one camera.
+        assert list(hub.cameras()) == [cid]
+        assert sum("connection from" in l for l in hub.lines) == 2
+    finally:
+        hub.stop()
+
+
+def test_pull_from_a_board_mjpeg_server():
+    from test_mjpeg_server import ServerProcess
+    srv = ServerProcess(size="320x240", format="NV12", camera_fps=10)
+    hub = Hub("--pull", srv.url("/stream"))
+    try:
+        cams = wait_for(lambda: (lambda c: c if c and list(c.values())[0]["frames"] >= 5 else None)(
+            hub.cameras()), 30, "pulled frames")
+        (cid, c), = cams.items()
+        assert cid.startswith("pull-127.0.0.1_") and c["width"] == 320
+        status, _, body = hub.get(f"/cam/{cid}/snapshot.jpg")
+        assert status == 200 and Image.open(io.BytesIO(body)).size == (320, 240)
+    finally:
+        hub.stop()
+        srv.stop()

@@ -207,6 +207,14 @@ def build_frame(payload, seq, *, timestamp_us=0, width=0, height=0, format=9,
     return head + _U32.pack(zlib.crc32(head)) + bytes(payload)
 
 
+def build_chunk(seq, camera_id, index, count, offset, total, data):
+    """One chunk message with exactly these header fields (valid header CRC),
+    whatever they say: for senders and for tests that craft bad chunks."""
+    head = _CHUNK.pack(CHUNK_MAGIC, VERSION, CHUNK_HEADER_LEN, 0, seq & 0xFFFFFFFF,
+                       camera_id, index, count, 0, offset, total)
+    return head + _U32.pack(zlib.crc32(head)) + bytes(data)
+
+
 def build_chunks(frame, seq, camera_id=0, max_message=1400):
     """Cuts a whole frame (``build_frame`` output) into chunk messages of at
     most ``max_message`` bytes each, header included."""
@@ -216,13 +224,9 @@ def build_chunks(frame, seq, camera_id=0, max_message=1400):
     count = -(-len(frame) // size)
     if not 1 <= count <= 0xFFFF:
         raise ValueError("frame needs too many chunks")
-    out = []
-    for index in range(count):
-        offset = index * size
-        head = _CHUNK.pack(CHUNK_MAGIC, VERSION, CHUNK_HEADER_LEN, 0, seq & 0xFFFFFFFF,
-                           camera_id, index, count, 0, offset, len(frame))
-        out.append(head + _U32.pack(zlib.crc32(head)) + bytes(frame[offset:offset + size]))
-    return out
+    return [build_chunk(seq, camera_id, index, count, index * size, len(frame),
+                        frame[index * size:(index + 1) * size])
+            for index in range(count)]
 
 
 def classify(message):
@@ -348,19 +352,27 @@ class StreamDecoder:
 
 
 class _Pending:
-    __slots__ = ("count", "total", "buf", "have", "order", "started")
+    """A frame in progress: the chunks that arrived, by index. Nothing is
+    sized by ``total`` until every chunk is in (PROTOCOL.md 3.3, Memory)."""
+    __slots__ = ("count", "total", "have", "order", "started")
 
     def __init__(self, count, total, order, started):
         self.count = count
         self.total = total
-        self.buf = bytearray(total)
-        self.have = set()
+        self.have = {}  # index -> (offset, data)
         self.order = order
         self.started = started
 
+    def join(self):
+        buf = bytearray(self.total)
+        for offset, data in self.have.values():
+            buf[offset:offset + len(data)] = data
+        return buf
+
 
 class ChunkAssembler:
-    """Reassembles chunk messages into frames, per (source, camera_id, seq).
+    """Reassembles chunk messages into frames, per (source, camera_id, seq);
+    a whole frame (IMGS) message is checked and delivered at once.
 
     ``push(message, source)`` returns a verified ``Frame`` when the message
     completed one, else ``None``. A frame still incomplete ``timeout``
@@ -396,13 +408,15 @@ class ChunkAssembler:
         """Frames in progress."""
         return len(self._pending)
 
-    def _finished(self, key, delivered):
+    def _finished(self, key, total, head):
+        """Remembers a finished frame: its (seq, total) and, when it
+        completed, its frame header (None when it was dropped)."""
         q = self._recent.setdefault(key[:2], deque(maxlen=RECENT_KEYS))
-        q.append((key[2], delivered))
+        q.append((key[2], total, head))
 
     def _drop(self, key, counter):
-        del self._pending[key]
-        self._finished(key, False)
+        p = self._pending.pop(key)
+        self._finished(key, p.total, None)
         setattr(self, counter, getattr(self, counter) + 1)
 
     def expire(self, now=None):
@@ -419,6 +433,8 @@ class ChunkAssembler:
     def push(self, message, source=None, now=None):
         now = self.clock() if now is None else now
         self.expire(now)
+        if bytes(message[:4]) == MAGIC:
+            return self._push_whole(message, source)
         try:
             c = parse_chunk_header(message)
         except UnsupportedVersion:
@@ -428,14 +444,21 @@ class ChunkAssembler:
             self.garbage += 1
             return None
         data_len = len(message) - CHUNK_HEADER_LEN
+        # count > total: more chunks than bytes, no sender cuts a frame so.
         if data_len <= 0 or not HEADER_LEN <= c.total <= self.max_total \
-                or c.offset + data_len > c.total:
+                or c.offset + data_len > c.total or c.count > c.total:
             self.garbage += 1
             return None
         key = (source, c.camera_id, c.seq)
-        for seq, delivered in self._recent.get(key[:2], ()):
-            if seq == c.seq:
-                if delivered:
+        data = memoryview(message)[CHUNK_HEADER_LEN:]
+        for seq, total, head in self._recent.get(key[:2], ()):
+            if (seq, total) == (c.seq, c.total):
+                n = min(len(head), data_len) if head is not None else 0
+                if c.offset == 0 and head is not None and head[:n] != data[:n]:
+                    # Other bytes under a finished seq: the sender restarted.
+                    del self._recent[key[:2]]
+                    break
+                if head is not None:
                     self.duplicates += 1
                 else:
                     self.late += 1
@@ -453,16 +476,51 @@ class ChunkAssembler:
         if c.index in p.have:
             self.duplicates += 1
             return None
-        p.have.add(c.index)
-        p.buf[c.offset:c.offset + data_len] = memoryview(message)[CHUNK_HEADER_LEN:]
+        p.have[c.index] = (c.offset, bytes(data))
         self.chunks += 1
         if len(p.have) < p.count:
             return None
         del self._pending[key]
-        self._finished(key, True)
-        return self._deliver(p.buf, source)
+        buf = p.join()
+        self._finished(key, p.total, bytes(buf[:HEADER_LEN]))
+        return self._deliver(buf, source, key)
 
-    def _deliver(self, buf, source):
+    def _push_whole(self, message, source):
+        """A whole frame in one message: checked at once, and remembered like
+        a completed chunked frame, so the same message again is a duplicate
+        and the same seq with another header a restarted sender."""
+        try:
+            header = parse_header(message)
+        except UnsupportedVersion:
+            self.unsupported += 1
+            return None
+        except ProtocolError:
+            self.bad_headers += 1
+            return None
+        if header.payload_len > self.max_total - HEADER_LEN:
+            self.garbage += 1
+            return None
+        if header.frame_len != len(message):
+            self.bad_headers += 1
+            return None
+        payload = bytes(message[HEADER_LEN:])
+        if zlib.crc32(payload) != header.payload_crc:
+            self.crc_errors += 1
+            return None
+        cam = (source, header.camera_id)
+        head = bytes(message[:HEADER_LEN])
+        for seq, total, seen in self._recent.get(cam, ()):
+            if (seq, total) == (header.seq, len(message)):
+                if seen == head:
+                    self.duplicates += 1
+                    return None
+                del self._recent[cam]  # the sender restarted
+                break
+        self._finished((source, header.camera_id, header.seq), len(message), head)
+        self.frames += 1
+        return Frame._from(header, payload, source=source)
+
+    def _deliver(self, buf, source, key):
         try:
             header = parse_header(buf)
         except UnsupportedVersion:
@@ -471,7 +529,9 @@ class ChunkAssembler:
         except ProtocolError:
             self.bad_headers += 1
             return None
-        if header.frame_len != len(buf):
+        # The length must be the chunks' total, and the frame the one the
+        # chunks promised (their seq and camera).
+        if header.frame_len != len(buf) or (header.seq, header.camera_id) != (key[2], key[1]):
             self.bad_headers += 1
             return None
         payload = bytes(buf[HEADER_LEN:])

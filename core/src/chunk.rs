@@ -86,7 +86,8 @@ pub enum Error {
         /// The header's own length.
         header_len: u8,
     },
-    /// `count` is 0 or `index >= count`.
+    /// `count` is 0, `index >= count`, or (in [`parse_message`]) `count`
+    /// exceeds `total`: every chunk carries at least one byte.
     BadIndex,
     /// The message carries no data after its header.
     NoData,
@@ -418,9 +419,11 @@ impl ChunkRepr {
 }
 
 /// Parses a whole chunk message and applies every per-message receiver
-/// rule: a valid v1 header, data present, `offset + data_len <= total`, and
+/// rule: a valid v1 header, data present, `offset + data_len <= total`,
 /// `40 <= total <= max_total` (a frame header is 40 bytes; `max_total` is
-/// the receiver's limit, typically 40 + its maximum payload).
+/// the receiver's limit, typically 40 + its maximum payload), and
+/// `count <= total` (each chunk carries at least one byte, so a receiver's
+/// bookkeeping is bounded by bytes that can arrive).
 ///
 /// Returns the header and the chunk's data.
 pub fn parse_message(message: &[u8], max_total: u32) -> Result<(ChunkRepr, &[u8])> {
@@ -431,6 +434,9 @@ pub fn parse_message(message: &[u8], max_total: u32) -> Result<(ChunkRepr, &[u8]
     }
     if (repr.total as usize) < crate::framing::HEADER_LEN || repr.total > max_total {
         return Err(Error::BadTotal);
+    }
+    if u32::from(repr.count) > repr.total {
+        return Err(Error::BadIndex);
     }
     if repr.offset as u64 + data.len() as u64 > repr.total as u64 {
         return Err(Error::OutOfRange);
@@ -727,6 +733,29 @@ mod tests {
         }
         .emit(&mut small);
         assert_eq!(parse_message(&small, 10_000), Err(Error::BadTotal));
+        // More chunks than bytes: no sender cuts a frame that way.
+        let mut many = [0u8; 32 + 1];
+        ChunkRepr {
+            count: 65_535,
+            index: 0,
+            offset: 0,
+            total: 41,
+            ..REPR
+        }
+        .emit(&mut many);
+        assert_eq!(parse_message(&many, 10_000), Err(Error::BadIndex));
+        ChunkRepr {
+            count: 41,
+            index: 0,
+            offset: 0,
+            total: 41,
+            ..REPR
+        }
+        .emit(&mut many);
+        assert!(
+            parse_message(&many, 10_000).is_ok(),
+            "count == total is a 1-byte cut"
+        );
     }
 
     proptest::proptest! {

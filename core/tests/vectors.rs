@@ -209,6 +209,17 @@ impl ChunkBuilder {
     fn push(&mut self, source: &str, msg: Vec<u8>) {
         self.messages.push((source.into(), msg));
     }
+
+    /// Pushes every chunk of `frame` (as seq `seq` of camera `cam`) from
+    /// source "a"; returns how many.
+    fn push_frame(&mut self, frame: &[u8], seq: u32, cam: u16, max_message: usize) -> u64 {
+        let parts = chunks_of(frame, seq, cam, max_message);
+        let n = parts.len() as u64;
+        for m in parts {
+            self.push("a", m);
+        }
+        n
+    }
 }
 
 /// The chunk messages of one frame message, in index order.
@@ -839,30 +850,17 @@ fn generate() -> Vec<Vector> {
     let r = repr(70, 70, 32, 24, 9, 0, &p);
     let mut f = frame_bytes(&r, &p);
     f[HEADER_LEN + 100] ^= 0x01;
-    let mut stored = 0;
-    for m in chunks_of(&f, 70, 0, 100) {
-        b.push("a", m);
-        stored += 1;
-    }
+    let mut stored = b.push_frame(&f, 70, 0, 100);
     let r71 = repr(71, 71, 32, 24, 9, 0, &p);
     let mut f = frame_bytes(&r71, &p);
     f[8] ^= 0x01;
-    for m in chunks_of(&f, 71, 0, 100) {
-        b.push("a", m);
-        stored += 1;
-    }
+    stored += b.push_frame(&f, 71, 0, 100);
     let r72 = repr(72, 72, 32, 24, 9, 0, &p);
     let mut f = frame_bytes(&r72, &p);
     f.extend_from_slice(b"extra");
-    for m in chunks_of(&f, 72, 0, 100) {
-        b.push("a", m);
-        stored += 1;
-    }
+    stored += b.push_frame(&f, 72, 0, 100);
     let r73 = repr(73, 73, 32, 24, 9, 0, &p);
-    for m in chunks_of(&frame_bytes(&r73, &p), 73, 0, 100) {
-        b.push("a", m);
-        stored += 1;
-    }
+    stored += b.push_frame(&frame_bytes(&r73, &p), 73, 0, 100);
     out.push(chunk_vector(
         "chunks_bad_frame",
         "Four frames whose chunks are all fine: 70's payload has a flipped bit (CRC error), 71's \
@@ -875,6 +873,127 @@ fn generate() -> Vec<Vector> {
             chunks: stored,
             crc_errors: 1,
             bad_headers: 2,
+            ..Default::default()
+        },
+    ));
+
+    // --- count bounded by total
+    let mut b = ChunkBuilder::default();
+    for seq in 0..3u32 {
+        let mut m = vec![0u8; chunk::HEADER_LEN + 1];
+        ChunkRepr {
+            flags: 0,
+            seq,
+            camera_id: 0,
+            index: 0,
+            count: 65_535,
+            offset: 0,
+            total: 41,
+        }
+        .emit(&mut m);
+        m[chunk::HEADER_LEN] = 0xAA;
+        b.push("a", m);
+    }
+    // A 41-byte frame (1-byte payload) cut into 41 one-byte chunks: legal.
+    let p = [0xD8u8];
+    let r90 = repr(90, 90, 1, 1, 9, 0, &p);
+    let f = frame_bytes(&r90, &p);
+    let one_byte = chunks_of(&f, 90, 0, chunk::HEADER_LEN + 1);
+    assert_eq!(one_byte.len(), 41);
+    for m in one_byte {
+        b.push("a", m);
+    }
+    out.push(chunk_vector(
+        "chunks_count_bound",
+        "Three chunks claiming 65535 chunks for a 41-byte frame (count > total: garbage, no \
+         bookkeeping), then a 41-byte frame cut into 41 one-byte chunks (count == total): \
+         delivered.",
+        DEFAULT_MAX_PENDING,
+        b,
+        &[("a", r90)],
+        ChunkCounts {
+            chunks: 41,
+            garbage: 3,
+            ..Default::default()
+        },
+    ));
+
+    // --- chunks promising another frame than the one inside
+    let mut b = ChunkBuilder::default();
+    let p = rng.bytes(150);
+    let inner_seq = repr(81, 81, 32, 24, 9, 0, &p);
+    let inner_cam = repr(80, 80, 32, 24, 9, 1, &p);
+    let mut stored = 0;
+    for inner in [&inner_seq, &inner_cam] {
+        stored += b.push_frame(&frame_bytes(inner, &p), 80, 0, 100);
+    }
+    let r82 = repr(82, 82, 32, 24, 9, 0, &p);
+    stored += b.push_frame(&frame_bytes(&r82, &p), 82, 0, 100);
+    out.push(chunk_vector(
+        "chunks_mismatched_frame",
+        "Chunks of seq 80, camera 0 whose reassembled frame header says seq 81; then chunks \
+         of seq 80, camera 0 carrying a frame of camera 1 (other bytes under a finished seq: \
+         the restart rule makes it a new frame): both bad headers. Frame 82 is good.",
+        DEFAULT_MAX_PENDING,
+        b,
+        &[("a", r82)],
+        ChunkCounts {
+            chunks: stored,
+            bad_headers: 2,
+            ..Default::default()
+        },
+    ));
+
+    // --- a seq re-sent: the same bytes, then another frame (restart)
+    let mut b = ChunkBuilder::default();
+    let p = rng.bytes(180);
+    let first = repr(100, 1000, 32, 24, 9, 0, &p);
+    let reborn = repr(100, 7, 32, 24, 9, 0, &p);
+    let first_chunks = chunks_of(&frame_bytes(&first, &p), 100, 0, 100);
+    for m in &first_chunks {
+        b.push("a", m.clone());
+    }
+    // The same frame again, whole: every chunk a duplicate.
+    for m in &first_chunks {
+        b.push("a", m.clone());
+    }
+    let reborn_chunks = chunks_of(&frame_bytes(&reborn, &p), 100, 0, 100);
+    for m in &reborn_chunks {
+        b.push("a", m.clone());
+    }
+    out.push(chunk_vector(
+        "chunks_resent_seq",
+        "Frame 100 delivered; its chunks sent again (duplicates, not delivered twice); then a \
+         frame with the same seq and size but another timestamp, as a rebooted sender sends it: \
+         its first chunk differs from the remembered header, so it is a new frame, delivered.",
+        DEFAULT_MAX_PENDING,
+        b,
+        &[("a", first), ("a", reborn)],
+        ChunkCounts {
+            chunks: (first_chunks.len() + reborn_chunks.len()) as u64,
+            duplicates: first_chunks.len() as u64,
+            ..Default::default()
+        },
+    ));
+
+    // --- a whole frame in one message, twice, then re-sent by a restarted sender
+    let mut b = ChunkBuilder::default();
+    let p = rng.bytes(120);
+    let w1 = repr(110, 5, 32, 24, 9, 0, &p);
+    let w2 = repr(110, 6, 32, 24, 9, 0, &p);
+    b.push("a", frame_bytes(&w1, &p));
+    b.push("a", frame_bytes(&w1, &p));
+    b.push("a", frame_bytes(&w2, &p));
+    out.push(chunk_vector(
+        "chunks_whole_frame_twice",
+        "A whole frame (IMGS) as one message, the same message again (a duplicate, delivered \
+         once), then the same seq and size with another timestamp (a restarted sender: \
+         delivered).",
+        DEFAULT_MAX_PENDING,
+        b,
+        &[("a", w1), ("a", w2)],
+        ChunkCounts {
+            duplicates: 1,
             ..Default::default()
         },
     ));
@@ -1003,6 +1122,8 @@ struct Pending {
 
 /// The reassembly rules of docs/PROTOCOL.md.
 type Key = (String, u16, u32);
+/// A finished frame: seq, total, and its frame header if it completed.
+type Finished = (u32, u32, Option<Vec<u8>>);
 
 fn decode_chunks(
     messages: &[(String, &[u8])],
@@ -1011,17 +1132,54 @@ fn decode_chunks(
 ) -> ChunkResult {
     let mut r = ChunkResult::default();
     let mut pending: HashMap<Key, Pending> = HashMap::new();
-    // Per (source, camera): recently finished seqs, true when delivered.
-    let mut recent: HashMap<(String, u16), VecDeque<(u32, bool)>> = HashMap::new();
-    fn finish(recent: &mut HashMap<(String, u16), VecDeque<(u32, bool)>>, k: &Key, done: bool) {
+    // Per (source, camera): recently finished (seq, total), whether they
+    // completed, and the frame header of those that did.
+    let mut recent: HashMap<(String, u16), VecDeque<Finished>> = HashMap::new();
+    fn finish(
+        recent: &mut HashMap<(String, u16), VecDeque<Finished>>,
+        k: &Key,
+        total: u32,
+        head: Option<Vec<u8>>,
+    ) {
         let q = recent.entry((k.0.clone(), k.1)).or_default();
-        q.push_back((k.2, done));
+        q.push_back((k.2, total, head));
         if q.len() > RECENT_KEYS {
             q.pop_front();
         }
     }
     let max_total = max_payload + HEADER_LEN as u32;
     for (n, (source, msg)) in messages.iter().enumerate() {
+        if msg.starts_with(&framing::MAGIC) {
+            // A whole frame in one message (PROTOCOL.md 3.3, whole frames).
+            let counter = match FrameRepr::parse(msg) {
+                Ok(f) if f.payload_len > max_payload => "garbage",
+                Ok(f) if f.frame_len() != msg.len() => "bad_headers",
+                Ok(f) if f.check_payload(&msg[HEADER_LEN..]).is_err() => "crc_errors",
+                Ok(f) => {
+                    let q = recent.entry((source.clone(), f.camera_id)).or_default();
+                    let same = q
+                        .iter()
+                        .find(|(s, t, _)| (*s, *t) == (f.seq, msg.len() as u32));
+                    match same {
+                        Some((_, _, Some(h))) if h[..] == msg[..HEADER_LEN] => "duplicates",
+                        other => {
+                            if other.is_some() {
+                                q.clear();
+                            }
+                            let key = (source.clone(), f.camera_id, f.seq);
+                            let head = Some(msg[..HEADER_LEN].to_vec());
+                            finish(&mut recent, &key, msg.len() as u32, head);
+                            r.frames.push((source.clone(), f));
+                            "frames"
+                        }
+                    }
+                }
+                Err(framing::Error::UnsupportedVersion { .. }) => "unsupported",
+                Err(_) => "bad_headers",
+            };
+            *r.counts.entry(counter).or_default() += 1;
+            continue;
+        }
         let (c, data) = match chunk::parse_message(msg, max_total) {
             Ok(x) => x,
             Err(chunk::Error::UnsupportedVersion { .. }) => {
@@ -1034,12 +1192,23 @@ fn decode_chunks(
             }
         };
         let key: Key = (source.clone(), c.camera_id, c.seq);
-        if let Some(q) = recent.get(&(source.clone(), c.camera_id)) {
-            if let Some(&(_, done)) = q.iter().find(|(s, _)| *s == c.seq) {
-                *r.counts
-                    .entry(if done { "duplicates" } else { "late" })
-                    .or_default() += 1;
-                continue;
+        let cam_key = (source.clone(), c.camera_id);
+        if let Some(q) = recent.get(&cam_key) {
+            if let Some((_, _, head)) = q.iter().find(|(s, t, _)| (*s, *t) == (c.seq, c.total)) {
+                // A restarted sender: offset 0 and other header bytes.
+                let restarted = c.offset == 0
+                    && head.as_ref().is_some_and(|h| {
+                        let n = h.len().min(data.len());
+                        h[..n] != data[..n]
+                    });
+                if restarted {
+                    recent.remove(&cam_key);
+                } else {
+                    *r.counts
+                        .entry(if head.is_some() { "duplicates" } else { "late" })
+                        .or_default() += 1;
+                    continue;
+                }
             }
         }
         if !pending.contains_key(&key) {
@@ -1051,8 +1220,8 @@ fn decode_chunks(
             same.sort();
             while same.len() >= max_pending {
                 let (_, old) = same.remove(0);
-                pending.remove(&old);
-                finish(&mut recent, &old, false);
+                let gone = pending.remove(&old).unwrap();
+                finish(&mut recent, &old, gone.total, None);
                 *r.counts.entry("incomplete").or_default() += 1;
             }
             pending.insert(
@@ -1069,8 +1238,8 @@ fn decode_chunks(
         }
         let p = pending.get_mut(&key).unwrap();
         if p.count != c.count || p.total != c.total {
-            pending.remove(&key);
-            finish(&mut recent, &key, false);
+            let gone = pending.remove(&key).unwrap();
+            finish(&mut recent, &key, gone.total, None);
             *r.counts.entry("corrupt").or_default() += 1;
             continue;
         }
@@ -1086,9 +1255,16 @@ fn decode_chunks(
             continue;
         }
         let p = pending.remove(&key).unwrap();
-        finish(&mut recent, &key, true);
+        finish(
+            &mut recent,
+            &key,
+            p.total,
+            Some(p.buf[..HEADER_LEN].to_vec()),
+        );
         let counter = match FrameRepr::parse(&p.buf) {
             Ok(f) if f.frame_len() != p.buf.len() => "bad_headers",
+            // The chunks promised another frame.
+            Ok(f) if (f.seq, f.camera_id) != (key.2, key.1) => "bad_headers",
             Ok(f) => match f.check_payload(&p.buf[HEADER_LEN..]) {
                 Ok(()) => {
                     r.frames.push((source.clone(), f));

@@ -2,12 +2,16 @@
 //! words into the low-level [`Cli`], then [`Cli::validate`] checks them and
 //! produces a [`Command`] the receivers run without further checks.
 //!
+//! This is the only place that checks what the user typed; the validated
+//! types live in the dependency-free [`crate::config`].
+//!
 //! Adding a transport (`recv mqtt`, `recv udp`): a variant in `Recv` with
 //! its own args struct that flattens `OutputArgs` (so `--out`, `--count`,
-//! `--max-payload` and `--status` mean the same everywhere) and calls its
-//! `validate`, a validated config in a [`Command`] variant, and one match
-//! arm in `crate::run`.
+//! `--max-payload`, `--max-memory` and `--status` mean the same everywhere),
+//! its checks here, a validated config in a [`Command`] variant, and one
+//! match arm in `crate::run`.
 
+use std::io::IsTerminal;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -16,7 +20,11 @@ use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use img_stream_core::framing;
 
-use crate::status::StatusMode;
+use crate::config::{
+    Access, Command, HubConfig, HubInput, HubLimits, MqttConfig, OutputConfig, RecordConfig,
+    StatusMode, TcpConfig, TcpMode, UdpConfig, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_MEMORY,
+};
 
 /// Receive, verify and save camera frames sent by img_stream boards.
 #[derive(Debug, Parser)]
@@ -49,7 +57,7 @@ struct HubArgs {
     /// Receive UDP chunk datagrams on ADDR (repeatable).
     #[arg(long, value_name = "ADDR")]
     udp: Vec<String>,
-    /// Subscribe on this MQTT broker.
+    /// Subscribe on this MQTT broker (port 1883 when omitted).
     #[arg(long, value_name = "HOST:PORT")]
     mqtt: Option<String>,
     /// MQTT topic filter.
@@ -60,7 +68,7 @@ struct HubArgs {
         requires = "mqtt"
     )]
     topic: String,
-    /// MQTT shared subscription group: hubs in one group split the cameras.
+    /// MQTT shared subscription group: hubs in one group split the messages.
     #[arg(long, value_name = "GROUP", requires = "mqtt")]
     share: Option<String>,
     /// Pull a board's MjpegServer stream (http://HOST:PORT/stream; repeatable).
@@ -73,13 +81,9 @@ struct HubArgs {
     #[arg(long, value_name = "DIR")]
     record: Option<PathBuf>,
     /// Most bytes the recordings may take (oldest deleted first).
-    #[arg(
-        long,
-        value_name = "BYTES",
-        default_value = "1GiB",
-        requires = "record"
-    )]
-    keep_bytes: String,
+    #[arg(long, value_name = "BYTES", value_parser = size_arg, default_value = "1GiB",
+          requires = "record")]
+    keep_bytes: u64,
     /// Delete recordings older than this (s, m, h, d).
     #[arg(
         long,
@@ -97,14 +101,25 @@ struct HubArgs {
     /// Refuse frames with a larger payload (suffixes K, M, KiB, MiB...).
     #[arg(long, value_name = "BYTES", default_value = "16MiB")]
     max_payload: String,
+    /// Memory budget of each input for what it received and has not
+    /// delivered yet (as for recv). At least 2 × --max-payload.
+    #[arg(long, value_name = "BYTES", value_parser = size_arg,
+          default_value_t = DEFAULT_MAX_MEMORY as u64)]
+    max_memory: u64,
+    /// Most boards connected at once per TCP input.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CONNECTIONS)]
+    max_connections: usize,
+    /// Close a TCP connection that sends nothing for this many seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_IDLE_TIMEOUT.as_secs_f64())]
+    idle_timeout: f64,
     /// Most cameras at once.
-    #[arg(long, value_name = "N", default_value_t = 64)]
+    #[arg(long, value_name = "N", default_value_t = HubLimits::default().max_cameras)]
     max_cameras: usize,
     /// Most stream viewers of one camera (503 beyond).
-    #[arg(long, value_name = "N", default_value_t = 32)]
+    #[arg(long, value_name = "N", default_value_t = HubLimits::default().max_viewers_per_camera)]
     max_viewers_per_camera: usize,
     /// Most stream viewers in total (503 beyond).
-    #[arg(long, value_name = "N", default_value_t = 256)]
+    #[arg(long, value_name = "N", default_value_t = HubLimits::default().max_viewers)]
     max_viewers: usize,
     /// Forget a camera that sent nothing for this long (s, m, h, d).
     #[arg(long, value_name = "DURATION", default_value = "10m")]
@@ -158,6 +173,13 @@ struct TcpArgs {
     /// Connect to a board listening on ADDR (HOST:PORT).
     #[arg(long, value_name = "ADDR", group = "mode")]
     connect: Option<String>,
+    /// Most boards connected at once (--listen); one more evicts the
+    /// connection idle longest.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CONNECTIONS)]
+    max_connections: usize,
+    /// Close a connection that sends nothing for this many seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_IDLE_TIMEOUT.as_secs_f64())]
+    idle_timeout: f64,
     #[command(flatten)]
     output: OutputArgs,
 }
@@ -174,6 +196,12 @@ struct OutputArgs {
     /// Refuse frames with a larger payload (suffixes K, M, KiB, MiB...).
     #[arg(long, value_name = "BYTES", default_value = "16MiB")]
     max_payload: String,
+    /// Memory budget for everything received and not yet written (partial
+    /// frames, connections, per-sender bookkeeping); when it is full the
+    /// oldest partial work is dropped and counted. At least 2 × --max-payload.
+    #[arg(long, value_name = "BYTES", value_parser = size_arg,
+          default_value_t = DEFAULT_MAX_MEMORY as u64)]
+    max_memory: u64,
     /// Status on stderr: a live line on a terminal, periodic lines otherwise.
     #[arg(long, value_enum, default_value_t = StatusArg::Auto)]
     status: StatusArg,
@@ -189,50 +217,6 @@ enum StatusArg {
     Lines,
     /// Only the final summary.
     Quiet,
-}
-
-/// A validated command.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
-    /// `recv tcp`.
-    RecvTcp(TcpConfig),
-    /// `recv mqtt`.
-    RecvMqtt(crate::recv_mqtt::MqttConfig),
-    /// `recv udp`.
-    RecvUdp(crate::recv_udp::UdpConfig),
-    /// `hub`.
-    Hub(crate::hub::HubConfig),
-}
-
-/// How `recv tcp` reaches the boards.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TcpMode {
-    /// Bind here and accept boards.
-    Listen(SocketAddr),
-    /// Connect to this `HOST:PORT`, resolved again on every attempt.
-    Connect(String),
-}
-
-/// Validated `recv tcp` options.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TcpConfig {
-    /// Listen or connect.
-    pub mode: TcpMode,
-    /// Shared receiver options.
-    pub output: OutputConfig,
-}
-
-/// Validated options every receiver shares.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OutputConfig {
-    /// `--out`.
-    pub out: Option<PathBuf>,
-    /// `--count` (at least 1).
-    pub count: Option<u64>,
-    /// `--max-payload` in bytes.
-    pub max_payload: u32,
-    /// How to print status.
-    pub status: StatusMode,
 }
 
 /// Largest payload a v1 header can describe inside a u32 frame length.
@@ -254,20 +238,22 @@ impl Cli {
                     }
                     _ => bail!("give exactly one of --listen and --connect"),
                 };
+                let (max_connections, idle_timeout) =
+                    tcp_limits(args.max_connections, args.idle_timeout)?;
                 Ok(Command::RecvTcp(TcpConfig {
                     mode,
+                    max_connections,
+                    idle_timeout,
                     output: args.output.validate()?,
                 }))
             }
-            CliCommand::Recv(Recv::Mqtt(args)) => {
-                Ok(Command::RecvMqtt(crate::recv_mqtt::MqttConfig::new(
-                    &args.broker,
-                    &args.topic,
-                    args.share,
-                    args.output.validate()?,
-                )?))
-            }
-            CliCommand::Recv(Recv::Udp(args)) => Ok(Command::RecvUdp(crate::recv_udp::UdpConfig {
+            CliCommand::Recv(Recv::Mqtt(args)) => Ok(Command::RecvMqtt(mqtt_config(
+                &args.broker,
+                &args.topic,
+                args.share,
+                args.output.validate()?,
+            )?)),
+            CliCommand::Recv(Recv::Udp(args)) => Ok(Command::RecvUdp(UdpConfig {
                 listen: resolve_one(&args.listen)?,
                 output: args.output.validate()?,
             })),
@@ -276,63 +262,101 @@ impl Cli {
     }
 }
 
+/// Checks `--max-connections` and `--idle-timeout` (TCP receivers).
+fn tcp_limits(max_connections: usize, idle_timeout: f64) -> anyhow::Result<(usize, Duration)> {
+    if max_connections == 0 {
+        bail!("--max-connections must be at least 1");
+    }
+    if !(idle_timeout.is_finite() && idle_timeout > 0.0) {
+        bail!("--idle-timeout must be a positive number of seconds");
+    }
+    Ok((
+        max_connections,
+        Duration::from_secs_f64(idle_timeout.min(1e9)),
+    ))
+}
+
+/// Checks `--max-payload` and `--max-memory` together.
+fn memory_limits(max_payload: &str, max_memory: u64) -> anyhow::Result<(u32, usize)> {
+    let payload =
+        parse_size(max_payload).with_context(|| format!("--max-payload {max_payload}"))?;
+    if payload > MAX_MAX_PAYLOAD {
+        bail!("--max-payload must be at most {MAX_MAX_PAYLOAD} bytes");
+    }
+    // Room for the largest frame twice: its pieces and the reassembled copy.
+    let least = 2 * payload + (1 << 20);
+    if max_memory < least {
+        bail!("--max-memory must be at least 2 x --max-payload + 1 MiB ({least} bytes)");
+    }
+    Ok((
+        payload as u32,
+        usize::try_from(max_memory).unwrap_or(usize::MAX),
+    ))
+}
+
 impl HubArgs {
-    fn validate(self) -> anyhow::Result<crate::hub::HubConfig> {
-        use crate::hub::inputs::Input;
+    fn validate(self) -> anyhow::Result<HubConfig> {
+        let (max_payload, max_memory) = memory_limits(&self.max_payload, self.max_memory)?;
+        let output = OutputConfig {
+            out: None,
+            count: None,
+            max_payload,
+            max_memory,
+            status: StatusMode::Quiet,
+        };
+        let (max_connections, idle_timeout) = tcp_limits(self.max_connections, self.idle_timeout)?;
         let mut inputs = Vec::new();
         for a in &self.tcp {
-            inputs.push(Input::TcpListen(resolve_one(a)?));
+            inputs.push(HubInput::TcpListen(resolve_one(a)?));
         }
         for a in self.tcp_connect {
             if !a.contains(':') {
                 bail!("--tcp-connect {a}: expected HOST:PORT");
             }
-            inputs.push(Input::TcpConnect(a));
+            inputs.push(HubInput::TcpConnect(a));
         }
         for a in &self.udp {
-            inputs.push(Input::Udp(resolve_one(a)?));
+            inputs.push(HubInput::Udp(resolve_one(a)?));
         }
-        let output = OutputConfig {
-            out: None,
-            count: None,
-            max_payload: max_payload(&self.max_payload)?,
-            status: StatusMode::Quiet,
-        };
         if let Some(broker) = &self.mqtt {
-            inputs.push(Input::Mqtt(crate::recv_mqtt::MqttConfig::new(
-                broker,
-                &self.topic,
-                self.share,
-                output.clone(),
-            )?));
+            let mqtt = mqtt_config(broker, &self.topic, self.share, output.clone())?;
+            inputs.push(HubInput::Mqtt(mqtt));
         }
         for url in self.pull {
             crate::hub::pull::split_url(&url)?;
-            inputs.push(Input::Pull(url));
+            inputs.push(HubInput::Pull(url));
         }
         if inputs.is_empty() {
             bail!("give at least one input: --tcp, --tcp-connect, --udp, --mqtt or --pull");
         }
         let record = match self.record {
             Some(dir) => {
-                let keep_bytes = parse_size(&self.keep_bytes)
-                    .with_context(|| format!("--keep-bytes {}", self.keep_bytes))?;
-                if keep_bytes == 0 {
+                if self.keep_bytes == 0 {
                     bail!("--keep-bytes must be above 0");
                 }
-                Some(crate::hub::record::RecordConfig {
+                Some(RecordConfig {
                     dir,
-                    keep_bytes,
+                    keep_bytes: self.keep_bytes,
                     keep_age: parse_duration(&self.keep_age)
                         .with_context(|| format!("--keep-age {}", self.keep_age))?,
                 })
             }
             None => None,
         };
-        let auth = match (self.auth, self.token) {
-            (Some(a), _) => crate::hub::auth::Auth::basic(&a)?,
-            (None, Some(t)) => crate::hub::auth::Auth::token(&t)?,
-            (None, None) => crate::hub::auth::Auth::Open,
+        let access = match (self.auth, self.token) {
+            (Some(a), _) => match a.split_once(':') {
+                Some((u, p)) if !u.is_empty() && !p.is_empty() => Access::Basic(a),
+                _ => bail!("--auth expects USER:PASS, both non-empty"),
+            },
+            (None, Some(t)) => {
+                // URL-safe as is, so it never needs escaping in a query or a page.
+                let safe = |b: u8| b.is_ascii_alphanumeric() || b"-._~".contains(&b);
+                if t.is_empty() || !t.bytes().all(safe) {
+                    bail!("--token must be non-empty, of letters, digits and -._~");
+                }
+                Access::Token(t)
+            }
+            (None, None) => Access::Open,
         };
         for (name, n) in [
             ("--max-cameras", self.max_cameras),
@@ -343,33 +367,25 @@ impl HubArgs {
                 bail!("{name} must be at least 1");
             }
         }
-        let defaults = crate::hub::cameras::Limits::default();
         let forget_after = parse_duration(&self.forget_after)
             .with_context(|| format!("--forget-after {}", self.forget_after))?;
-        Ok(crate::hub::HubConfig {
+        Ok(HubConfig {
             inputs,
             http: resolve_one(&self.http)?,
-            max_payload: output.max_payload,
+            output,
+            max_connections,
+            idle_timeout,
             record,
-            auth,
-            limits: crate::hub::cameras::Limits {
+            access,
+            limits: HubLimits {
                 max_cameras: self.max_cameras,
                 max_viewers_per_camera: self.max_viewers_per_camera,
                 max_viewers: self.max_viewers,
-                offline_after: defaults.offline_after.min(forget_after),
+                offline_after: HubLimits::default().offline_after.min(forget_after),
                 forget_after,
             },
         })
     }
-}
-
-/// `--max-payload`: a size that a v1 header can describe.
-fn max_payload(text: &str) -> anyhow::Result<u32> {
-    let n = parse_size(text).with_context(|| format!("--max-payload {text}"))?;
-    if n > MAX_MAX_PAYLOAD {
-        bail!("--max-payload must be at most {MAX_MAX_PAYLOAD} bytes");
-    }
-    Ok(n as u32)
 }
 
 /// Parses a duration: `90`/`90s`, `10m`, `24h`, `7d`.
@@ -397,9 +413,10 @@ impl OutputArgs {
         if self.count == Some(0) {
             bail!("--count must be at least 1");
         }
-        let max_payload = max_payload(&self.max_payload)?;
+        let (max_payload, max_memory) = memory_limits(&self.max_payload, self.max_memory)?;
         let status = match self.status {
-            StatusArg::Auto => StatusMode::detect(),
+            StatusArg::Auto if std::io::stderr().is_terminal() => StatusMode::Live,
+            StatusArg::Auto => StatusMode::Periodic(Duration::from_secs(2)),
             StatusArg::Live => StatusMode::Live,
             StatusArg::Lines => StatusMode::Periodic(Duration::from_secs(2)),
             StatusArg::Quiet => StatusMode::Quiet,
@@ -408,9 +425,47 @@ impl OutputArgs {
             out: self.out,
             count: self.count,
             max_payload,
+            max_memory,
             status,
         })
     }
+}
+
+/// Checks `--broker`, `--topic` and `--share` of `recv mqtt`.
+fn mqtt_config(
+    broker: &str,
+    topic: &str,
+    share: Option<String>,
+    output: OutputConfig,
+) -> anyhow::Result<MqttConfig> {
+    let (host, port) = match broker.rsplit_once(':') {
+        Some((h, p)) => (
+            h.trim_start_matches('[').trim_end_matches(']'),
+            p.parse::<u16>()
+                .ok()
+                .filter(|&p| p != 0)
+                .with_context(|| format!("--broker {broker}: bad port"))?,
+        ),
+        None => (broker, 1883),
+    };
+    if host.is_empty() {
+        bail!("--broker {broker}: expected HOST:PORT");
+    }
+    if topic.is_empty() || topic.starts_with("$share/") {
+        bail!("--topic must be a non-empty filter (use --share GROUP for shared subscriptions)");
+    }
+    if let Some(g) = &share {
+        if g.is_empty() || g.contains(['/', '+', '#']) {
+            bail!("--share GROUP must be non-empty, without '/', '+' or '#'");
+        }
+    }
+    Ok(MqttConfig {
+        host: host.to_owned(),
+        port,
+        topic: topic.to_owned(),
+        share,
+        output,
+    })
 }
 
 fn resolve_one(addr: &str) -> anyhow::Result<SocketAddr> {
@@ -418,6 +473,11 @@ fn resolve_one(addr: &str) -> anyhow::Result<SocketAddr> {
         .with_context(|| format!("bad address {addr:?} (expected HOST:PORT)"))?
         .next()
         .with_context(|| format!("{addr} resolves to no address"))
+}
+
+/// [`parse_size`] for clap.
+fn size_arg(text: &str) -> Result<u64, String> {
+    parse_size(text).map_err(|e| format!("{e:#}"))
 }
 
 /// Parses a byte count: `4096`, `64K`/`64KB` (×1000), `64KiB` (×1024), same
@@ -454,6 +514,68 @@ mod tests {
     }
 
     #[test]
+    fn hub_flags() {
+        let Command::Hub(c) = parse(&[
+            "hub",
+            "--tcp",
+            "127.0.0.1:0",
+            "--udp",
+            "127.0.0.1:0",
+            "--mqtt",
+            "b:1884",
+            "--pull",
+            "http://10.0.0.2:8080/stream",
+            "--record",
+            "r",
+            "--keep-bytes",
+            "2MiB",
+            "--keep-age",
+            "7d",
+            "--token",
+            "a-B_1.~",
+        ])
+        .unwrap() else {
+            unreachable!()
+        };
+        assert_eq!(c.inputs.len(), 4);
+        assert_eq!(c.http, "127.0.0.1:8080".parse().unwrap());
+        let r = c.record.unwrap();
+        assert_eq!((r.keep_bytes, r.keep_age.as_secs()), (2 << 20, 7 * 86_400));
+        assert_eq!(c.access, Access::Token("a-B_1.~".into()));
+        assert_eq!(c.limits, HubLimits::default());
+        for bad in [
+            &["hub"][..],
+            &["hub", "--tcp", "127.0.0.1:0", "--token", "a&b"],
+            &["hub", "--tcp", "127.0.0.1:0", "--auth", "nopass"],
+            &[
+                "hub",
+                "--tcp",
+                "127.0.0.1:0",
+                "--auth",
+                "a:b",
+                "--token",
+                "t",
+            ],
+            &["hub", "--tcp", "127.0.0.1:0", "--keep-bytes", "1"],
+            &[
+                "hub",
+                "--tcp",
+                "127.0.0.1:0",
+                "--record",
+                "r",
+                "--keep-age",
+                "3 weeks",
+            ],
+            &["hub", "--pull", "https://x/stream"],
+            &["hub", "--tcp", "127.0.0.1:0", "--max-viewers", "0"],
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(parse_duration("90").unwrap().as_secs(), 90);
+        assert_eq!(parse_duration("10m").unwrap().as_secs(), 600);
+    }
+
+    #[test]
     fn sizes() {
         assert_eq!(parse_size("4096").unwrap(), 4096);
         assert_eq!(parse_size("16MiB").unwrap(), 16 << 20);
@@ -479,6 +601,9 @@ mod tests {
         };
         assert_eq!(c.mode, TcpMode::Listen("127.0.0.1:0".parse().unwrap()));
         assert_eq!(c.output.max_payload, 16 << 20);
+        assert_eq!(c.output.max_memory, DEFAULT_MAX_MEMORY);
+        assert_eq!(c.max_connections, DEFAULT_MAX_CONNECTIONS);
+        assert_eq!(c.idle_timeout, DEFAULT_IDLE_TIMEOUT);
         assert_eq!(c.output.count, None);
         assert_eq!(c.output.status, StatusMode::Quiet);
     }
@@ -530,5 +655,62 @@ mod tests {
             "5GiB"
         ])
         .is_err());
+        assert!(
+            parse(&[
+                "recv",
+                "udp",
+                "--listen",
+                "127.0.0.1:0",
+                "--max-memory",
+                "16MiB"
+            ])
+            .is_err(),
+            "budget below twice the payload limit"
+        );
+        assert!(parse(&[
+            "recv",
+            "tcp",
+            "--listen",
+            "127.0.0.1:0",
+            "--max-connections",
+            "0"
+        ])
+        .is_err());
+        assert!(parse(&[
+            "recv",
+            "tcp",
+            "--listen",
+            "127.0.0.1:0",
+            "--idle-timeout",
+            "0"
+        ])
+        .is_err());
+    }
+
+    #[test]
+    fn broker_topic_and_share() {
+        let output = || OutputConfig::quiet(1 << 20);
+        let c = mqtt_config("127.0.0.1:1884", "img_stream/+/frame", None, output()).unwrap();
+        assert_eq!((c.host.as_str(), c.port), ("127.0.0.1", 1884));
+        assert_eq!(c.filter(), "img_stream/+/frame");
+        let c = mqtt_config("broker", "a/#", Some("rx".into()), output()).unwrap();
+        assert_eq!((c.host.as_str(), c.port), ("broker", 1883));
+        assert_eq!(c.filter(), "$share/rx/a/#");
+        let c = mqtt_config("[::1]:1883", "t", None, output()).unwrap();
+        assert_eq!(c.host, "::1");
+        for (broker, topic, share) in [
+            ("127.0.0.1:0", "t", None),
+            ("127.0.0.1:x", "t", None),
+            (":1883", "t", None),
+            ("h:1", "", None),
+            ("h:1", "$share/g/t", None),
+            ("h:1", "t", Some("a/b")),
+            ("h:1", "t", Some("")),
+        ] {
+            assert!(
+                mqtt_config(broker, topic, share.map(Into::into), output()).is_err(),
+                "{broker} {topic} {share:?}"
+            );
+        }
     }
 }

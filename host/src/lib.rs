@@ -7,14 +7,19 @@
 //! - [`messages`]: the whole receive-loop body for message transports;
 //! - [`store`]: the `--out DIR` layout (`<camera>/<seq>.jpg`, `frames.jsonl`);
 //! - [`status`]: shared counters, seq-gap drops and the stderr status line;
-//! - [`output`]: the per-run frame sink (counting, writing, `--count`);
-//! - [`flags`]: command-line parsing and validation;
+//! - [`output`]: the per-run frame sink (counting, writing, `--count`) and
+//!   [`output::run`], the skeleton every receiver runs in;
+//! - [`budget`]: the process's memory budget and bounded per-source maps;
+//! - [`config`]: validated configurations (plain data, no dependencies);
+//! - [`flags`]: command-line parsing and all validation;
 //! - [`signals`]: Ctrl-C/SIGTERM end a run with its summary line.
 //!
 //! Receivers: [`recv_tcp`], [`recv_mqtt`], [`recv_udp`]; [`hub`] re-serves
 //! what they receive over HTTP.
 #![deny(missing_docs)]
 
+pub mod budget;
+pub mod config;
 pub mod flags;
 pub mod hub;
 pub mod messages;
@@ -49,9 +54,9 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<ExitCode>
     let command = cli.validate()?;
     signals::install();
     match command {
-        flags::Command::RecvTcp(config) => recv_tcp::run(config),
-        flags::Command::RecvMqtt(config) => recv_mqtt::run(config),
-        flags::Command::RecvUdp(config) => recv_udp::run(config),
-        flags::Command::Hub(config) => hub::run(config),
+        config::Command::RecvTcp(config) => recv_tcp::run(config),
+        config::Command::RecvMqtt(config) => recv_mqtt::run(config),
+        config::Command::RecvUdp(config) => recv_udp::run(config),
+        config::Command::Hub(config) => hub::run(config),
     }
 }

@@ -28,14 +28,24 @@
 //! For MQTT, `source` is the topic (`String`, and `name` the same string);
 //! pass `accept_raw = true` so bare JPEG payloads (raw mode) are kept too.
 
-use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use img_stream_core::jpeg::info;
+use img_stream_core::pixel::PixelFormat;
+
+use crate::budget::SourceMap;
 use crate::output::{Delivered, Output};
 use crate::reassembly::{classify, Config, MessageKind, Outcome, Reassembler};
-use crate::store::{camera_name, jpeg_dimensions, FrameMeta, FORMAT_JPEG};
+use crate::store::{camera_name, FrameMeta};
+
+/// Sources whose raw-JPEG numbering is kept at most (the idlest is
+/// forgotten and starts again at 0, in a new file name: nothing is
+/// overwritten).
+const RAW_SOURCES: usize = 4096;
+/// A raw source silent this long is forgotten.
+const RAW_TTL: Duration = Duration::from_secs(300);
 
 /// Reassembles and delivers messages from any number of sources.
 #[derive(Debug)]
@@ -44,18 +54,19 @@ pub struct MessageHandler<S> {
     output: Arc<Output>,
     accept_raw: bool,
     /// Raw JPEGs carry no seq: numbered per source in arrival order.
-    raw_seq: HashMap<S, u32>,
+    raw_seq: SourceMap<S, u32>,
 }
 
 impl<S: Hash + Eq + Clone> MessageHandler<S> {
-    /// A handler delivering to `output`. With `accept_raw`, a message that
-    /// starts with FF D8 and ends with FF D9 is a whole JPEG of camera 0.
+    /// A handler delivering to `output`, drawing on its memory budget.
+    /// With `accept_raw`, a message that starts with FF D8 and ends with
+    /// FF D9 is a whole JPEG of camera 0.
     pub fn new(output: Arc<Output>, config: Config, accept_raw: bool) -> MessageHandler<S> {
         MessageHandler {
-            reasm: Reassembler::new(config),
+            reasm: Reassembler::with_budget(config, output.budget().clone()),
             output,
             accept_raw,
-            raw_seq: HashMap::new(),
+            raw_seq: SourceMap::new(RAW_SOURCES, RAW_TTL),
         }
     }
 
@@ -112,14 +123,22 @@ impl<S: Hash + Eq + Clone> MessageHandler<S> {
             crate::status::Stats::add(&self.output.stats().truncated, 1);
             return Ok(None);
         }
-        let seq = self.raw_seq.entry(source.clone()).or_insert(0);
-        let (width, height) = jpeg_dimensions(jpeg).unwrap_or((0, 0));
+        let now = Instant::now();
+        self.raw_seq.expire(now);
+        let seq = match self.raw_seq.get_mut(source, now) {
+            Some(seq) => seq,
+            None => {
+                self.raw_seq.insert(source.clone(), 0, now);
+                self.raw_seq.get_mut(source, now).expect("just inserted")
+            }
+        };
+        let (width, height) = info::parse(jpeg).map_or((0, 0), |i| (i.width, i.height));
         let meta = FrameMeta {
             seq: *seq,
             timestamp_us: 0,
             width,
             height,
-            format: FORMAT_JPEG,
+            format: PixelFormat::Jpeg.code(),
         };
         *seq = seq.wrapping_add(1);
         Ok(Some(self.output.deliver(
@@ -139,8 +158,8 @@ impl<S: Hash + Eq + Clone> MessageHandler<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::flags::OutputConfig;
-    use crate::status::{Stats, StatusMode};
+    use crate::config::OutputConfig;
+    use crate::status::Stats;
     use img_stream_core::chunk;
     use img_stream_core::crc32::crc32;
     use img_stream_core::framing::{FrameRepr, HEADER_LEN};
@@ -150,8 +169,7 @@ mod tests {
         let config = OutputConfig {
             out: Some(dir.to_owned()),
             count,
-            max_payload: 1 << 20,
-            status: StatusMode::Quiet,
+            ..OutputConfig::quiet(1 << 20)
         };
         Arc::new(Output::new(&config, Stats::new(), 4).unwrap().0)
     }
@@ -191,7 +209,9 @@ mod tests {
             MessageHandler::new(out.clone(), Config::with_max_payload(1 << 20), true);
         let t = Instant::now();
         let topic = "img_stream/board1/frame".to_owned();
-        let payload = vec![0x55; 300];
+        // JPEG-format payloads must look like a JPEG to be written.
+        let mut payload = vec![0x55; 300];
+        payload[..2].copy_from_slice(&[0xFF, 0xD8]);
         let parts = chunked(9, &payload);
         for p in parts.iter().rev() {
             h.handle(&topic, &topic, p, t).unwrap();
@@ -230,6 +250,17 @@ mod tests {
         );
         assert_eq!(raw_line["size"].as_u64(), Some(tiny.len() as u64));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn raw_jpeg_dimensions_come_from_core() {
+        // A minimal hand-made JPEG: SOI, APP0 (4 bytes), fill byte, SOF2 640x480.
+        let mut j = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x04, 0, 0, 0xFF, 0xFF, 0xC2];
+        j.extend([
+            0x00, 0x0B, 0x08, 0x01, 0xE0, 0x02, 0x80, 0x01, 0x11, 0x11, 0x00,
+        ]);
+        let i = info::parse(&j).unwrap();
+        assert_eq!((i.width, i.height), (640, 480));
     }
 
     #[test]

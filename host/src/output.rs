@@ -1,10 +1,11 @@
 //! Where every receiver hands its good frames: counting, `--out` writing,
-//! drop tracking and the `--count` limit, shared by all connection threads.
+//! drop tracking and the `--count` limit, shared by all connection threads;
+//! and [`run`], the one skeleton every receiver runs in.
 //!
 //! ```no_run
 //! # use std::sync::Arc;
-//! # use img_stream_host::{output::{Output, Stop}, status::Stats, store::camera_name, flags::OutputConfig};
-//! # fn demo(config: &OutputConfig, frame: img_stream_host::stream::Frame) -> anyhow::Result<()> {
+//! # use img_stream_host::{output::{Output, Stop}, status::Stats, store::camera_name, config::OutputConfig};
+//! # fn demo(config: &OutputConfig, frame: img_stream_host::stream::ReceivedFrame) -> anyhow::Result<()> {
 //! let stats = Stats::new();
 //! let (output, stops) = Output::new(config, stats.clone(), 0)?;
 //! let output = Arc::new(output);
@@ -20,12 +21,59 @@
 //! # Ok(()) }
 //! ```
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
 
-use crate::flags::OutputConfig;
-use crate::status::{SeqTracker, Stats};
-use crate::store::{FrameMeta, Store};
+use img_stream_core::jpeg::info::looks_like_jpeg;
+use img_stream_core::pixel::PixelFormat;
+
+use crate::budget::Budget;
+use crate::config::OutputConfig;
+use crate::status::{SeqTracker, Stats, StatusReporter};
+use crate::store::{FrameMeta, Store, Written};
+
+/// How long [`run`] waits, after a stop, for the receiving thread to count
+/// what it still holds.
+const DRAIN_WAIT: Duration = Duration::from_secs(2);
+
+/// Runs one receiver: opens the [`Output`] (with the process's memory
+/// budget), starts the status line, runs `receive` on its own thread until
+/// `--count` frames, a signal or a fatal error, then lets `receive` finish
+/// (it sees `stopping` set) and prints the summary.
+///
+/// `receive` returns on its own only for a fatal error (or when it sees
+/// `stopping`); `reorder_window` is [`SeqTracker::new`]'s.
+pub fn run<F>(config: &OutputConfig, reorder_window: u32, receive: F) -> anyhow::Result<ExitCode>
+where
+    F: FnOnce(&Arc<Output>, &AtomicBool) -> anyhow::Result<()> + Send + 'static,
+{
+    let stats = Stats::new();
+    let (output, stops) = Output::new(config, stats.clone(), reorder_window)?;
+    let output = Arc::new(output);
+    let reporter = StatusReporter::spawn(stats, config.status);
+    let stopping = Arc::new(AtomicBool::new(false));
+    let (done_tx, done) = mpsc::channel::<()>();
+    {
+        let (output, stopping) = (output.clone(), stopping.clone());
+        std::thread::spawn(move || {
+            if let Err(e) = receive(&output, &stopping) {
+                output.fail(e);
+            }
+            let _ = done_tx.send(());
+        });
+    }
+    let stop = wait_for_stop(&stops);
+    stopping.store(true, Ordering::SeqCst);
+    // Bounded: a receiver blocked in a connect or read is not waited for.
+    let _ = done.recv_timeout(DRAIN_WAIT);
+    reporter.finish();
+    match stop {
+        Stop::CountReached | Stop::Interrupted => Ok(ExitCode::SUCCESS),
+        Stop::Fatal(err) => Err(err),
+    }
+}
 
 /// Why the main thread should stop.
 #[derive(Debug)]
@@ -63,6 +111,12 @@ pub enum Delivered {
     Kept,
     /// Not kept: `--count` frames were already delivered.
     OverLimit,
+    /// Not kept: an empty payload, or a JPEG-format payload that is not a
+    /// JPEG (counted in `empty` / `not_jpeg`).
+    Refused,
+    /// Not written again: the same seq with the same payload was already
+    /// written (counted in `repeats`).
+    Repeat,
 }
 
 /// Something that sees every kept frame besides the counters and `--out`
@@ -75,6 +129,7 @@ pub trait Tap: Send + Sync {
 /// The shared frame sink for one receiver run.
 pub struct Output {
     stats: Arc<Stats>,
+    budget: Arc<Budget>,
     store: Option<Store>,
     limit: Option<u64>,
     claimed: AtomicU64,
@@ -113,6 +168,7 @@ impl Output {
         Ok((
             Output {
                 stats,
+                budget: Budget::new(config.max_memory),
                 store,
                 limit: config.count,
                 claimed: AtomicU64::new(0),
@@ -136,16 +192,31 @@ impl Output {
         &self.stats
     }
 
+    /// The process's memory budget (`--max-memory`).
+    pub fn budget(&self) -> &Arc<Budget> {
+        &self.budget
+    }
+
     /// Delivers one verified frame from `camera` (a [`crate::store::camera_name`]).
     ///
     /// Exactly `--count` frames are ever kept, however many threads race
     /// here; the one that keeps the last sends [`Stop::CountReached`].
+    /// Empty payloads and JPEG-format payloads that do not start like a
+    /// JPEG are counted and never written.
     pub fn deliver(
         &self,
         camera: &str,
         meta: &FrameMeta,
         payload: &[u8],
     ) -> anyhow::Result<Delivered> {
+        if payload.is_empty() {
+            Stats::add(&self.stats.empty, 1);
+            return Ok(Delivered::Refused);
+        }
+        if meta.format == PixelFormat::Jpeg.code() && !looks_like_jpeg(payload) {
+            Stats::add(&self.stats.not_jpeg, 1);
+            return Ok(Delivered::Refused);
+        }
         if let Some(limit) = self.limit {
             if self.claimed.fetch_add(1, Ordering::SeqCst) >= limit {
                 return Ok(Delivered::OverLimit);
@@ -159,9 +230,17 @@ impl Output {
         Stats::add(&self.stats.drops, drops);
         if let Some(store) = &self.store {
             use anyhow::Context;
-            store
+            let written = store
                 .write(camera, meta, payload)
                 .with_context(|| format!("writing a frame to {}", store.dir().display()))?;
+            if written == Written::Repeat {
+                Stats::add(&self.stats.repeats, 1);
+                // Not kept: give back the --count slot claimed above.
+                if self.limit.is_some() {
+                    self.claimed.fetch_sub(1, Ordering::SeqCst);
+                }
+                return Ok(Delivered::Repeat);
+            }
         }
         if let Some(tap) = &self.tap {
             tap.frame(camera, meta, payload, drops);

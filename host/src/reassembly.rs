@@ -26,35 +26,46 @@
 //! ```
 //!
 //! What [`Reassembler::push`] accepts (see [`classify`]):
-//! - an "IMGC" chunk message: stored by offset under (source, camera_id,
-//!   seq); when every index `0..count` has arrived the bytes are parsed as a
-//!   frame message and both CRCs are checked;
+//! - an "IMGC" chunk message: its data is kept, as received, under
+//!   (source, camera_id, seq); when every index `0..count` has arrived the
+//!   pieces are joined, parsed as a frame message and both CRCs are checked;
 //! - an "IMGS" whole frame message: checked and returned at once.
 //!
 //! Raw JPEG payloads (FF D8, MQTT raw mode) carry no header: check
 //! [`classify`] first and handle [`MessageKind::RawJpeg`] yourself; `push`
 //! counts them as garbage.
 //!
-//! Rules (protocol v1, "Chunk" section), with the counter each one bumps:
-//! - bad magic, bad header CRC or length, `index >= count`, no data,
-//!   `offset + data_len > total`, `total < 40` → `garbage`;
-//!   another header version → `unsupported`;
+//! Memory: everything held (chunk data as it arrives, a small fixed cost
+//! per chunk, per frame and per (source, camera)) is taken from one
+//! [`Budget`]; nothing is sized by a header's `total` or `count` before the
+//! bytes are there. When the budget is full, the oldest partial frame is
+//! dropped (`incomplete` and `evicted`), then the idlest source's history.
+//!
+//! Rules (docs/PROTOCOL.md section 3.3), with the counter each one bumps:
+//! - everything `img_stream_core::chunk::parse_message` refuses (bad magic,
+//!   header CRC or length, `index >= count`, `count > total`, no data,
+//!   `offset + data_len > total`, `total < 40`), data longer than the
+//!   transport's `Config::max_chunk_data`, or a `count` too small to carry
+//!   `total` in such chunks → `garbage`; another header version →
+//!   `unsupported`;
 //! - `total > Config::max_total` → `garbage` and `oversize` (a part of
-//!   garbage), refused before allocating;
+//!   garbage), refused before anything is kept;
 //! - a chunk whose `count`/`total` disagree with its frame's first chunk →
 //!   the frame is dropped, `corrupt`;
 //! - the same index twice → ignored, `duplicates`; a chunk or whole frame
-//!   repeating one already completed (same seq and total, within
-//!   `Config::remember`) → `duplicates` too, never a second delivery. A
-//!   sender that restarts reuses seqs: a first chunk (offset 0) or whole
-//!   frame whose frame header differs from the remembered one (other
-//!   timestamp or CRC) is a new frame, and that camera's history is reset;
+//!   repeating one already completed (same seq and total, among the last
+//!   [`RECENT_CAP`] finished within `Config::remember`) → `duplicates` too,
+//!   never a second delivery. A sender that restarts reuses seqs: a first
+//!   chunk (offset 0) or whole frame whose frame header differs from the
+//!   remembered one (other timestamp or CRC) is a new frame, and that
+//!   camera's history is reset;
 //! - a chunk of a frame already dropped → `late`;
 //! - incomplete frames dropped → `incomplete`, of which: older than
 //!   `Config::timeout` → also `timed_out`; more than `Config::max_in_flight`
-//!   for one (source, camera), or more than `Config::max_buffered` bytes in
-//!   all → the oldest, also `superseded`; [`Reassembler::drop_all`] at the
-//!   end of input → `incomplete` only;
+//!   for one (source, camera) → the oldest, also `superseded`; the budget
+//!   full → the oldest anywhere, also `evicted`; [`Reassembler::drop_all`]
+//!   at the end of input → `incomplete` only;
+//! - a message that cannot be kept even after evicting → `over_budget`;
 //! - reassembled bytes that are not a valid v1 frame of exactly `total`
 //!   bytes (or that name another seq or camera) → `bad_headers`; another
 //!   frame version → `unsupported`; payload CRC mismatch → `crc_errors`.
@@ -66,41 +77,68 @@
 //! [`crate::status::Stats::set_chunk_counters`] mirrors the counters into
 //! the status line.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::hash::Hash;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use img_stream_core::chunk::{self, ChunkRepr};
 use img_stream_core::framing;
 
-use crate::stream::{parse_message, Frame, MessageError};
+use crate::budget::{Budget, SourceMap};
+use crate::config::DEFAULT_MAX_MEMORY;
+use crate::stream::{parse_message, MessageError, ReceivedFrame};
+
+/// Largest chunk data a UDP datagram can carry: the largest IPv4 UDP
+/// payload (65 507 bytes) minus the chunk header.
+pub const UDP_MAX_CHUNK_DATA: usize = 65_507 - chunk::HEADER_LEN;
+
+/// Finished frames remembered per (source, camera), as docs/PROTOCOL.md
+/// section 3.3 says.
+pub const RECENT_CAP: usize = 32;
+
+/// Budget bytes one stored chunk costs besides its data (its slot in the
+/// piece list and the allocator's header).
+const PIECE_COST: usize = 48;
+/// Budget bytes one partial frame costs besides its chunks and bitmap.
+const PARTIAL_COST: usize = 256;
+/// Budget bytes one (source, camera) entry costs: its map slot and a full
+/// history of finished frames.
+const CAMERA_COST: usize = 256 + RECENT_CAP * std::mem::size_of::<Finished>();
 
 /// Limits of a [`Reassembler`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Config {
     /// Largest frame message (40-byte header + payload) accepted; a chunk
-    /// announcing a larger `total` is refused before anything is allocated.
+    /// announcing a larger `total` is refused before anything is kept.
     pub max_total: u32,
+    /// Largest data one chunk may carry on this transport (its MTU minus
+    /// the chunk header); [`UDP_MAX_CHUNK_DATA`] by default.
+    pub max_chunk_data: usize,
     /// An incomplete frame is dropped this long after its first chunk.
     pub timeout: Duration,
     /// Incomplete frames kept per (source, camera); a new frame beyond this
     /// drops the oldest. Covers reordering across frame boundaries.
     pub max_in_flight: usize,
-    /// Bytes of incomplete frames kept in all; beyond it the oldest go.
-    pub max_buffered: usize,
-    /// How long a delivered or dropped frame is remembered, so repeated
-    /// chunks of it are recognised as duplicates or late.
+    /// How long a finished frame is remembered (and a silent source's
+    /// state kept), so repeated chunks of it are recognised as duplicates
+    /// or late.
     pub remember: Duration,
+    /// The memory budget when the reassembler makes its own
+    /// ([`Reassembler::new`]).
+    pub max_memory: usize,
 }
 
 impl Default for Config {
     fn default() -> Config {
         Config {
             max_total: framing::DEFAULT_MAX_PAYLOAD + framing::HEADER_LEN as u32,
-            timeout: Duration::from_secs(5),
+            max_chunk_data: UDP_MAX_CHUNK_DATA,
+            // docs/PROTOCOL.md's reassembly timeout.
+            timeout: Duration::from_secs(2),
             max_in_flight: 4,
-            max_buffered: 256 << 20,
             remember: Duration::from_secs(30),
+            max_memory: DEFAULT_MAX_MEMORY,
         }
     }
 }
@@ -144,15 +182,21 @@ pub struct Counters {
     pub incomplete: u64,
     /// Of `incomplete`: dropped after the timeout.
     pub timed_out: u64,
-    /// Of `incomplete`: dropped for newer ones.
+    /// Of `incomplete`: dropped for newer ones of the same camera.
     pub superseded: u64,
+    /// Of `incomplete`: dropped because the memory budget was full.
+    pub evicted: u64,
+    /// Messages not kept because the budget stayed full after evicting.
+    pub over_budget: u64,
+    /// (source, camera) histories forgotten early to make room.
+    pub sources_evicted: u64,
 }
 
 /// What [`Reassembler::push`] did with a message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     /// A frame is complete and verified.
-    Frame(Frame),
+    Frame(ReceivedFrame),
     /// The chunk was stored; its frame is still incomplete.
     Stored,
     /// A chunk or frame seen before; ignored.
@@ -160,9 +204,11 @@ pub enum Outcome {
     /// A chunk of a frame that was already dropped; ignored.
     Late,
     /// This message completed or contradicted a frame that turned out bad
-    /// (see `corrupt` / `crc_errors`); the frame was dropped.
+    /// (see `corrupt` / `crc_errors`), or its frame had to be evicted; the
+    /// frame was dropped.
     Dropped,
-    /// The message was refused (garbage, unsupported or oversize).
+    /// The message was refused (garbage, unsupported, oversize or over
+    /// budget).
     Refused,
 }
 
@@ -185,7 +231,7 @@ pub fn classify(message: &[u8]) -> MessageKind {
         MessageKind::Chunk
     } else if message.starts_with(&framing::MAGIC) {
         MessageKind::Frame
-    } else if message.starts_with(&[0xFF, 0xD8]) {
+    } else if img_stream_core::jpeg::info::looks_like_jpeg(message) {
         MessageKind::RawJpeg
     } else {
         MessageKind::Unknown
@@ -200,15 +246,27 @@ enum Fate {
     Dropped,
 }
 
-/// A frame being reassembled.
+/// A frame being reassembled: the chunks that arrived, as they arrived.
 #[derive(Debug)]
 struct Partial {
     count: u16,
     total: u32,
-    data: Vec<u8>,
-    have: Vec<bool>,
+    /// One bit per chunk index.
+    have: Vec<u64>,
+    /// (offset, data) of each stored chunk, in arrival order.
+    pieces: Vec<(u32, Box<[u8]>)>,
     received: u16,
     first_seen: Instant,
+    /// Its key in `Reassembler::by_age`.
+    age: u64,
+    /// Budget bytes it holds.
+    charged: usize,
+}
+
+impl Partial {
+    fn has(&self, index: u16) -> bool {
+        self.have[index as usize / 64] & (1 << (index % 64)) != 0
+    }
 }
 
 /// Per (source, camera) bookkeeping.
@@ -216,17 +274,22 @@ struct Partial {
 struct Camera {
     /// Seqs of incomplete frames, oldest first.
     in_flight: VecDeque<u32>,
-    /// Recently finished frames: (seq, total, fate, when).
+    /// Recently finished frames, oldest first.
     recent: VecDeque<Finished>,
-    last_seen: Option<Instant>,
 }
+
+type Key<S> = (S, u16, u32);
 
 /// Reassembles chunked frames from many sources; see the module docs.
 #[derive(Debug)]
 pub struct Reassembler<S> {
     config: Config,
-    partials: HashMap<(S, u16, u32), Partial>,
-    cameras: HashMap<(S, u16), Camera>,
+    budget: Arc<Budget>,
+    partials: HashMap<Key<S>, Partial>,
+    /// Partial frames by age (a counter), oldest first: eviction order.
+    by_age: BTreeMap<u64, Key<S>>,
+    next_age: u64,
+    cameras: SourceMap<(S, u16), Camera>,
     buffered: usize,
     counters: Counters,
     next_expiry: Option<Instant>,
@@ -255,16 +318,23 @@ impl Finished {
     }
 }
 
-/// Entries of `Camera::recent` kept at most.
-const RECENT_CAP: usize = 256;
-
 impl<S: Hash + Eq + Clone> Reassembler<S> {
-    /// An empty reassembler with these limits.
+    /// An empty reassembler with these limits and a budget of its own of
+    /// `config.max_memory` bytes.
     pub fn new(config: Config) -> Reassembler<S> {
+        Reassembler::with_budget(config, Budget::new(config.max_memory))
+    }
+
+    /// An empty reassembler drawing on the process's `budget`.
+    pub fn with_budget(config: Config, budget: Arc<Budget>) -> Reassembler<S> {
         Reassembler {
             config,
+            budget,
             partials: HashMap::new(),
-            cameras: HashMap::new(),
+            by_age: BTreeMap::new(),
+            next_age: 0,
+            // The budget bounds the entries; the map's own cap is a backstop.
+            cameras: SourceMap::new(usize::MAX, config.remember),
             buffered: 0,
             counters: Counters::default(),
             next_expiry: None,
@@ -274,6 +344,11 @@ impl<S: Hash + Eq + Clone> Reassembler<S> {
     /// The limits in use.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The budget it draws on.
+    pub fn budget(&self) -> &Arc<Budget> {
+        &self.budget
     }
 
     /// The counters so far.
@@ -286,7 +361,12 @@ impl<S: Hash + Eq + Clone> Reassembler<S> {
         self.partials.len()
     }
 
-    /// Bytes allocated for incomplete frames.
+    /// (source, camera) entries currently held.
+    pub fn sources(&self) -> usize {
+        self.cameras.len()
+    }
+
+    /// Chunk data bytes held for incomplete frames.
     pub fn buffered(&self) -> usize {
         self.buffered
     }
@@ -310,42 +390,34 @@ impl<S: Hash + Eq + Clone> Reassembler<S> {
         }
     }
 
-    /// Drops incomplete frames older than the timeout and forgets old
-    /// history; returns how many frames were dropped.
+    /// Drops incomplete frames older than the timeout and forgets sources
+    /// silent for longer than `Config::remember`; returns how many frames
+    /// were dropped.
     pub fn expire(&mut self, now: Instant) -> usize {
         self.next_expiry = Some(now + (self.config.timeout / 4).max(Duration::from_millis(10)));
         let timeout = self.config.timeout;
-        let stale: Vec<(S, u16, u32)> = self
-            .partials
-            .iter()
-            .filter(|(_, p)| now.saturating_duration_since(p.first_seen) >= timeout)
-            .map(|(k, _)| k.clone())
-            .collect();
-        for key in &stale {
-            self.drop_partial(key, now);
+        let mut dropped = 0;
+        // Oldest first: stop at the first one still within its time.
+        while let Some((_, key)) = self.by_age.first_key_value() {
+            let p = &self.partials[key];
+            if now.saturating_duration_since(p.first_seen) < timeout {
+                break;
+            }
+            let key = key.clone();
+            self.drop_partial(&key, now);
             self.counters.incomplete += 1;
             self.counters.timed_out += 1;
+            dropped += 1;
         }
-        let remember = self.config.remember;
-        self.cameras.retain(|_, cam| {
-            while cam
-                .recent
-                .front()
-                .is_some_and(|r| now.saturating_duration_since(r.at) > remember)
-            {
-                cam.recent.pop_front();
-            }
-            let idle = cam
-                .last_seen
-                .is_none_or(|t| now.saturating_duration_since(t) > remember);
-            !(idle && cam.in_flight.is_empty() && cam.recent.is_empty())
-        });
-        stale.len()
+        for (key, cam) in self.cameras.expire(now) {
+            self.forget_camera(&key, cam);
+        }
+        dropped
     }
 
     /// Drops every incomplete frame (end of input); returns how many.
     pub fn drop_all(&mut self, now: Instant) -> usize {
-        let keys: Vec<(S, u16, u32)> = self.partials.keys().cloned().collect();
+        let keys: Vec<Key<S>> = self.by_age.values().cloned().collect();
         for key in &keys {
             self.drop_partial(key, now);
             self.counters.incomplete += 1;
@@ -365,7 +437,10 @@ impl<S: Hash + Eq + Clone> Reassembler<S> {
                     frame.header.camera_id,
                     message.len() as u32,
                 );
-                let cam = self.camera(source, cam_id, now);
+                let Some(cam) = self.camera(source, cam_id, now) else {
+                    self.counters.over_budget += 1;
+                    return Outcome::Refused;
+                };
                 if let Some(r) = cam.recent.iter().find(|r| (r.seq, r.total) == (seq, total)) {
                     if r.head.is_some() && !r.differs_from(message) {
                         self.counters.duplicates += 1;
@@ -402,7 +477,8 @@ impl<S: Hash + Eq + Clone> Reassembler<S> {
     }
 
     fn push_chunk(&mut self, source: &S, message: &[u8], now: Instant) -> Outcome {
-        let repr = match ChunkRepr::parse(message) {
+        // `u32::MAX` here: an oversize total is counted apart just below.
+        let (repr, data) = match chunk::parse_message(message, u32::MAX) {
             Ok(r) => r,
             Err(chunk::Error::UnsupportedVersion { .. }) => {
                 self.counters.unsupported += 1;
@@ -418,34 +494,47 @@ impl<S: Hash + Eq + Clone> Reassembler<S> {
             self.counters.oversize += 1;
             return Outcome::Refused;
         }
-        let data = match chunk::parse_message(message, self.config.max_total) {
-            Ok((_, data)) => data,
-            Err(_) => {
-                self.counters.garbage += 1;
-                return Outcome::Refused;
-            }
-        };
+        // The transport's MTU bounds each chunk, so `count` chunks must be
+        // able to carry `total` bytes.
+        let max_data = self.config.max_chunk_data.max(1) as u64;
+        if data.len() as u64 > max_data || u64::from(repr.count) * max_data < u64::from(repr.total)
+        {
+            self.counters.garbage += 1;
+            return Outcome::Refused;
+        }
         let key = (source.clone(), repr.camera_id, repr.seq);
-        if let Some(p) = self.partials.get_mut(&key) {
+        if let Some(p) = self.partials.get(&key) {
             if p.count != repr.count || p.total != repr.total {
                 self.drop_partial(&key, now);
                 self.counters.corrupt += 1;
                 return Outcome::Dropped;
             }
-            if p.have[repr.index as usize] {
+            if p.has(repr.index) {
                 self.counters.duplicates += 1;
                 return Outcome::Duplicate;
             }
-            store_chunk(p, &repr, data);
+            if !self.reserve(PIECE_COST + data.len(), Some(&key), now) {
+                // Even this frame had to go: it was the oldest work.
+                if self.partials.contains_key(&key) {
+                    self.drop_partial(&key, now);
+                    self.counters.incomplete += 1;
+                    self.counters.evicted += 1;
+                }
+                return Outcome::Dropped;
+            }
+            self.store_chunk(&key, &repr, data);
             self.counters.chunks += 1;
-            if p.received < p.count {
+            if self.partials[&key].received < repr.count {
                 return Outcome::Stored;
             }
             return self.complete(&key, now);
         }
 
         // First chunk of a frame we hold nothing for.
-        let cam = self.camera(source, repr.camera_id, now);
+        let Some(cam) = self.camera(source, repr.camera_id, now) else {
+            self.counters.over_budget += 1;
+            return Outcome::Refused;
+        };
         if let Some(r) = cam
             .recent
             .iter()
@@ -468,62 +557,125 @@ impl<S: Hash + Eq + Clone> Reassembler<S> {
                 };
             }
         }
-        self.make_room(source, repr.camera_id, repr.total as usize, now);
-        let mut p = Partial {
-            count: repr.count,
-            total: repr.total,
-            // Allocated only now: the total passed the limit check.
-            data: vec![0; repr.total as usize],
-            have: vec![false; repr.count as usize],
-            received: 0,
-            first_seen: now,
-        };
-        store_chunk(&mut p, &repr, data);
+        self.make_room(source, repr.camera_id, now);
+        let words = (repr.count as usize).div_ceil(64);
+        let cost = PARTIAL_COST + words * 8 + PIECE_COST + data.len();
+        if !self.reserve(cost, Some(&key), now) {
+            self.counters.over_budget += 1;
+            return Outcome::Refused;
+        }
+        let age = self.next_age;
+        self.next_age += 1;
+        self.partials.insert(
+            key.clone(),
+            Partial {
+                count: repr.count,
+                total: repr.total,
+                have: vec![0; words],
+                pieces: Vec::new(),
+                received: 0,
+                first_seen: now,
+                age,
+                charged: cost - PIECE_COST - data.len(),
+            },
+        );
+        self.by_age.insert(age, key.clone());
+        self.store_chunk(&key, &repr, data);
         self.counters.chunks += 1;
-        self.buffered += p.data.len();
-        let complete = p.received == p.count;
-        self.partials.insert(key.clone(), p);
-        self.camera(source, repr.camera_id, now)
-            .in_flight
-            .push_back(repr.seq);
-        if complete {
+        if let Some(cam) = self.cameras.peek_mut(&(source.clone(), repr.camera_id)) {
+            cam.in_flight.push_back(repr.seq);
+        }
+        if self.partials[&key].received == repr.count {
             self.complete(&key, now)
         } else {
             Outcome::Stored
         }
     }
 
-    /// Drops the oldest incomplete frames until a new one of `len` bytes
-    /// fits both the per-camera and the total budget.
-    fn make_room(&mut self, source: &S, cam_id: u16, len: usize, now: Instant) {
+    /// Takes `n` budget bytes, dropping the oldest partial frames (never
+    /// `keep`), then the idlest sources, until they fit. `false` if
+    /// nothing is left to drop.
+    fn reserve(&mut self, n: usize, keep: Option<&Key<S>>, now: Instant) -> bool {
         loop {
-            let cam_key = (source.clone(), cam_id);
-            let oldest_here = self
+            if self.budget.try_take(n) {
+                return true;
+            }
+            let victim = self.by_age.values().find(|k| Some(*k) != keep).cloned();
+            if let Some(victim) = victim {
+                self.drop_partial(&victim, now);
+                self.counters.incomplete += 1;
+                self.counters.evicted += 1;
+                continue;
+            }
+            let keep_cam = keep.map(|k| (k.0.clone(), k.1));
+            match self.cameras.idlest() {
+                Some(k) if Some(k) != keep_cam.as_ref() => {
+                    if let Some((k, cam)) = self.cameras.pop_idlest() {
+                        self.counters.sources_evicted += 1;
+                        self.forget_camera(&k, cam);
+                    }
+                }
+                _ => return false,
+            }
+        }
+    }
+
+    /// Drops the oldest incomplete frames of one camera until a new one fits
+    /// its `max_in_flight`.
+    fn make_room(&mut self, source: &S, cam_id: u16, now: Instant) {
+        let cam_key = (source.clone(), cam_id);
+        loop {
+            let oldest = self
                 .cameras
-                .get(&cam_key)
+                .peek_mut(&cam_key)
                 .filter(|c| c.in_flight.len() >= self.config.max_in_flight)
                 .and_then(|c| c.in_flight.front().copied());
-            let victim = if let Some(seq) = oldest_here {
-                (source.clone(), cam_id, seq)
-            } else if self.buffered + len > self.config.max_buffered {
-                match self.partials.iter().min_by_key(|(_, p)| p.first_seen) {
-                    Some((k, _)) => k.clone(),
-                    None => return,
-                }
-            } else {
-                return;
-            };
-            self.drop_partial(&victim, now);
+            let Some(seq) = oldest else { return };
+            self.drop_partial(&(source.clone(), cam_id, seq), now);
             self.counters.incomplete += 1;
             self.counters.superseded += 1;
         }
     }
 
-    /// Every chunk is in: checks the frame and delivers it.
-    fn complete(&mut self, key: &(S, u16, u32), now: Instant) -> Outcome {
-        let p = self.remove_partial(key);
+    fn store_chunk(&mut self, key: &Key<S>, repr: &ChunkRepr, data: &[u8]) {
+        let Some(p) = self.partials.get_mut(key) else {
+            return;
+        };
+        p.have[repr.index as usize / 64] |= 1 << (repr.index % 64);
+        p.pieces.push((repr.offset, data.into()));
+        p.received += 1;
+        p.charged += PIECE_COST + data.len();
+        self.buffered += data.len();
+    }
+
+    /// Every chunk is in: joins the pieces, checks the frame and delivers it.
+    fn complete(&mut self, key: &Key<S>, now: Instant) -> Outcome {
+        let total = self.partials[key].total as usize;
+        // The joined copy is held while the pieces still are.
+        let joined = self.reserve(total, Some(key), now);
+        let Some(mut p) = self.remove_partial(key) else {
+            return Outcome::Dropped;
+        };
+        if !joined {
+            self.budget.give(p.charged);
+            self.counters.incomplete += 1;
+            self.counters.evicted += 1;
+            self.remember_key(key, p.total, Fate::Dropped, None, now);
+            return Outcome::Dropped;
+        }
+        let mut bytes = vec![0u8; total];
+        p.pieces.sort_unstable_by_key(|(o, _)| *o);
+        // Pieces may overlap or leave holes (a lying sender); the frame
+        // checks below then fail. Every piece is within `total` (checked
+        // per message).
+        for (offset, data) in &p.pieces {
+            let at = *offset as usize;
+            bytes[at..at + data.len()].copy_from_slice(data);
+        }
+        drop(p.pieces);
+        self.budget.give(p.charged);
         let max_payload = p.total - framing::HEADER_LEN as u32;
-        let result = parse_message(&p.data, max_payload).and_then(|f| {
+        let result = parse_message(&bytes, max_payload).and_then(|f| {
             // The chunks promised this frame; anything else is corruption.
             if (f.header.camera_id, f.header.seq) == (key.1, key.2) {
                 Ok(f)
@@ -531,8 +683,8 @@ impl<S: Hash + Eq + Clone> Reassembler<S> {
                 Err(MessageError::LengthMismatch)
             }
         });
-        let cam = self.camera(&key.0, key.1, now);
-        remember(cam, key.2, p.total, Fate::Completed, head_of(&p.data), now);
+        self.budget.give(total);
+        self.remember_key(key, p.total, Fate::Completed, head_of(&bytes), now);
         match result {
             Ok(frame) => {
                 self.counters.frames += 1;
@@ -545,36 +697,71 @@ impl<S: Hash + Eq + Clone> Reassembler<S> {
         }
     }
 
-    fn drop_partial(&mut self, key: &(S, u16, u32), now: Instant) {
-        let p = self.remove_partial(key);
-        let cam = self.camera(&key.0, key.1, now);
-        remember(cam, key.2, p.total, Fate::Dropped, None, now);
+    fn drop_partial(&mut self, key: &Key<S>, now: Instant) {
+        if let Some(p) = self.remove_partial(key) {
+            self.budget.give(p.charged);
+            self.remember_key(key, p.total, Fate::Dropped, None, now);
+        }
     }
 
-    fn remove_partial(&mut self, key: &(S, u16, u32)) -> Partial {
-        let p = self
-            .partials
-            .remove(key)
-            .expect("partial frame present while its key is tracked");
-        self.buffered -= p.data.len();
-        if let Some(cam) = self.cameras.get_mut(&(key.0.clone(), key.1)) {
+    fn remove_partial(&mut self, key: &Key<S>) -> Option<Partial> {
+        let p = self.partials.remove(key)?;
+        self.by_age.remove(&p.age);
+        self.buffered -= p.pieces.iter().map(|(_, d)| d.len()).sum::<usize>();
+        if let Some(cam) = self.cameras.peek_mut(&(key.0.clone(), key.1)) {
             cam.in_flight.retain(|&s| s != key.2);
         }
-        p
+        Some(p)
     }
 
-    fn camera(&mut self, source: &S, cam_id: u16, now: Instant) -> &mut Camera {
-        let cam = self.cameras.entry((source.clone(), cam_id)).or_default();
-        cam.last_seen = Some(now);
-        cam
+    fn remember_key(
+        &mut self,
+        key: &Key<S>,
+        total: u32,
+        fate: Fate,
+        head: Option<[u8; framing::HEADER_LEN]>,
+        now: Instant,
+    ) {
+        // Only sources still known get history: it is their memory.
+        if let Some(cam) = self.cameras.peek_mut(&(key.0.clone(), key.1)) {
+            remember(cam, key.2, total, fate, head, now);
+        }
     }
-}
 
-fn store_chunk(p: &mut Partial, repr: &ChunkRepr, data: &[u8]) {
-    let at = repr.offset as usize;
-    p.data[at..at + data.len()].copy_from_slice(data);
-    p.have[repr.index as usize] = true;
-    p.received += 1;
+    /// Drops a forgotten source's partial frames and gives its memory back.
+    fn forget_camera(&mut self, key: &(S, u16), cam: Camera) {
+        for seq in cam.in_flight {
+            let k = (key.0.clone(), key.1, seq);
+            if let Some(p) = self.remove_partial(&k) {
+                self.budget.give(p.charged);
+                self.counters.incomplete += 1;
+                self.counters.evicted += 1;
+            }
+        }
+        self.budget.give(CAMERA_COST);
+    }
+
+    /// The (source, camera) entry, made (and paid for) if new; `None` if
+    /// the budget has no room even after evicting.
+    fn camera(&mut self, source: &S, cam_id: u16, now: Instant) -> Option<&mut Camera> {
+        let key = (source.clone(), cam_id);
+        if self.cameras.get_mut(&key, now).is_none() {
+            if !self.reserve(CAMERA_COST, None, now) {
+                return None;
+            }
+            self.cameras.insert(key.clone(), Camera::default(), now);
+        }
+        let remember = self.config.remember;
+        let cam = self.cameras.peek_mut(&key)?;
+        while cam
+            .recent
+            .front()
+            .is_some_and(|r| now.saturating_duration_since(r.at) > remember)
+        {
+            cam.recent.pop_front();
+        }
+        Some(cam)
+    }
 }
 
 fn head_of(message: &[u8]) -> Option<[u8; framing::HEADER_LEN]> {
@@ -641,6 +828,22 @@ mod tests {
             .collect()
     }
 
+    /// Chunk 0 of seq 1 with this count and total, carrying `len` bytes.
+    fn first_chunk(count: u16, total: u32, len: usize) -> Vec<u8> {
+        let mut m = vec![0; chunk::HEADER_LEN + len];
+        ChunkRepr {
+            flags: 0,
+            seq: 1,
+            camera_id: 0,
+            index: 0,
+            count,
+            offset: 0,
+            total,
+        }
+        .emit(&mut m);
+        m
+    }
+
     fn reasm() -> Reassembler<&'static str> {
         Reassembler::new(Config {
             max_total: 1 << 20,
@@ -648,7 +851,7 @@ mod tests {
         })
     }
 
-    fn delivered(o: Outcome) -> Frame {
+    fn delivered(o: Outcome) -> ReceivedFrame {
         match o {
             Outcome::Frame(f) => f,
             other => panic!("expected a frame, got {other:?}"),
@@ -766,22 +969,76 @@ mod tests {
     }
 
     #[test]
-    fn buffer_budget_evicts_globally() {
-        let mut r: Reassembler<&str> = Reassembler::new(Config {
-            max_total: 1 << 20,
-            max_buffered: 2500,
-            ..Config::default()
-        });
+    fn budget_evicts_the_oldest_partial_frame_anywhere() {
+        let first = |src: &str| {
+            let _ = src;
+            chunks(&frame_message(0, 0, 1000), 0, 0, 500).remove(0)
+        };
+        let data = first("a").len() - chunk::HEADER_LEN;
+        let partial = PARTIAL_COST + 8 + PIECE_COST + data;
+        // Room for two sources' partial frames and a third source, not more.
+        let cap = 3 * (CAMERA_COST + partial) - 1;
+        let budget = Budget::new(cap);
+        let mut r: Reassembler<&str> = Reassembler::with_budget(
+            Config {
+                max_total: 1 << 20,
+                ..Config::default()
+            },
+            budget.clone(),
+        );
         let t = Instant::now();
         for (i, src) in ["a", "b", "c"].iter().enumerate() {
-            let m = chunks(&frame_message(0, 0, 1000), 0, 0, 500).remove(0);
+            let m = first(src);
             r.push(src, &m, t + Duration::from_millis(i as u64));
         }
         assert_eq!(r.in_flight(), 2);
-        assert!(r.buffered() <= 2500);
-        assert_eq!(r.counters().superseded, 1);
+        assert!(budget.used() <= cap && budget.peak() <= cap);
+        assert_eq!((r.counters().evicted, r.counters().incomplete), (1, 1));
+        // a's frame went: its next chunk is late.
+        let rest = chunks(&frame_message(0, 0, 1000), 0, 0, 500);
+        assert_eq!(r.push(&"a", &rest[1], t), Outcome::Late);
         assert_eq!(r.drop_all(t), 2);
-        assert_eq!((r.counters().incomplete, r.buffered()), (3, 0));
+        assert_eq!(r.counters().incomplete, 3);
+        assert_eq!(r.buffered(), 0);
+        assert_eq!(
+            budget.used(),
+            3 * CAMERA_COST,
+            "only the sources' entries are left"
+        );
+        // Sources expire, and give their memory back.
+        r.expire(t + Duration::from_secs(60));
+        assert_eq!((r.sources(), budget.used()), (0, 0));
+    }
+
+    #[test]
+    fn a_count_the_total_cannot_hold_is_refused_without_bookkeeping() {
+        // The attack of issue 13: count 65535 chunks for a 41-byte frame.
+        let m = first_chunk(65_535, 41, 1);
+        let mut r = reasm();
+        assert_eq!(r.push(&"a", &m, Instant::now()), Outcome::Refused);
+        assert_eq!(r.counters().garbage, 1);
+        assert_eq!((r.in_flight(), r.sources(), r.budget().used()), (0, 0, 0));
+        // And a count too small for the transport's MTU can never complete.
+        let mut r: Reassembler<&str> = Reassembler::new(Config {
+            max_chunk_data: 100,
+            ..Config::default()
+        });
+        let m = first_chunk(2, 1000, 100);
+        assert_eq!(r.push(&"a", &m, Instant::now()), Outcome::Refused);
+    }
+
+    #[test]
+    fn memory_follows_bytes_received_not_the_total_claimed() {
+        // One chunk of a frame claiming 16 MiB costs its data plus a
+        // bounded bookkeeping, not 16 MiB.
+        let total = 16 << 20;
+        let m = first_chunk(65_535, total, 1000);
+        let mut r: Reassembler<&str> = Reassembler::new(Config::default());
+        // 16 MiB / 65 535 chunks > 1000 bytes: this chunk is not the layout
+        // of any sender, but each chunk still only costs what it carries.
+        let out = r.push(&"a", &m, Instant::now());
+        assert_eq!(out, Outcome::Stored);
+        assert!(r.budget().used() < 16 * 1024, "{}", r.budget().used());
     }
 
     #[test]

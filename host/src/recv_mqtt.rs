@@ -12,6 +12,7 @@
 //! clean) and pace reconnection attempts.
 
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,74 +20,11 @@ use anyhow::{bail, Context};
 use img_stream_core::chunk::ChunkRepr;
 use rumqttc::{Client, ConnectionError, Event, MqttOptions, Packet, QoS, RecvTimeoutError};
 
+use crate::config::MqttConfig;
 use crate::messages::MessageHandler;
-use crate::output::{wait_for_stop, Output, Stop};
+use crate::output::Output;
 use crate::reassembly::{classify, Config, MessageKind};
-use crate::status::{log, Stats, StatusReporter};
-
-/// Validated `recv mqtt` options.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MqttConfig {
-    /// Broker host name or address.
-    pub host: String,
-    /// Broker port.
-    pub port: u16,
-    /// The topic filter as given (`img_stream/+/frame`).
-    pub topic: String,
-    /// `--share GROUP`: subscribe to `$share/GROUP/<topic>`.
-    pub share: Option<String>,
-    /// Shared receiver options.
-    pub output: crate::flags::OutputConfig,
-}
-
-impl MqttConfig {
-    /// Checks `--broker`, `--topic` and `--share` and builds the config.
-    pub fn new(
-        broker: &str,
-        topic: &str,
-        share: Option<String>,
-        output: crate::flags::OutputConfig,
-    ) -> anyhow::Result<MqttConfig> {
-        let (host, port) = match broker.rsplit_once(':') {
-            Some((h, p)) => (
-                h.trim_start_matches('[').trim_end_matches(']'),
-                p.parse::<u16>()
-                    .ok()
-                    .filter(|&p| p != 0)
-                    .with_context(|| format!("--broker {broker}: bad port"))?,
-            ),
-            None => (broker, 1883),
-        };
-        if host.is_empty() {
-            bail!("--broker {broker}: expected HOST:PORT");
-        }
-        if topic.is_empty() || topic.starts_with("$share/") {
-            bail!(
-                "--topic must be a non-empty filter (use --share GROUP for shared subscriptions)"
-            );
-        }
-        if let Some(g) = &share {
-            if g.is_empty() || g.contains(['/', '+', '#']) {
-                bail!("--share GROUP must be non-empty, without '/', '+' or '#'");
-            }
-        }
-        Ok(MqttConfig {
-            host: host.to_owned(),
-            port,
-            topic: topic.to_owned(),
-            share,
-            output,
-        })
-    }
-
-    /// The filter sent to the broker.
-    pub fn filter(&self) -> String {
-        match &self.share {
-            Some(group) => format!("$share/{group}/{}", self.topic),
-            None => self.topic.clone(),
-        }
-    }
-}
+use crate::status::{log, Stats};
 
 /// How long one poll waits before stale partial frames are checked.
 const TICK: Duration = Duration::from_millis(200);
@@ -96,28 +34,20 @@ const BACKOFF_MAX: Duration = Duration::from_secs(2);
 
 /// Runs the receiver until `--count` frames, a signal or a fatal error.
 pub fn run(config: MqttConfig) -> anyhow::Result<ExitCode> {
-    let stats = Stats::new();
     // Messages of several cameras interleave and QoS 1 redelivers: allow
     // some reordering before a seq gap counts as a drop.
-    let (output, stops) = Output::new(&config.output, stats.clone(), 16)?;
-    let output = Arc::new(output);
-    let reporter = StatusReporter::spawn(stats, config.output.status);
-    let receiving = output.clone();
-    std::thread::spawn(move || {
-        if let Err(e) = receive(&config, &receiving) {
-            receiving.fail(e);
-        }
-    });
-    let stop = wait_for_stop(&stops);
-    reporter.finish();
-    match stop {
-        Stop::CountReached | Stop::Interrupted => Ok(ExitCode::SUCCESS),
-        Stop::Fatal(err) => Err(err),
-    }
+    let output = config.output.clone();
+    crate::output::run(&output, 16, move |output, stopping| {
+        receive(&config, output, stopping)
+    })
 }
 
-/// Subscribes and delivers until a fatal error (refused, closed).
-pub fn receive(config: &MqttConfig, output: &Arc<Output>) -> anyhow::Result<()> {
+/// Subscribes and delivers until `stopping` or a fatal error (refused, closed).
+pub fn receive(
+    config: &MqttConfig,
+    output: &Arc<Output>,
+    stopping: &AtomicBool,
+) -> anyhow::Result<()> {
     let max_payload = config.output.max_payload;
     let client_id = format!("img-stream-{}", std::process::id());
     let mut options = MqttOptions::new(client_id, config.host.clone(), config.port);
@@ -129,13 +59,17 @@ pub fn receive(config: &MqttConfig, output: &Arc<Output>) -> anyhow::Result<()> 
     let (client, mut connection) = Client::new(options, 16);
     let filter = config.filter();
     let addr = format!("{}:{}", config.host, config.port);
-    let mut handler: MessageHandler<String> =
-        MessageHandler::new(output.clone(), Config::with_max_payload(max_payload), true);
+    // A broker carries whole MQTT messages: no MTU below the frame limit.
+    let reasm = Config {
+        max_chunk_data: largest,
+        ..Config::with_max_payload(max_payload)
+    };
+    let mut handler: MessageHandler<String> = MessageHandler::new(output.clone(), reasm, true);
     let mut backoff = BACKOFF_MIN;
     let mut last_error = String::new();
     let mut subscribed_once = false;
     let mut warned_share = false;
-    loop {
+    while !stopping.load(Ordering::SeqCst) {
         match connection.recv_timeout(TICK) {
             Ok(Ok(Event::Incoming(Packet::ConnAck(_)))) => {
                 Stats::add(&output.stats().connections, 1);
@@ -192,51 +126,11 @@ pub fn receive(config: &MqttConfig, output: &Arc<Output>) -> anyhow::Result<()> 
             Err(RecvTimeoutError::Disconnected) => bail!("mqtt client closed"),
         }
     }
+    handler.finish(Instant::now());
+    Ok(())
 }
 
 /// Whether a message is one chunk of a frame cut into several.
 fn splits_frames(message: &[u8]) -> bool {
     classify(message) == MessageKind::Chunk && ChunkRepr::parse(message).is_ok_and(|c| c.count > 1)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::flags::OutputConfig;
-    use crate::status::StatusMode;
-
-    fn output() -> OutputConfig {
-        OutputConfig {
-            out: None,
-            count: None,
-            max_payload: 1 << 20,
-            status: StatusMode::Quiet,
-        }
-    }
-
-    #[test]
-    fn broker_topic_and_share() {
-        let c = MqttConfig::new("127.0.0.1:1884", "img_stream/+/frame", None, output()).unwrap();
-        assert_eq!((c.host.as_str(), c.port), ("127.0.0.1", 1884));
-        assert_eq!(c.filter(), "img_stream/+/frame");
-        let c = MqttConfig::new("broker", "a/#", Some("rx".into()), output()).unwrap();
-        assert_eq!((c.host.as_str(), c.port), ("broker", 1883));
-        assert_eq!(c.filter(), "$share/rx/a/#");
-        let c = MqttConfig::new("[::1]:1883", "t", None, output()).unwrap();
-        assert_eq!(c.host, "::1");
-        for (broker, topic, share) in [
-            ("127.0.0.1:0", "t", None),
-            ("127.0.0.1:x", "t", None),
-            (":1883", "t", None),
-            ("h:1", "", None),
-            ("h:1", "$share/g/t", None),
-            ("h:1", "t", Some("a/b")),
-            ("h:1", "t", Some("")),
-        ] {
-            assert!(
-                MqttConfig::new(broker, topic, share.map(Into::into), output()).is_err(),
-                "{broker} {topic} {share:?}"
-            );
-        }
-    }
 }

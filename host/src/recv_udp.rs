@@ -12,7 +12,6 @@
 //! is lost as a whole — never written in part, never written corrupt. The
 //! next frame is independent of it, so one loss costs one frame.
 
-use std::collections::HashMap;
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
 use std::process::ExitCode;
@@ -23,20 +22,12 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use socket2::{Domain, Protocol, Socket, Type};
 
-use crate::flags::OutputConfig;
+use crate::budget::SourceMap;
+use crate::config::UdpConfig;
 use crate::messages::MessageHandler;
-use crate::output::{wait_for_stop, Output, Stop};
+use crate::output::Output;
 use crate::reassembly::Config;
-use crate::status::{log, Stats, StatusReporter};
-
-/// Validated `recv udp` options.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UdpConfig {
-    /// Address to bind.
-    pub listen: SocketAddr,
-    /// Shared receiver options.
-    pub output: OutputConfig,
-}
+use crate::status::log;
 
 /// Kernel receive buffer asked for: a burst of frames from several boards
 /// must fit while a frame is being written to disk (Linux caps it at
@@ -47,6 +38,8 @@ const TICK: Duration = Duration::from_millis(100);
 /// Seq numbers may arrive this far out of order before a step back counts
 /// as a sender restart (frames complete out of order when reordered).
 const REORDER_WINDOW: u32 = 16;
+/// Peer names kept at most (each a few dozen bytes).
+const NAMES: usize = 65_536;
 
 /// Binds `addr` with a large receive buffer.
 pub fn bind(addr: SocketAddr) -> anyhow::Result<UdpSocket> {
@@ -64,33 +57,14 @@ pub fn bind(addr: SocketAddr) -> anyhow::Result<UdpSocket> {
 /// Runs the receiver until `--count` frames, a signal or a fatal error.
 pub fn run(config: UdpConfig) -> anyhow::Result<ExitCode> {
     let socket = bind(config.listen)?;
-    // Tests and scripts read the real port from this exact line.
-    log(format_args!("listening on udp {}", socket.local_addr()?));
-    let stats = Stats::new();
-    let (output, stops) = Output::new(&config.output, stats.clone(), REORDER_WINDOW)?;
-    let output = Arc::new(output);
-    let reporter = StatusReporter::spawn(stats, config.output.status);
-    let stopping = Arc::new(AtomicBool::new(false));
-    let receiver = {
-        let output = output.clone();
-        let stopping = stopping.clone();
-        let max_payload = config.output.max_payload;
-        std::thread::spawn(move || {
-            if let Err(e) = receive(&socket, &output, max_payload, &stopping) {
-                output.fail(e);
-            }
-        })
-    };
-    let stop = wait_for_stop(&stops);
-    // Let the receiving thread count what is still in flight, so the
-    // summary covers every datagram received.
-    stopping.store(true, Ordering::SeqCst);
-    let _ = receiver.join();
-    reporter.finish();
-    match stop {
-        Stop::CountReached | Stop::Interrupted => Ok(ExitCode::SUCCESS),
-        Stop::Fatal(err) => Err(err),
-    }
+    let local = socket.local_addr()?;
+    let max_payload = config.output.max_payload;
+    crate::output::run(&config.output, REORDER_WINDOW, move |output, stopping| {
+        // Tests and scripts read the real port from this exact line,
+        // printed once --out is ready.
+        log(format_args!("listening on udp {local}"));
+        receive(&socket, output, max_payload, stopping)
+    })
 }
 
 /// Receives datagrams until `stopping`; then takes what is already queued
@@ -104,7 +78,10 @@ pub fn receive(
 ) -> anyhow::Result<()> {
     let mut handler: MessageHandler<SocketAddr> =
         MessageHandler::new(output.clone(), Config::with_max_payload(max_payload), false);
-    let mut names: HashMap<SocketAddr, String> = HashMap::new();
+    // Peer names, made once per peer (not per datagram) and forgotten with
+    // the peer's reassembly state.
+    let remember = handler.reassembler().config().remember;
+    let mut names: SourceMap<SocketAddr, String> = SourceMap::new(NAMES, remember);
     // The largest datagram UDP can carry.
     let mut buf = vec![0u8; 65_536];
     let mut draining = false;
@@ -115,8 +92,13 @@ pub fn receive(
         }
         match socket.recv_from(&mut buf) {
             Ok((n, peer)) => {
-                let name = names.entry(peer).or_insert_with(|| peer.to_string());
-                handler.handle(&peer, name, &buf[..n], Instant::now())?;
+                let now = Instant::now();
+                if names.get_mut(&peer, now).is_none() {
+                    names.expire(now);
+                    names.insert(peer, peer.to_string(), now);
+                }
+                let name = names.peek_mut(&peer).map_or("", |n| n.as_str());
+                handler.handle(&peer, name, &buf[..n], now)?;
             }
             Err(e)
                 if matches!(
@@ -142,7 +124,8 @@ pub fn receive(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::status::StatusMode;
+    use crate::config::OutputConfig;
+    use crate::status::Stats;
     use img_stream_core::chunk;
     use img_stream_core::crc32::crc32;
     use img_stream_core::framing::{FrameRepr, HEADER_LEN};
@@ -180,9 +163,7 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         let config = OutputConfig {
             out: Some(dir.clone()),
-            count: None,
-            max_payload: 1 << 20,
-            status: StatusMode::Quiet,
+            ..OutputConfig::quiet(1 << 20)
         };
         let (output, _stops) = Output::new(&config, Stats::new(), REORDER_WINDOW).unwrap();
         let output = Arc::new(output);
@@ -194,7 +175,8 @@ mod tests {
             std::thread::spawn(move || receive(&socket, &output, 1 << 20, &stopping))
         };
         let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let payload: Vec<u8> = (0..3000u32).map(|i| (i * 13) as u8).collect();
+        let mut payload: Vec<u8> = (0..3000u32).map(|i| (i * 13) as u8).collect();
+        payload[..2].copy_from_slice(&[0xFF, 0xD8]);
         let mut good = datagrams(5, &payload, 500);
         good.reverse();
         for d in &good {

@@ -7,14 +7,15 @@
 //!   rewritten line on a terminal or as plain periodic lines otherwise, and a
 //!   final summary line when stopped.
 
-use std::collections::HashMap;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::budget::SourceMap;
+use crate::config::StatusMode;
 use crate::reassembly::Counters;
 
 /// Counters for one receiver run, shared by all its threads.
@@ -54,6 +55,25 @@ pub struct Stats {
     pub chunk_corrupt: AtomicU64,
     /// Incomplete frames dropped (timeout, superseded, end of input).
     pub chunk_incomplete: AtomicU64,
+    /// Partial frames dropped because the memory budget was full (chunks
+    /// or TCP connections mid-frame).
+    pub evicted: AtomicU64,
+    /// Messages or reads refused because the budget stayed full.
+    pub over_budget: AtomicU64,
+    /// Verified frames with an empty payload (counted, not written).
+    pub empty: AtomicU64,
+    /// Verified JPEG-format frames whose payload is not a JPEG (counted,
+    /// not written).
+    pub not_jpeg: AtomicU64,
+    /// Frames re-sent under a seq already written with the same payload
+    /// (not written again).
+    pub repeats: AtomicU64,
+    /// TCP connections closed for silence (idle timeout).
+    pub idle_closed: AtomicU64,
+    /// TCP connections closed to admit a new one (connection cap).
+    pub conn_evicted: AtomicU64,
+    /// Failed `accept` calls (EMFILE, ENFILE, ENOMEM...).
+    pub accept_errors: AtomicU64,
 }
 
 impl Stats {
@@ -80,6 +100,8 @@ impl Stats {
         self.chunk_late.store(c.late, Relaxed);
         self.chunk_corrupt.store(c.corrupt, Relaxed);
         self.chunk_incomplete.store(c.incomplete, Relaxed);
+        self.evicted.store(c.evicted, Relaxed);
+        self.over_budget.store(c.over_budget, Relaxed);
         self.bad_headers.store(c.bad_headers, Relaxed);
         self.oversize.store(c.oversize, Relaxed);
         self.unsupported.store(c.unsupported, Relaxed);
@@ -104,6 +126,14 @@ impl Stats {
             chunk_late: self.chunk_late.load(Relaxed),
             chunk_corrupt: self.chunk_corrupt.load(Relaxed),
             chunk_incomplete: self.chunk_incomplete.load(Relaxed),
+            evicted: self.evicted.load(Relaxed),
+            over_budget: self.over_budget.load(Relaxed),
+            empty: self.empty.load(Relaxed),
+            not_jpeg: self.not_jpeg.load(Relaxed),
+            repeats: self.repeats.load(Relaxed),
+            idle_closed: self.idle_closed.load(Relaxed),
+            conn_evicted: self.conn_evicted.load(Relaxed),
+            accept_errors: self.accept_errors.load(Relaxed),
         }
     }
 }
@@ -127,6 +157,14 @@ pub struct Snapshot {
     pub chunk_late: u64,
     pub chunk_corrupt: u64,
     pub chunk_incomplete: u64,
+    pub evicted: u64,
+    pub over_budget: u64,
+    pub empty: u64,
+    pub not_jpeg: u64,
+    pub repeats: u64,
+    pub idle_closed: u64,
+    pub conn_evicted: u64,
+    pub accept_errors: u64,
 }
 
 impl Snapshot {
@@ -152,6 +190,14 @@ impl Snapshot {
             ("late", self.chunk_late),
             ("corrupt", self.chunk_corrupt),
             ("incomplete", self.chunk_incomplete),
+            ("evicted", self.evicted),
+            ("over budget", self.over_budget),
+            ("empty", self.empty),
+            ("not jpeg", self.not_jpeg),
+            ("repeats", self.repeats),
+            ("idle closed", self.idle_closed),
+            ("connections evicted", self.conn_evicted),
+            ("accept errors", self.accept_errors),
         ];
         for (name, n) in extra {
             if n != 0 {
@@ -167,11 +213,19 @@ impl Snapshot {
 /// Keyed by any camera name. `reorder_window` is how far back a seq may
 /// arrive without being taken as a sender restart: 0 for TCP (order is
 /// guaranteed, so any step back is a restart), a few frames for UDP.
-#[derive(Debug, Default)]
+///
+/// Bounded like all per-source state: at most [`SEQ_SOURCES`] cameras, each
+/// forgotten after [`SEQ_TTL`] without a frame.
+#[derive(Debug)]
 pub struct SeqTracker {
-    last: HashMap<String, u32>,
+    last: SourceMap<String, u32>,
     reorder_window: u32,
 }
+
+/// Cameras a [`SeqTracker`] follows at most (the idlest is forgotten).
+pub const SEQ_SOURCES: usize = 16_384;
+/// A camera silent this long starts afresh.
+pub const SEQ_TTL: Duration = Duration::from_secs(300);
 
 /// A forward jump at least this large is a restart, not a loss.
 const RESTART_JUMP: u32 = 1 << 20;
@@ -180,15 +234,17 @@ impl SeqTracker {
     /// A tracker that treats steps back within `reorder_window` as reordering.
     pub fn new(reorder_window: u32) -> SeqTracker {
         SeqTracker {
-            last: HashMap::new(),
+            last: SourceMap::new(SEQ_SOURCES, SEQ_TTL),
             reorder_window,
         }
     }
 
     /// Records `seq` for `camera`; returns how many frames the gap says were lost.
     pub fn observe(&mut self, camera: &str, seq: u32) -> u64 {
-        let Some(last) = self.last.get_mut(camera) else {
-            self.last.insert(camera.to_owned(), seq);
+        let now = Instant::now();
+        self.last.expire(now);
+        let Some(last) = self.last.get_mut(camera, now) else {
+            self.last.insert(camera.to_owned(), seq, now);
             return 0;
         };
         let ahead = seq.wrapping_sub(*last);
@@ -219,28 +275,6 @@ pub fn log(message: std::fmt::Arguments<'_>) {
         let _ = write!(err, "\r\x1b[2K");
     }
     let _ = writeln!(err, "{message}");
-}
-
-/// How the status thread prints.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StatusMode {
-    /// One line rewritten in place (`\r`), a few times per second.
-    Live,
-    /// One full line every interval, for logs and pipes.
-    Periodic(Duration),
-    /// Only the final summary.
-    Quiet,
-}
-
-impl StatusMode {
-    /// Live when stderr is a terminal, otherwise a line every 2 s.
-    pub fn detect() -> StatusMode {
-        if std::io::stderr().is_terminal() {
-            StatusMode::Live
-        } else {
-            StatusMode::Periodic(Duration::from_secs(2))
-        }
-    }
 }
 
 /// The running status thread; [`StatusReporter::finish`] prints the summary.

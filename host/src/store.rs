@@ -6,9 +6,16 @@
 //! ```
 //!
 //! `<camera>` comes from [`camera_name`] (source + camera id, filesystem
-//! safe), `<seq>` is zero-padded to 10 digits so names sort in seq order.
-//! Each file is written under a temporary name and renamed, so a reader never
-//! sees half a frame; its JSON line is appended only after the rename.
+//! safe, at most [`MAX_SOURCE_NAME`] characters of source), `<seq>` is
+//! zero-padded to 10 digits so names sort in seq order. Each file is written
+//! under a temporary name and linked into place, so a reader never sees half
+//! a frame; its JSON line is appended only after that.
+//!
+//! A file is never overwritten (docs/PROTOCOL.md section 3.4): a frame whose
+//! `<seq>.jpg` exists already (a sender that restarted, or re-sent a seq
+//! with other content) is written as `<seq>-<payload_crc>.jpg` (8 hex
+//! digits), and one whose that name exists too carries the same bytes: it
+//! is a repeat, not written again ([`Written::Repeat`]).
 //!
 //! Usage from a receiver (any thread; [`Store`] is `Sync`):
 //! ```no_run
@@ -26,10 +33,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use img_stream_core::crc32::crc32;
 use img_stream_core::framing::FrameRepr;
+use img_stream_core::pixel::PixelFormat;
 
-/// The format code for JPEG payloads (protocol v1, header byte 24).
-pub const FORMAT_JPEG: u8 = 9;
+/// Characters of a source kept in a camera name; a longer source is cut
+/// and ends in `~` and the CRC-32 of the whole source (8 hex digits), so
+/// cut names stay unique and every path component stays far below the
+/// usual 255-byte limit.
+pub const MAX_SOURCE_NAME: usize = 64;
 
 /// What the JSON line records about a frame besides its bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,8 +74,9 @@ impl From<&FrameRepr> for FrameMeta {
 ///
 /// `source` is whatever identifies the sender: a peer address
 /// (`127.0.0.1:54321` → `127.0.0.1_54321-cam0`), an MQTT topic, ... Every
-/// byte outside `[A-Za-z0-9._-]` becomes `_`, and brackets of IPv6 addresses
-/// are dropped, so the name is one path component on every OS.
+/// character outside `[A-Za-z0-9._-]` becomes `_`, and brackets of IPv6
+/// addresses are dropped, so the name is one path component on every OS;
+/// past [`MAX_SOURCE_NAME`] characters it is cut and gets a hash suffix.
 pub fn camera_name(source: &str, camera_id: u16) -> String {
     let mut name: String = source
         .chars()
@@ -80,6 +93,11 @@ pub fn camera_name(source: &str, camera_id: u16) -> String {
     if name.chars().all(|c| c == '.') {
         name = name.replace('.', "_");
     }
+    if name.len() > MAX_SOURCE_NAME {
+        // All ASCII by now, so any byte index is a char boundary.
+        name.truncate(MAX_SOURCE_NAME - 9);
+        name.push_str(&format!("~{:08x}", crc32(source.as_bytes())));
+    }
     format!("{name}-cam{camera_id}")
 }
 
@@ -91,37 +109,14 @@ pub fn unix_now_us() -> u64 {
         .unwrap_or(0)
 }
 
-/// Width and height from a JPEG's start-of-frame marker, if it has one.
-///
-/// For payloads that arrive without a frame header (MQTT raw mode), so the
-/// JSON line can still say how big the picture is.
-pub fn jpeg_dimensions(jpeg: &[u8]) -> Option<(u16, u16)> {
-    if !jpeg.starts_with(&[0xFF, 0xD8]) {
-        return None;
-    }
-    let mut at = 2;
-    loop {
-        // Fill bytes (extra 0xFF) may precede a marker.
-        while *jpeg.get(at)? == 0xFF && *jpeg.get(at + 1)? == 0xFF {
-            at += 1;
-        }
-        if *jpeg.get(at)? != 0xFF {
-            return None;
-        }
-        let marker = *jpeg.get(at + 1)?;
-        let len = u16::from_be_bytes([*jpeg.get(at + 2)?, *jpeg.get(at + 3)?]) as usize;
-        // SOF0..SOF15, except DHT (C4), JPG (C8) and DAC (CC).
-        if (0xC0..=0xCF).contains(&marker) && !matches!(marker, 0xC4 | 0xC8 | 0xCC) {
-            let h = u16::from_be_bytes([*jpeg.get(at + 5)?, *jpeg.get(at + 6)?]);
-            let w = u16::from_be_bytes([*jpeg.get(at + 7)?, *jpeg.get(at + 8)?]);
-            return Some((w, h));
-        }
-        if marker == 0xDA || len < 2 {
-            // Scan data before any SOF, or a broken length.
-            return None;
-        }
-        at += 2 + len;
-    }
+/// What [`Store::write`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Written {
+    /// Written to this path, relative to the output directory.
+    New(PathBuf),
+    /// The same seq with the same payload was written before; nothing
+    /// written.
+    Repeat,
 }
 
 /// Writes frames and their JSON lines under one directory.
@@ -151,29 +146,44 @@ impl Store {
         &self.dir
     }
 
-    /// The path, relative to the output directory, of a frame's file.
-    pub fn relative_path(camera: &str, meta: &FrameMeta) -> PathBuf {
-        let ext = if meta.format == FORMAT_JPEG {
+    /// The path, relative to the output directory, of a frame's file;
+    /// `resent` names the second copy of a seq (`<seq>-<crc>`).
+    pub fn relative_path(camera: &str, meta: &FrameMeta, resent: Option<u32>) -> PathBuf {
+        let ext = if meta.format == PixelFormat::Jpeg.code() {
             "jpg"
         } else {
             "raw"
         };
-        Path::new(camera).join(format!("{:010}.{ext}", meta.seq))
+        match resent {
+            None => Path::new(camera).join(format!("{:010}.{ext}", meta.seq)),
+            Some(crc) => Path::new(camera).join(format!("{:010}-{crc:08x}.{ext}", meta.seq)),
+        }
     }
 
-    /// Writes one verified frame and appends its JSON line.
+    /// Writes one verified frame and appends its JSON line; never replaces
+    /// a file (see the module docs).
     ///
     /// Only call this for frames whose CRCs verified: the line says
-    /// `"crc_ok": true`. Returns the file's path relative to the directory.
-    pub fn write(&self, camera: &str, meta: &FrameMeta, payload: &[u8]) -> io::Result<PathBuf> {
+    /// `"crc_ok": true`.
+    pub fn write(&self, camera: &str, meta: &FrameMeta, payload: &[u8]) -> io::Result<Written> {
         let received_unix_us = unix_now_us();
-        let rel = Self::relative_path(camera, meta);
-        let path = self.dir.join(&rel);
         let cam_dir = self.dir.join(camera);
         fs::create_dir_all(&cam_dir)?;
         let tmp = cam_dir.join(format!(".{:010}.part", meta.seq));
         fs::write(&tmp, payload)?;
-        fs::rename(&tmp, &path)?;
+        let mut rel = Self::relative_path(camera, meta, None);
+        // A hard link fails when the name exists, where rename would replace.
+        let mut linked = fs::hard_link(&tmp, self.dir.join(&rel));
+        if matches!(&linked, Err(e) if e.kind() == io::ErrorKind::AlreadyExists) {
+            rel = Self::relative_path(camera, meta, Some(crc32(payload)));
+            linked = fs::hard_link(&tmp, self.dir.join(&rel));
+        }
+        let _ = fs::remove_file(&tmp);
+        match linked {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(Written::Repeat),
+            Err(e) => return Err(e),
+        }
         let mut line = serde_json::json!({
             "camera": camera,
             "seq": meta.seq,
@@ -191,7 +201,7 @@ impl Store {
         // One write_all of the whole line on an O_APPEND file: lines stay whole.
         let mut index = self.index.lock().unwrap_or_else(|e| e.into_inner());
         index.write_all(line.as_bytes())?;
-        Ok(rel)
+        Ok(Written::New(rel))
     }
 }
 
@@ -216,6 +226,15 @@ mod tests {
         );
         assert_eq!(camera_name("..", 0), "__-cam0");
         assert_eq!(camera_name("a/../b", 1), "a_.._b-cam1");
+        // Long sources are cut, and stay apart by their hash suffix.
+        let long_a = format!("img_stream/{}/frame", "a".repeat(300));
+        let long_b = format!("img_stream/{}/frame", "a".repeat(301));
+        let (a, b) = (camera_name(&long_a, 0), camera_name(&long_b, 0));
+        assert!(a.len() <= MAX_SOURCE_NAME + "-cam65535".len(), "{a}");
+        assert_ne!(a, b);
+        assert!(a.contains('~'));
+        let odd = camera_name(&"é".repeat(100), 1);
+        assert!(odd.is_ascii() && odd.len() <= MAX_SOURCE_NAME + 5, "{odd}");
     }
 
     #[test]
@@ -227,11 +246,14 @@ mod tests {
             timestamp_us: 123_456,
             width: 640,
             height: 480,
-            format: FORMAT_JPEG,
+            format: PixelFormat::Jpeg.code(),
         };
-        let rel = store
+        let Written::New(rel) = store
             .write("peer-cam0", &meta, b"\xff\xd8jpeg\xff\xd9")
-            .unwrap();
+            .unwrap()
+        else {
+            panic!("not written")
+        };
         assert_eq!(rel, Path::new("peer-cam0/0000000042.jpg"));
         assert_eq!(fs::read(dir.join(&rel)).unwrap(), b"\xff\xd8jpeg\xff\xd9");
         let text = fs::read_to_string(dir.join("frames.jsonl")).unwrap();
@@ -249,22 +271,23 @@ mod tests {
         // No temporary file is left behind.
         let names: Vec<_> = fs::read_dir(dir.join("peer-cam0")).unwrap().collect();
         assert_eq!(names.len(), 1);
+        // The same seq with other bytes goes beside it; the same bytes again
+        // are a repeat; the first file is never replaced.
+        let other = b"\xff\xd8other\xff\xd9";
+        let crc = crc32(other);
+        assert_eq!(
+            store.write("peer-cam0", &meta, other).unwrap(),
+            Written::New(PathBuf::from(format!("peer-cam0/0000000042-{crc:08x}.jpg")))
+        );
+        assert_eq!(
+            store.write("peer-cam0", &meta, other).unwrap(),
+            Written::Repeat
+        );
+        assert_eq!(fs::read(dir.join(&rel)).unwrap(), b"\xff\xd8jpeg\xff\xd9");
+        let lines = fs::read_to_string(dir.join("frames.jsonl")).unwrap();
+        assert_eq!(lines.lines().count(), 2, "one line per file written");
+        assert_eq!(fs::read_dir(dir.join("peer-cam0")).unwrap().count(), 2);
         fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[test]
-    fn jpeg_dimensions_from_sof() {
-        let tiny = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors/tiny.jpg");
-        let tiny = fs::read(tiny).unwrap();
-        assert_eq!(jpeg_dimensions(&tiny), Some((16, 8)));
-        assert_eq!(jpeg_dimensions(&tiny[..20]), None, "cut before the SOF");
-        assert_eq!(jpeg_dimensions(b"not a jpeg"), None);
-        // A minimal hand-made one: SOI, APP0 (4 bytes), SOF2 640x480.
-        let mut j = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x04, 0, 0, 0xFF, 0xFF, 0xC2];
-        j.extend([
-            0x00, 0x0B, 0x08, 0x01, 0xE0, 0x02, 0x80, 0x01, 0x11, 0x11, 0x00,
-        ]);
-        assert_eq!(jpeg_dimensions(&j), Some((640, 480)));
     }
 
     #[test]
@@ -277,7 +300,7 @@ mod tests {
             format: 8,
         };
         assert_eq!(
-            Store::relative_path("c", &meta),
+            Store::relative_path("c", &meta, None),
             Path::new("c/0000000003.raw")
         );
     }

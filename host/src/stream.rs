@@ -20,15 +20,23 @@
 //! ```
 //!
 //! Memory: header bytes are buffered (at most 255 + one read); a payload
-//! buffer is allocated only after the header CRC verified and its length is
-//! within `max_payload`, and then exactly once, with that length.
+//! buffer is started only after the header CRC verified and its length is
+//! within `max_payload`, and then grows with the bytes that actually arrive
+//! (never reserved from the header's length: a peer that announces 4 GiB
+//! and sends 10 bytes costs 10 bytes). [`Decoder::held`] says how much the
+//! decoder holds, for the receiver's memory budget.
 
 use img_stream_core::crc32::Crc32;
 use img_stream_core::framing::{self, Decision, Discard, FrameRepr};
 
-/// One frame whose header and payload CRCs both verified.
+/// Most bytes a payload buffer grows ahead of the bytes received (its
+/// growth is doubling below this).
+pub const GROW_STEP: usize = 1 << 20;
+
+/// One received frame message (wire header + payload) whose header and
+/// payload CRCs both verified. (Not the pixels: see `img_stream_core::frame`.)
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Frame {
+pub struct ReceivedFrame {
     /// The parsed header.
     pub header: FrameRepr,
     /// The payload (a JPEG file when `header.format == 9`).
@@ -39,7 +47,7 @@ pub struct Frame {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
     /// A good frame.
-    Frame(Frame),
+    Frame(ReceivedFrame),
     /// The header was good but the payload CRC did not match: the frame was
     /// dropped and decoding continues after it.
     CrcError(FrameRepr),
@@ -125,6 +133,26 @@ impl Decoder {
         self.max_payload
     }
 
+    /// Bytes the decoder holds on the heap (header buffer and partial
+    /// payload capacity).
+    pub fn held(&self) -> usize {
+        let payload = match &self.state {
+            State::Payload { payload, .. } => payload.capacity(),
+            _ => 0,
+        };
+        self.buf.capacity() + payload
+    }
+
+    /// How far into a frame the decoder is: bytes of an unfinished frame
+    /// received so far (0 between frames).
+    pub fn partial_bytes(&self) -> u64 {
+        match &self.state {
+            State::Payload { payload, .. } => (framing::HEADER_LEN + payload.len()) as u64,
+            State::Skip { received, .. } => *received,
+            State::Scan => (self.buf.len() - self.start) as u64,
+        }
+    }
+
     /// Whether the decoder is between frames with nothing buffered.
     pub fn is_idle(&self) -> bool {
         matches!(self.state, State::Scan) && self.start == self.buf.len()
@@ -202,8 +230,8 @@ impl Decoder {
                     self.start += header.header_len();
                     self.state = State::Payload {
                         header,
-                        // Verified header, length within the limit.
-                        payload: Vec::with_capacity(header.payload_len as usize),
+                        // Grows as bytes arrive: the length is only a claim.
+                        payload: Vec::new(),
                         crc: Crc32::new(),
                     };
                     // A zero-length payload is complete already.
@@ -226,6 +254,11 @@ impl Decoder {
         if self.start > 0 {
             self.buf.drain(..self.start);
             self.start = 0;
+        }
+        // A burst of garbage must not leave a large buffer behind on an
+        // idle connection.
+        if self.buf.capacity() > 4096 && self.buf.len() <= 1024 {
+            self.buf.shrink_to(1024);
         }
     }
 }
@@ -253,6 +286,12 @@ fn consume(state: &mut State, source: &[u8], on_event: &mut impl FnMut(Event)) -
         } => {
             let want = header.payload_len as usize - payload.len();
             let n = want.min(source.len());
+            if payload.capacity() - payload.len() < n {
+                // Double as bytes arrive, by at most GROW_STEP past them and
+                // never past the announced length.
+                let grow = n.max(payload.len().min(GROW_STEP)).min(want);
+                payload.reserve_exact(grow);
+            }
             payload.extend_from_slice(&source[..n]);
             crc.update(&source[..n]);
             if payload.len() == header.payload_len as usize {
@@ -265,7 +304,7 @@ fn consume(state: &mut State, source: &[u8], on_event: &mut impl FnMut(Event)) -
                     unreachable!()
                 };
                 on_event(if crc.finish() == header.payload_crc {
-                    Event::Frame(Frame { header, payload })
+                    Event::Frame(ReceivedFrame { header, payload })
                 } else {
                     Event::CrcError(header)
                 });
@@ -281,7 +320,7 @@ fn consume(state: &mut State, source: &[u8], on_event: &mut impl FnMut(Event)) -
 /// Checks the header like the stream decoder does (no resync: a message is
 /// all or nothing), refuses `payload_len > max_payload`, requires the length
 /// to match exactly, and verifies the payload CRC.
-pub fn parse_message(msg: &[u8], max_payload: u32) -> Result<Frame, MessageError> {
+pub fn parse_message(msg: &[u8], max_payload: u32) -> Result<ReceivedFrame, MessageError> {
     let header = FrameRepr::parse(msg).map_err(|e| match e {
         framing::Error::UnsupportedVersion { version, .. } => MessageError::Unsupported(version),
         e => MessageError::BadHeader(e),
@@ -296,7 +335,7 @@ pub fn parse_message(msg: &[u8], max_payload: u32) -> Result<Frame, MessageError
     header
         .check_payload(payload)
         .map_err(|_| MessageError::CrcError)?;
-    Ok(Frame {
+    Ok(ReceivedFrame {
         header,
         payload: payload.to_vec(),
     })

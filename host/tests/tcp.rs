@@ -384,8 +384,12 @@ fn connect_mode_reconnects_when_the_board_restarts() {
     assert_eq!(lines.len(), 4);
     let cam = format!("127.0.0.1_{}-cam1", addr.port());
     assert!(lines.iter().all(|l| l["camera"] == cam.as_str()));
-    // The restarted board reused seq 0 and 1: the newer frames are on disk.
-    let newest = std::fs::read(dir.join(&cam).join("0000000001.jpg")).unwrap();
+    // The restarted board reused seq 0 and 1: nothing is overwritten, the
+    // newer frames go beside the first ones under <seq>-<payload crc>.
+    let first = std::fs::read(dir.join(&cam).join("0000000001.jpg")).unwrap();
+    assert_eq!(first, payload(1, 1, 100));
+    let crc = crc32(&payload(1, 101, 100));
+    let newest = std::fs::read(dir.join(&cam).join(format!("0000000001-{crc:08x}.jpg"))).unwrap();
     assert_eq!(newest, payload(1, 101, 100));
     assert_eq!(
         summary_count(&stderr, "drops"),

@@ -11,9 +11,14 @@ from conftest import IMG_STREAM_BIN
 
 
 class Receiver:
-    def __init__(self, *args):
-        self.args = [str(IMG_STREAM_BIN), *map(str, args)]
-        self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    """`prefix` runs the receiver through another command (`prlimit ...`),
+    which must exec it (so `proc.pid` is the receiver's); `cwd` is its
+    working directory."""
+
+    def __init__(self, *args, prefix=(), cwd=None):
+        self.args = [*map(str, prefix), str(IMG_STREAM_BIN), *map(str, args)]
+        self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     cwd=cwd)
         self.lines = []
         self._port = None
         self._ready = threading.Event()

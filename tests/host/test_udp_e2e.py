@@ -332,7 +332,8 @@ def test_garbage_and_oversize_refused_good_frames_kept(tmp_path):
     tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
         dest = ("127.0.0.1", rx.port)
-        good = [os.urandom(3000 + 100 * i) for i in range(3)]
+        # JPEG-format payloads must look like a JPEG to be written (PROTOCOL.md 3.4).
+        good = [b"\xff\xd8" + os.urandom(3000 + 100 * i) for i in range(3)]
         rng = random.Random(5)
         junk = garbage(rng)
         # Over --max-payload 64KiB but well under the default.

@@ -6,8 +6,8 @@
 //! hold a `watch::Receiver`, so a slow viewer simply finds a newer frame
 //! when it is ready again (latest-frame-wins) and never holds up the input.
 //! The number of cameras is capped; a camera that goes quiet is shown as
-//! offline after [`Limits::offline_after`] and forgotten after
-//! [`Limits::forget_after`].
+//! offline after `HubLimits::offline_after` and forgotten after
+//! `HubLimits::forget_after`.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
@@ -18,6 +18,7 @@ use bytes::Bytes;
 use tokio::sync::watch;
 
 use super::metrics::Metrics;
+use crate::config::HubLimits;
 use crate::status::Stats;
 
 /// One received frame, held once whatever the number of viewers.
@@ -36,33 +37,6 @@ pub struct Frame {
     /// The same moment on the wall clock (µs since the Unix epoch), sent to
     /// viewers as `X-Timestamp` so they can measure the hub's added latency.
     pub received_unix_us: u64,
-}
-
-/// Caps and timeouts of the camera table.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Limits {
-    /// Most cameras at once; frames of further cameras are refused.
-    pub max_cameras: usize,
-    /// Most viewers of one camera.
-    pub max_viewers_per_camera: usize,
-    /// Most viewers in total.
-    pub max_viewers: usize,
-    /// A camera without frames for this long is shown offline.
-    pub offline_after: Duration,
-    /// ... and removed after this long.
-    pub forget_after: Duration,
-}
-
-impl Default for Limits {
-    fn default() -> Limits {
-        Limits {
-            max_cameras: 64,
-            max_viewers_per_camera: 32,
-            max_viewers: 256,
-            offline_after: Duration::from_secs(5),
-            forget_after: Duration::from_secs(600),
-        }
-    }
 }
 
 /// Seconds of history kept for the camera page's chart.
@@ -254,7 +228,7 @@ pub enum Refused {
 /// Every camera the hub knows.
 #[derive(Debug)]
 pub struct Cameras {
-    limits: Limits,
+    limits: HubLimits,
     table: Mutex<HashMap<String, Arc<Camera>>>,
     viewers: AtomicUsize,
     /// Frames refused because the camera table was full.
@@ -265,7 +239,7 @@ pub struct Cameras {
 
 impl Cameras {
     /// An empty table.
-    pub fn new(limits: Limits) -> Arc<Cameras> {
+    pub fn new(limits: HubLimits) -> Arc<Cameras> {
         Arc::new(Cameras {
             limits,
             table: Mutex::new(HashMap::new()),
@@ -276,7 +250,7 @@ impl Cameras {
     }
 
     /// The caps in force.
-    pub fn limits(&self) -> &Limits {
+    pub fn limits(&self) -> &HubLimits {
         &self.limits
     }
 
@@ -405,7 +379,7 @@ impl Cameras {
         }
     }
 
-    /// Whether `camera` had a frame within [`Limits::offline_after`].
+    /// Whether `camera` had a frame within `HubLimits::offline_after`.
     pub fn online(&self, camera: &Camera, now: Instant) -> bool {
         camera
             .summary(now)
@@ -431,7 +405,7 @@ mod tests {
 
     #[test]
     fn latest_wins_caps_and_forgetting() {
-        let limits = Limits {
+        let limits = HubLimits {
             max_cameras: 2,
             max_viewers_per_camera: 2,
             max_viewers: 3,

@@ -6,7 +6,6 @@
 //! receiver's camera name without the peer's port for TCP and UDP, so a
 //! board that reconnects from a new port keeps its camera and tile.
 
-use std::net::SocketAddr;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Instant;
@@ -16,46 +15,31 @@ use bytes::Bytes;
 
 use super::cameras::{Cameras, Frame};
 use super::record::Recorder;
-use crate::flags::OutputConfig;
+use crate::config::{HubConfig, HubInput, TcpConfig, TcpMode};
 use crate::output::{Output, Tap};
-use crate::recv_mqtt::MqttConfig;
-use crate::status::{Stats, StatusMode};
-use crate::store::{jpeg_dimensions, unix_now_us, FrameMeta, FORMAT_JPEG};
+use crate::status::{log, Stats};
+use img_stream_core::jpeg::info;
+use img_stream_core::pixel::PixelFormat;
 
-/// One `hub` input.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Input {
-    /// `--tcp ADDR`: accept boards.
-    TcpListen(SocketAddr),
-    /// `--tcp-connect HOST:PORT`: connect to a board.
-    TcpConnect(String),
-    /// `--udp ADDR`.
-    Udp(SocketAddr),
-    /// `--mqtt HOST:PORT --topic FILTER [--share GROUP]`.
-    Mqtt(MqttConfig),
-    /// `--pull URL`: a board's MjpegServer `/stream`.
-    Pull(String),
+use crate::store::{unix_now_us, FrameMeta};
+
+fn transport(input: &HubInput) -> &'static str {
+    match input {
+        HubInput::TcpListen(_) | HubInput::TcpConnect(_) => "tcp",
+        HubInput::Udp(_) => "udp",
+        HubInput::Mqtt(_) => "mqtt",
+        HubInput::Pull(_) => "pull",
+    }
 }
 
-impl Input {
-    fn transport(&self) -> &'static str {
-        match self {
-            Input::TcpListen(_) | Input::TcpConnect(_) => "tcp",
-            Input::Udp(_) => "udp",
-            Input::Mqtt(_) => "mqtt",
-            Input::Pull(_) => "pull",
-        }
-    }
-
-    /// How the input is shown (`tcp 127.0.0.1:5000`).
-    pub fn label(&self) -> String {
-        match self {
-            Input::TcpListen(a) => format!("tcp {a}"),
-            Input::TcpConnect(a) => format!("tcp-connect {a}"),
-            Input::Udp(a) => format!("udp {a}"),
-            Input::Mqtt(c) => format!("mqtt {}:{} {}", c.host, c.port, c.filter()),
-            Input::Pull(u) => format!("pull {u}"),
-        }
+/// How an input is shown (`tcp 127.0.0.1:5000`).
+pub fn label(input: &HubInput) -> String {
+    match input {
+        HubInput::TcpListen(a) => format!("tcp {a}"),
+        HubInput::TcpConnect(a) => format!("tcp-connect {a}"),
+        HubInput::Udp(a) => format!("udp {a}"),
+        HubInput::Mqtt(c) => format!("mqtt {}:{} {}", c.host, c.port, c.filter()),
+        HubInput::Pull(u) => format!("pull {u}"),
     }
 }
 
@@ -78,19 +62,9 @@ pub fn camera_id(transport: &str, camera: &str) -> String {
         },
         _ => camera.to_owned(),
     };
-    let id = format!("{transport}-{key}");
-    if id.len() <= MAX_ID {
-        return id;
-    }
-    // Long topics: cut, and keep ids unique with a hash of the whole.
-    let hash = id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
-    });
-    format!("{}-{hash:016x}", &id[..MAX_ID - 17])
+    // camera_name already bounds the length (store::MAX_SOURCE_NAME).
+    format!("{transport}-{key}")
 }
-
-/// Longest camera id: it is a URL path segment and a directory name.
-const MAX_ID: usize = 96;
 
 struct HubTap {
     transport: &'static str,
@@ -102,12 +76,12 @@ struct HubTap {
 
 impl Tap for HubTap {
     fn frame(&self, camera: &str, meta: &FrameMeta, payload: &[u8], drops: u64) {
-        if meta.format != FORMAT_JPEG {
+        if meta.format != PixelFormat::Jpeg.code() {
             // Viewers and recordings take JPEG only; still counted by `recv`.
             return;
         }
         let (width, height) = if meta.width == 0 {
-            jpeg_dimensions(payload).unwrap_or((0, 0))
+            info::parse(payload).map_or((0, 0), |i| (i.width, i.height))
         } else {
             (meta.width, meta.height)
         };
@@ -133,87 +107,97 @@ impl Tap for HubTap {
     }
 }
 
-/// Starts `input` on its own threads, delivering into `cameras`.
+/// Starts `input` on its own threads, delivering into `cameras`, with the
+/// receivers' limits from `config`.
 pub fn start(
-    input: &Input,
-    max_payload: u32,
+    input: &HubInput,
+    config: &HubConfig,
     cameras: &Arc<Cameras>,
     recorder: Option<Arc<Recorder>>,
 ) -> anyhow::Result<()> {
     let stats = Stats::new();
     // Bind first, so the label names the real port.
     let (listener, socket) = match input {
-        Input::TcpListen(addr) => {
+        HubInput::TcpListen(addr) => {
             let l = std::net::TcpListener::bind(addr)
                 .with_context(|| format!("cannot listen on {addr}"))?;
             // Tests and scripts read the real port from this exact line.
-            crate::status::log(format_args!("hub: tcp on {}", l.local_addr()?));
+            log(format_args!("hub: tcp on {}", l.local_addr()?));
             (Some(l), None)
         }
-        Input::Udp(addr) => {
+        HubInput::Udp(addr) => {
             let s = crate::recv_udp::bind(*addr)?;
-            crate::status::log(format_args!("hub: udp on {}", s.local_addr()?));
+            log(format_args!("hub: udp on {}", s.local_addr()?));
             (None, Some(s))
         }
         _ => (None, None),
     };
     let label = match (&listener, &socket) {
-        (Some(l), _) => Input::TcpListen(l.local_addr()?).label(),
-        (_, Some(s)) => Input::Udp(s.local_addr()?).label(),
-        _ => input.label(),
+        (Some(l), _) => label(&HubInput::TcpListen(l.local_addr()?)),
+        (_, Some(s)) => label(&HubInput::Udp(s.local_addr()?)),
+        _ => label(input),
     };
     cameras.metrics.add_input(&label, stats.clone());
-    let config = OutputConfig {
-        out: None,
-        count: None,
-        max_payload,
-        status: StatusMode::Quiet,
-    };
     let tap = Arc::new(HubTap {
-        transport: input.transport(),
+        transport: transport(input),
         input: label.clone(),
         stats: stats.clone(),
         cameras: cameras.clone(),
         recorder,
     });
     // Message transports reorder a little; a TCP stream does not.
-    let window = if matches!(input, Input::Udp(_) | Input::Mqtt(_)) {
+    let window = if matches!(input, HubInput::Udp(_) | HubInput::Mqtt(_)) {
         16
     } else {
         0
     };
-    let (output, _stops) = Output::new(&config, stats, window)?;
+    let (output, _stops) = Output::new(&config.output, stats, window)?;
     let output = Arc::new(output.with_tap(tap));
+    let max_payload = config.output.max_payload;
+    // The hub runs until the process ends: inputs never stop on their own.
+    let never = || AtomicBool::new(false);
+    let tcp = |mode| TcpConfig {
+        mode,
+        max_connections: config.max_connections,
+        idle_timeout: config.idle_timeout,
+        output: config.output.clone(),
+    };
+    let failed =
+        move |label: String| move |e: anyhow::Error| log(format_args!("hub: {label} ended: {e:#}"));
     match (input.clone(), listener, socket) {
-        (Input::TcpListen(_), Some(listener), _) => {
-            std::thread::spawn(move || crate::recv_tcp::accept_loop(listener, output, max_payload));
-        }
-        (Input::TcpConnect(addr), _, _) => {
-            std::thread::spawn(move || crate::recv_tcp::connect_loop(&addr, &output, max_payload));
-        }
-        (Input::Udp(_), _, Some(socket)) => {
+        (HubInput::TcpListen(addr), Some(listener), _) => {
+            let tcp = tcp(TcpMode::Listen(addr));
+            let failed = failed(label);
             std::thread::spawn(move || {
-                let never = AtomicBool::new(false);
-                if let Err(e) = crate::recv_udp::receive(&socket, &output, max_payload, &never) {
-                    crate::status::log(format_args!("hub: udp input ended: {e:#}"));
-                }
+                crate::recv_tcp::serve_listener(listener, &output, &tcp, &never(), || {})
+                    .unwrap_or_else(failed)
             });
         }
-        (Input::Mqtt(config), _, _) => {
+        (HubInput::TcpConnect(addr), _, _) => {
             std::thread::spawn(move || {
-                if let Err(e) = crate::recv_mqtt::receive(&config, &output) {
-                    crate::status::log(format_args!("hub: {label} ended: {e:#}"));
-                }
+                crate::recv_tcp::connect_loop(&addr, &output, max_payload, &never())
             });
         }
-        (Input::Pull(url), _, _) => {
+        (HubInput::Udp(_), _, Some(socket)) => {
+            let failed = failed(label);
+            std::thread::spawn(move || {
+                crate::recv_udp::receive(&socket, &output, max_payload, &never())
+                    .unwrap_or_else(failed)
+            });
+        }
+        (HubInput::Mqtt(mqtt), _, _) => {
+            let failed = failed(label);
+            std::thread::spawn(move || {
+                crate::recv_mqtt::receive(&mqtt, &output, &never()).unwrap_or_else(failed)
+            });
+        }
+        (HubInput::Pull(url), _, _) => {
             std::thread::spawn(move || super::pull::run(&url, &output, max_payload));
         }
         _ => unreachable!("listeners are bound above"),
     }
     Ok(())
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -233,8 +217,5 @@ mod tests {
             camera_id("mqtt", &topic),
             "mqtt-img_stream_cam_5_frame_7-cam0"
         );
-        let long = camera_id("mqtt", &camera_name(&"t".repeat(500), 0));
-        assert_eq!(long.len(), MAX_ID);
-        assert_ne!(long, camera_id("mqtt", &camera_name(&"t".repeat(501), 0)));
     }
 }

@@ -14,7 +14,6 @@ pub mod metrics;
 pub mod pull;
 pub mod record;
 
-use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -22,27 +21,10 @@ use anyhow::Context;
 use axum::serve::ListenerExt;
 
 use self::auth::Auth;
-use self::cameras::{Cameras, Limits};
-use self::inputs::Input;
-use self::record::{RecordConfig, Recorder};
+use self::cameras::Cameras;
+use self::record::Recorder;
+use crate::config::HubConfig;
 use crate::status::log;
-
-/// Validated `hub` options.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HubConfig {
-    /// Every input, in the order given.
-    pub inputs: Vec<Input>,
-    /// `--http ADDR`.
-    pub http: SocketAddr,
-    /// `--max-payload`, for every input.
-    pub max_payload: u32,
-    /// `--record`, with its retention.
-    pub record: Option<RecordConfig>,
-    /// `--auth` / `--token`.
-    pub auth: Auth,
-    /// Camera and viewer caps, offline and forget times.
-    pub limits: Limits,
-}
 
 /// Runs the hub until Ctrl-C or SIGTERM.
 pub fn run(config: HubConfig) -> anyhow::Result<ExitCode> {
@@ -55,7 +37,7 @@ pub fn run(config: HubConfig) -> anyhow::Result<ExitCode> {
         None => None,
     };
     for input in &config.inputs {
-        inputs::start(input, config.max_payload, &cameras, recorder.clone())?;
+        inputs::start(input, &config, &cameras, recorder.clone())?;
     }
     // Two workers: this is a 2-core board-side companion, not a server farm,
     // and viewers only ever copy refcounts.
@@ -78,7 +60,7 @@ pub fn run(config: HubConfig) -> anyhow::Result<ExitCode> {
                 ticker.tick(Instant::now(), crate::store::unix_now_us() / 1_000_000);
             }
         });
-        let app = http::router(cameras, config.auth);
+        let app = http::router(cameras, Auth::new(&config.access));
         // Frames are written as soon as they are handed over.
         let listener = listener.tap_io(|tcp| {
             let _ = tcp.set_nodelay(true);

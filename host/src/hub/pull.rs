@@ -14,7 +14,10 @@ use anyhow::{bail, Context};
 
 use crate::output::Output;
 use crate::status::{log, Stats};
-use crate::store::{camera_name, jpeg_dimensions, FrameMeta, FORMAT_JPEG};
+use img_stream_core::jpeg::info;
+use img_stream_core::pixel::PixelFormat;
+
+use crate::store::{camera_name, FrameMeta};
 
 /// Longest header line or response head accepted.
 const MAX_HEAD: usize = 8 * 1024;
@@ -152,13 +155,13 @@ fn pull(
             Stats::add(&output.stats().truncated, 1);
             return Ok(());
         }
-        let (width, height) = jpeg_dimensions(&jpeg).unwrap_or((0, 0));
+        let (width, height) = info::parse(&jpeg).map_or((0, 0), |i| (i.width, i.height));
         let meta = FrameMeta {
             seq,
             timestamp_us: 0,
             width,
             height,
-            format: FORMAT_JPEG,
+            format: PixelFormat::Jpeg.code(),
         };
         seq = seq.wrapping_add(1);
         output.deliver(camera, &meta, &jpeg)?;

@@ -25,23 +25,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 
+use crate::config::RecordConfig;
 use crate::status::log;
 
 /// Longest a segment stays open.
 pub const SEGMENT_AGE: Duration = Duration::from_secs(60);
 /// Frames waiting for the disk, all cameras.
 const QUEUE: usize = 64;
-
-/// Validated `--record` options.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RecordConfig {
-    /// `--record DIR`.
-    pub dir: PathBuf,
-    /// `--keep-bytes`: the most the segments may add up to.
-    pub keep_bytes: u64,
-    /// `--keep-age`: segments older than this are deleted.
-    pub keep_age: Duration,
-}
 
 struct Job {
     camera: String,

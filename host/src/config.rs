@@ -215,6 +215,9 @@ pub struct HubConfig {
     pub record: Option<RecordConfig>,
     /// `--auth` / `--token`.
     pub access: Access,
+    /// `--http-idle-timeout`: an HTTP connection that moves no byte either
+    /// way for this long is closed (a stalled viewer frees its slot).
+    pub http_idle_timeout: Duration,
     /// Camera and viewer caps, offline and forget times.
     pub limits: HubLimits,
 }

@@ -121,6 +121,10 @@ struct HubArgs {
     /// Most stream viewers in total (503 beyond).
     #[arg(long, value_name = "N", default_value_t = HubLimits::default().max_viewers)]
     max_viewers: usize,
+    /// Close an HTTP connection that moves no byte either way for this many
+    /// seconds (a viewer that stopped reading, a client that sends nothing).
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    http_idle_timeout: f64,
     /// Forget a camera that sent nothing for this long (s, m, h, d).
     #[arg(long, value_name = "DURATION", default_value = "10m")]
     forget_after: String,
@@ -367,6 +371,9 @@ impl HubArgs {
                 bail!("{name} must be at least 1");
             }
         }
+        if !(self.http_idle_timeout.is_finite() && self.http_idle_timeout > 0.0) {
+            bail!("--http-idle-timeout must be a positive number of seconds");
+        }
         let forget_after = parse_duration(&self.forget_after)
             .with_context(|| format!("--forget-after {}", self.forget_after))?;
         Ok(HubConfig {
@@ -377,6 +384,7 @@ impl HubArgs {
             idle_timeout,
             record,
             access,
+            http_idle_timeout: Duration::from_secs_f64(self.http_idle_timeout.min(1e9)),
             limits: HubLimits {
                 max_cameras: self.max_cameras,
                 max_viewers_per_camera: self.max_viewers_per_camera,

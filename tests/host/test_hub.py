@@ -6,6 +6,7 @@ follow."""
 import io
 import json
 import os
+import socket
 import subprocess
 import time
 
@@ -113,7 +114,7 @@ def test_three_boards_into_one_hub(broker):
 
 
 def test_stalled_viewer_does_not_slow_a_reading_one():
-    hub = Hub("--tcp", "127.0.0.1:0")
+    hub = Hub("--tcp", "127.0.0.1:0", "--http-idle-timeout", "2")
     cam = board("tcp", hub.ports["tcp"], fps=20, size=(640, 480))
     cid = "tcp-127.0.0.1-cam0"
     stalled = reading = None
@@ -139,6 +140,14 @@ def test_stalled_viewer_does_not_slow_a_reading_one():
         assert hub.cameras()[cid]["viewers"] == 2
         # The stalled viewer holds at most a frame or two, never a queue.
         assert hub.vm("VmHWM") < 64 << 20, hub.vm("VmHWM")
+        # Once its buffers are full and nothing moves for 2 s, it is closed
+        # and its slot freed; the reader goes on.
+        t = time.monotonic()
+        while hub.cameras()[cid]["viewers"] != 1:
+            assert time.monotonic() - t < 30, "the stalled viewer was never closed"
+            reading.part()
+        for _ in range(10):
+            reading.part()
     finally:
         for r in (stalled, reading):
             if r:
@@ -170,6 +179,25 @@ def test_viewer_caps_answer_503():
         for r in readers:
             r.close()
         stop(cam)
+        hub.stop()
+
+
+def test_idle_connections_are_capped_and_closed():
+    # --max-viewers 1: 1 + 64 spare HTTP connections (hub::HTTP_SPARE_CONNECTIONS).
+    hub = Hub("--tcp", "127.0.0.1:0", "--max-viewers", "1", "--http-idle-timeout", "2")
+    idle = []
+    try:
+        for _ in range(65):
+            idle.append(socket.create_connection(("127.0.0.1", hub.ports["http"])))
+        assert hub.get("/api/cameras")[0] == 503
+        # Clients that send nothing are closed after 2 s; then there is room.
+        for s in idle:
+            s.settimeout(10)
+            assert s.recv(1) == b""
+        assert hub.get("/api/cameras")[0] == 200
+    finally:
+        for s in idle:
+            s.close()
         hub.stop()
 
 

@@ -8,6 +8,7 @@
 
 pub mod auth;
 pub mod cameras;
+pub mod conn;
 pub mod http;
 pub mod inputs;
 pub mod metrics;
@@ -18,13 +19,15 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use axum::serve::ListenerExt;
 
 use self::auth::Auth;
 use self::cameras::Cameras;
 use self::record::Recorder;
 use crate::config::HubConfig;
 use crate::status::log;
+
+/// HTTP connections allowed beyond `--max-viewers` (dashboard, API, metrics).
+pub const HTTP_SPARE_CONNECTIONS: usize = 64;
 
 /// Runs the hub until Ctrl-C or SIGTERM.
 pub fn run(config: HubConfig) -> anyhow::Result<ExitCode> {
@@ -61,10 +64,9 @@ pub fn run(config: HubConfig) -> anyhow::Result<ExitCode> {
             }
         });
         let app = http::router(cameras, Auth::new(&config.access));
-        // Frames are written as soon as they are handed over.
-        let listener = listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
+        // Every viewer slot, plus room for pages, API and metrics clients.
+        let max_connections = config.limits.max_viewers + HTTP_SPARE_CONNECTIONS;
+        let listener = conn::Guarded::new(listener, max_connections, config.http_idle_timeout);
         // Not a graceful shutdown: streams never end by themselves.
         tokio::select! {
             served = axum::serve(listener, app) => served?,

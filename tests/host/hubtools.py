@@ -64,13 +64,7 @@ class Hub:
         raise AssertionError(field)
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop(self.proc)
 
 
 def board(mode, port, fps=15, frames=0, size=(320, 240), name="k230", camera_id=0):
@@ -82,6 +76,7 @@ def board(mode, port, fps=15, frames=0, size=(320, 240), name="k230", camera_id=
 
 
 def stop(*procs):
+    """Ends processes started here: SIGTERM, then SIGKILL after 10 s."""
     for p in procs:
         if p.poll() is None:
             p.terminate()

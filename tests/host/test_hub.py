@@ -8,6 +8,7 @@ import json
 import os
 import socket
 import subprocess
+import sys
 import time
 
 import pytest
@@ -18,6 +19,9 @@ from conftest import ROOT
 from hubtools import Hub, StreamReader, board, stop
 from receiver import wait_for
 from test_mqtt import Broker
+
+sys.path.insert(0, str(ROOT / "python"))
+import img_stream_proto  # noqa: E402
 
 SIZE = (320, 240)
 
@@ -108,6 +112,18 @@ def test_three_boards_into_one_hub(broker):
         assert fam["img_stream_hub_added_latency_seconds"].type == "histogram"
         assert sample(fam, "img_stream_hub_resident_memory_bytes") > 0
         assert all(s.value == 0 for s in fam["img_stream_hub_input_crc_errors"].samples)
+        # One frame with a corrupt payload into the TCP input: refused and
+        # counted there, the camera's frame count unchanged.
+        _, _, jpeg = hub.get("/cam/tcp-127.0.0.1-cam0/snapshot.jpg")
+        bad = bytearray(img_stream_proto.build_frame(jpeg, 1000, width=SIZE[0], height=SIZE[1]))
+        bad[-10] ^= 0xFF
+        with socket.create_connection(("127.0.0.1", hub.ports["tcp"])) as s:
+            s.sendall(bytes(bad))
+        tcp_input = f"tcp 127.0.0.1:{hub.ports['tcp']}"
+        wait_for(lambda: sample(metrics(hub), "img_stream_hub_input_crc_errors", input=tcp_input) == 1,
+                 10, "the CRC error to be counted")
+        assert hub.cameras()["tcp-127.0.0.1-cam0"]["crc_errors"] == 1
+        assert hub.cameras()["tcp-127.0.0.1-cam0"]["frames"] == frames
     finally:
         stop(*boards)
         hub.stop()

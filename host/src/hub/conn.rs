@@ -95,6 +95,17 @@ impl Conn {
         self.timer.as_mut().reset(at);
     }
 
+    /// After a write: progress when it went through, else the idle check.
+    fn wrote<T>(&mut self, cx: &mut Context<'_>, r: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
+        match r {
+            Poll::Pending => self.check(cx),
+            ready => {
+                self.progress();
+                ready
+            }
+        }
+    }
+
     /// For a pending read or write: an error once the timer ran out.
     fn check<T>(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<T>> {
         match self.timer.as_mut().poll(cx) {
@@ -132,13 +143,8 @@ impl AsyncWrite for Conn {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        match Pin::new(&mut self.tcp).poll_write(cx, buf) {
-            Poll::Pending => self.check(cx),
-            Poll::Ready(r) => {
-                self.progress();
-                Poll::Ready(r)
-            }
-        }
+        let r = Pin::new(&mut self.tcp).poll_write(cx, buf);
+        self.wrote(cx, r)
     }
 
     fn poll_write_vectored(
@@ -146,13 +152,8 @@ impl AsyncWrite for Conn {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        match Pin::new(&mut self.tcp).poll_write_vectored(cx, bufs) {
-            Poll::Pending => self.check(cx),
-            Poll::Ready(r) => {
-                self.progress();
-                Poll::Ready(r)
-            }
-        }
+        let r = Pin::new(&mut self.tcp).poll_write_vectored(cx, bufs);
+        self.wrote(cx, r)
     }
 
     fn is_write_vectored(&self) -> bool {

@@ -32,6 +32,15 @@ pub struct InputLabels {
     pub input: String,
 }
 
+/// Labels of per-input refusals.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RefusalLabels {
+    /// The input as given.
+    pub input: String,
+    /// The receiver's counter (`oversize`, `not_jpeg`, ...).
+    pub reason: String,
+}
+
 type HistogramFamily = Family<CameraLabels, Histogram, fn() -> Histogram>;
 
 fn latency_histogram() -> Histogram {
@@ -48,7 +57,7 @@ pub struct Metrics {
     viewers: Family<CameraLabels, Gauge>,
     latency: HistogramFamily,
     crc_errors: Family<InputLabels, Counter>,
-    refused_input: Family<InputLabels, Counter>,
+    refused_input: Family<RefusalLabels, Counter>,
     refused_cameras: Counter,
     rss: Gauge,
     peak_rss: Gauge,
@@ -101,7 +110,7 @@ impl Metrics {
         );
         registry.register(
             "input_refused",
-            "Frames or messages refused: bad headers, oversize, unsupported, truncated, corrupt",
+            "Frames or messages the receivers refused, by reason",
             m.refused_input.clone(),
         );
         registry.register(
@@ -163,13 +172,24 @@ impl Metrics {
             };
             let s = stats.snapshot();
             mirror(&self.crc_errors.get_or_create(&l), s.crc_errors);
-            let refused = s.bad_headers
-                + s.oversize
-                + s.unsupported
-                + s.truncated
-                + s.chunk_corrupt
-                + s.chunk_incomplete;
-            mirror(&self.refused_input.get_or_create(&l), refused);
+            for (reason, n) in [
+                ("bad_header", s.bad_headers),
+                ("oversize", s.oversize),
+                ("unsupported", s.unsupported),
+                ("truncated", s.truncated),
+                ("chunk_corrupt", s.chunk_corrupt),
+                ("chunk_incomplete", s.chunk_incomplete),
+                ("over_budget", s.over_budget),
+                ("empty", s.empty),
+                ("not_jpeg", s.not_jpeg),
+                ("evicted", s.evicted),
+            ] {
+                let l = RefusalLabels {
+                    input: input.clone(),
+                    reason: reason.to_owned(),
+                };
+                mirror(&self.refused_input.get_or_create(&l), n);
+            }
         }
         if let Some((rss, peak)) = memory() {
             self.rss.set(rss as i64);

@@ -14,6 +14,10 @@ from conftest import IMG_STREAM_BIN, MICROPYPATH, MICROPYTHON, ROOT
 from receiver import wait_for
 
 BOARD = ROOT / "python" / "examples" / "k230" / "hub_board.py"
+# The hub is PC-side; with the board interpreter under qemu (scale > 1) the
+# boards cannot keep the rates these tests assert, and their senders are
+# covered under qemu by test_tcp_e2e, test_udp_e2e and test_mqtt.
+UNDER_QEMU = float(os.environ.get("IMG_STREAM_TIME_SCALE", "1")) > 1
 BOARD_PATH = f"{MICROPYPATH}:{ROOT / 'python' / 'examples' / 'k230'}"
 
 

@@ -16,7 +16,7 @@ from PIL import Image
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
 from conftest import ROOT
-from hubtools import Hub, StreamReader, board, stop
+from hubtools import UNDER_QEMU, Hub, StreamReader, board, stop
 from receiver import wait_for
 from test_mqtt import Broker
 
@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT / "python"))
 import img_stream_proto  # noqa: E402
 
 SIZE = (320, 240)
+pytestmark = pytest.mark.skipif(UNDER_QEMU, reason="PC-side hub; boards under qemu are too slow")
 
 
 @pytest.fixture(scope="module", autouse=True)

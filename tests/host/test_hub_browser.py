@@ -6,12 +6,15 @@ import base64
 import json
 from io import BytesIO
 
+import pytest
 from PIL import Image, ImageChops, ImageStat
 
-from hubtools import stop
+from hubtools import UNDER_QEMU, stop
 from receiver import wait_for
 from test_hub import IDS, SIZE, broker, three_boards, umqtt  # noqa: F401 (fixtures)
 from test_mjpeg_browser import browser  # noqa: F401 (fixture)
+
+pytestmark = pytest.mark.skipif(UNDER_QEMU, reason="PC-side hub; boards under qemu are too slow")
 
 
 def test_dashboard_tiles_are_live_and_the_chart_draws(broker, browser):

@@ -389,7 +389,8 @@ impl HubArgs {
                 max_cameras: self.max_cameras,
                 max_viewers_per_camera: self.max_viewers_per_camera,
                 max_viewers: self.max_viewers,
-                offline_after: HubLimits::default().offline_after.min(forget_after),
+                // Offline first, forgotten later, even with a short --forget-after.
+                offline_after: HubLimits::default().offline_after.min(forget_after / 2),
                 forget_after,
             },
         })

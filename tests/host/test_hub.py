@@ -323,6 +323,54 @@ def test_board_reconnect_keeps_its_camera():
         hub.stop()
 
 
+def test_quiet_camera_goes_offline_then_is_forgotten():
+    # --forget-after 4: offline after 2 s (half of it), gone after 4 s.
+    hub = Hub("--tcp", "127.0.0.1:0", "--forget-after", "4")
+    cid = "tcp-127.0.0.1-cam0"
+    try:
+        b = board("tcp", hub.ports["tcp"], fps=30, frames=30)
+        wait_for(lambda: hub.cameras().get(cid, {}).get("online"), 30, "the camera online")
+        viewer = StreamReader(hub, f"/cam/{cid}/stream")
+        viewer.head()
+        viewer.part()
+        assert "sent 30" in b.communicate(timeout=60)[0]
+        wait_for(lambda: hub.cameras().get(cid, {}).get("online") is False, 10, "offline")
+        assert hub.get(f"/cam/{cid}/snapshot.jpg")[0] == 200  # still there, shown offline
+        wait_for(lambda: cid not in hub.cameras(), 10, "the camera forgotten")
+        assert hub.get(f"/cam/{cid}/snapshot.jpg")[0] == 404
+        # Its series went with it (an empty family is not even listed).
+        fam = metrics(hub)
+        frames = fam["img_stream_hub_frames"].samples if "img_stream_hub_frames" in fam else []
+        assert not [s for s in frames if s.labels.get("camera") == cid]
+        # Its viewer's stream ended.
+        with pytest.raises(EOFError):
+            while True:
+                viewer.part()
+        viewer.close()
+    finally:
+        hub.stop()
+
+
+def test_two_hubs_share_one_subscription(broker):
+    """--share: Mosquitto gives each raw frame to one hub of the group."""
+    hubs = [Hub("--mqtt", f"127.0.0.1:{broker.port}", "--share", "hubs") for _ in range(2)]
+    try:
+        for h in hubs:
+            wait_for(lambda: any("subscribed to $share/hubs/" in l for l in h.lines), 30,
+                     "the hub to subscribe")
+        b = board("mqtt", broker.port, fps=20, frames=40, name="shared")
+        assert "sent 40" in b.communicate(timeout=60)[0]
+        cid = "mqtt-img_stream_shared_frame-cam0"
+
+        def counts():
+            return [h.cameras().get(cid, {}).get("frames", 0) for h in hubs]
+        wait_for(lambda: sum(counts()) == 40, 20, "40 frames between the two hubs")
+        assert all(n > 0 for n in counts()), counts()
+    finally:
+        for h in hubs:
+            h.stop()
+
+
 def test_pull_from_a_board_mjpeg_server():
     from test_mjpeg_server import ServerProcess
     srv = ServerProcess(size="320x240", format="NV12", camera_fps=10)

@@ -277,8 +277,12 @@ impl Disk {
         Ok(())
     }
 
-    /// Deletes segments that started before `--keep-age` and are closed.
+    /// Closes segments open for [`SEGMENT_AGE`] (cameras that went quiet
+    /// keep no file open) and deletes segments older than `--keep-age`.
     fn expire(&mut self, now_ms: u64) -> io::Result<()> {
+        let open_for = SEGMENT_AGE.as_millis() as u64;
+        self.open
+            .retain(|_, o| now_ms.saturating_sub(o.start_ms) < open_for);
         let age = self.config.keep_age.as_millis() as u64;
         while let Some(s) = self.segments.front() {
             // Judged by its start: a segment spans at most SEGMENT_AGE.

@@ -18,9 +18,22 @@ NV12: int            # Y plane + interleaved UV at half resolution (CanMV YUV420
 JPEG: int            # already encoded
 
 # Encoder engines for the `engine` keyword.
-ENGINE_AUTO: int          # the fastest for the format (default)
+ENGINE_AUTO: int          # the default engine (today ENGINE_FAST, the faster one for every format)
 ENGINE_JPEG_ENCODER: int  # the jpeg-encoder crate through an ImageBuffer adapter
 ENGINE_FAST: int          # img_stream's own allocation-free encoder
+
+# Limits, from the Rust core (for callers that lay out their own buffers).
+FRAME_HEADER_LEN: int     # bytes of a protocol-v1 frame header (40)
+CHUNK_HEADER_LEN: int     # bytes of a protocol-v1 chunk header (32)
+MJPEG_PART_HEAD_MAX: int  # longest part head mjpeg_head(length) returns (102)
+UDP_MIN_MTU: int          # smallest send_udp mtu: chunk + frame header (72)
+UDP_MAX_MTU: int          # largest send_udp mtu: the largest IPv4 UDP payload (65507)
+
+
+class BufferTooSmall(ValueError):
+    """The caller's output buffer cannot hold the result (encode_into's `buf`,
+    mjpeg_head's `into`); the message states the bytes needed. Catch it by type,
+    not by its text."""
 
 Buffer = Union[bytes, bytearray, memoryview]
 
@@ -60,7 +73,8 @@ def encode(img: Image, *, quality: int = 65, subsampling: int = 420, engine: int
 def encode_into(img: Image, buf: Union[bytearray, memoryview], *, quality: int = 65,
                 subsampling: int = 420, engine: int = 0) -> int:
     """Encodes into the caller's buffer without allocating; returns the JPEG's
-    length. ValueError (stating the size needed) if `buf` is too small."""
+    length. BufferTooSmall (a ValueError, stating the size needed) if `buf` is
+    too small."""
 
 
 def send_tcp(sock: Any, img: Image, *, quality: int = 65, seq: Optional[int] = None,
@@ -68,7 +82,8 @@ def send_tcp(sock: Any, img: Image, *, quality: int = 65, seq: Optional[int] = N
     """Writes one protocol-v1 frame (header + JPEG) to a stream (a connected
     socket). Returns bytes written. Handles short writes, honours the socket's
     timeout, raises OSError with the real errno. `seq` defaults to the module's
-    counter, `timestamp_us` to a monotonic microsecond clock."""
+    counter, `timestamp_us` to a monotonic microsecond clock (an int
+    0..2**64-1 when given; ValueError otherwise, as for every timestamp_us)."""
 
 
 def publish(client: Any, img: Image, *, topic: Optional[Union[str, bytes]] = None, quality: int = 65,
@@ -94,7 +109,8 @@ def send_udp(sock: Any, addr: Any, img: Image, *, quality: int = 65, mtu: int = 
     (headers included) to `addr` (None: `sock` is a connected UDP socket).
     Returns the number of datagrams. No allocation per datagram; optional
     pacing (`max_rate` bytes/s, `gap_us` between datagrams). ValueError for an
-    mtu outside 72..65507; OSError with errno if a send fails. docs/UDP.md."""
+    mtu outside UDP_MIN_MTU..UDP_MAX_MTU; OSError with errno if a send fails.
+    docs/UDP.md."""
 
 
 def send_mjpeg(sock: Any, img: Image, *, quality: int = 65, subsampling: int = 420, engine: int = 0,
@@ -111,8 +127,9 @@ def mjpeg_head(length: Optional[int] = None, *, boundary: Union[str, bytes] = "i
                into: Optional[Union[bytearray, memoryview]] = None) -> Union[bytes, int]:
     """Without `length`: the HTTP response head of an MJPEG stream
     (multipart/x-mixed-replace, no-cache, optional Access-Control-Allow-Origin).
-    With `length`: the part head for a JPEG of that many bytes. With `into`:
-    writes the head at the end of that buffer and returns its length."""
+    With `length`: the part head for a JPEG of that many bytes (at most
+    MJPEG_PART_HEAD_MAX bytes). With `into`: writes the head at the end of that
+    buffer and returns its length; BufferTooSmall if it does not fit."""
 
 
 def buffer_info() -> dict:

@@ -35,8 +35,8 @@ import img_stream
 
 from time import ticks_ms, ticks_us, ticks_diff
 
-# Room for the part head in front of each JPEG (img_stream writes at most 102).
-_HEADROOM = 128
+# Room for the part head in front of each JPEG: the longest head img_stream writes.
+_HEADROOM = img_stream.MJPEG_PART_HEAD_MAX
 _REQUEST_MAX = 2048
 _POLLIN = select.POLLIN
 _POLLOUT = select.POLLOUT
@@ -242,9 +242,7 @@ class MjpegServer:
         try:
             n = img_stream.encode_into(img, f.room, quality=self.quality,
                                        subsampling=self.subsampling)
-        except ValueError as e:
-            if "too small" not in str(e):
-                raise
+        except img_stream.BufferTooSmall:
             # Rare (first frames, a detailed scene): grow every buffer later.
             j = img_stream.encode(img, quality=self.quality, subsampling=self.subsampling)
             n = len(j)

@@ -39,27 +39,35 @@ from typing import Optional
 __all__ = [
     "MAGIC", "CHUNK_MAGIC", "VERSION", "HEADER_LEN", "CHUNK_HEADER_LEN",
     "DEFAULT_MAX_PAYLOAD", "FORMATS", "ProtocolError", "UnsupportedVersion",
-    "FrameHeader", "ChunkHeader", "Frame", "parse_header", "parse_chunk_header",
+    "FrameHeader", "ChunkHeader", "ReceivedFrame", "parse_header", "parse_chunk_header",
     "build_frame", "build_chunks", "classify", "StreamDecoder", "ChunkAssembler",
     "read_frames",
 ]
 
+# --- protocol constants: generated from the Rust core by src/header_check.rs (`make header`); do not edit ---
 MAGIC = b"IMGS"
 CHUNK_MAGIC = b"IMGC"
 VERSION = 1
 HEADER_LEN = 40
 CHUNK_HEADER_LEN = 32
 PREFIX_LEN = 6  # magic, version, header_len: enough to judge a candidate
-DEFAULT_MAX_PAYLOAD = 16 * 1024 * 1024
+DEFAULT_MAX_PAYLOAD = 16777216
 DEFAULT_MAX_PENDING = 4
 DEFAULT_CHUNK_TIMEOUT = 2.0
+FORMATS = {
+    1: "grayscale",
+    2: "rgb565",
+    3: "rgb565_swapped",
+    4: "rgb888",
+    5: "bgr888",
+    6: "rgbp888",
+    7: "yuv422",
+    8: "nv12",
+    9: "jpeg",
+}
+# --- end of generated constants ---
 # Finished frames remembered per (source, camera) to classify stragglers.
 RECENT_KEYS = 32
-
-FORMATS = {
-    1: "grayscale", 2: "rgb565", 3: "rgb565_swapped", 4: "rgb888", 5: "bgr888",
-    6: "rgbp888", 7: "yuv422", 8: "nv12", 9: "jpeg",
-}
 
 # Everything before header_crc; all little-endian.
 _FRAME = struct.Struct("<4sBBHIQHHBBHII")
@@ -119,19 +127,10 @@ class ChunkHeader:
     total: int
 
 
-@dataclass
-class Frame:
-    """A delivered frame: header fields, the verified payload, and where it
-    came from (``offset`` in the stream, ``source`` for chunked frames)."""
-    flags: int
-    seq: int
-    timestamp_us: int
-    width: int
-    height: int
-    format: int
-    camera_id: int
-    payload_len: int
-    payload_crc: int
+@dataclass(frozen=True)
+class ReceivedFrame(FrameHeader):
+    """A delivered frame: its header's fields, the verified payload, and where
+    it came from (``offset`` in the stream, ``source`` for chunked frames)."""
     payload: bytes
     offset: Optional[int] = None
     source: object = None
@@ -142,9 +141,7 @@ class Frame:
 
     @classmethod
     def _from(cls, header, payload, offset=None, source=None):
-        return cls(header.flags, header.seq, header.timestamp_us, header.width,
-                   header.height, header.format, header.camera_id,
-                   header.payload_len, header.payload_crc, payload, offset, source)
+        return cls(**vars(header), payload=payload, offset=offset, source=source)
 
 
 def _check_prefix(data, magic, min_len):
@@ -297,7 +294,7 @@ class StreamDecoder:
 
     def _step(self):
         """One decision: ``None`` when more bytes are needed, ``True`` after
-        dropping bytes, or a delivered ``Frame``."""
+        dropping bytes, or a delivered ``ReceivedFrame``."""
         buf = self._buf
         if self._skip:
             n = min(self._skip, len(buf))
@@ -348,7 +345,7 @@ class StreamDecoder:
             self.crc_errors += 1
             return True
         self.frames += 1
-        return Frame._from(header, payload, offset=offset)
+        return ReceivedFrame._from(header, payload, offset=offset)
 
 
 class _Pending:
@@ -374,7 +371,7 @@ class ChunkAssembler:
     """Reassembles chunk messages into frames, per (source, camera_id, seq);
     a whole frame (IMGS) message is checked and delivered at once.
 
-    ``push(message, source)`` returns a verified ``Frame`` when the message
+    ``push(message, source)`` returns a verified ``ReceivedFrame`` when the message
     completed one, else ``None``. A frame still incomplete ``timeout``
     seconds after its first chunk, or pushed out because more than
     ``max_pending`` frames of the same (source, camera) are in progress, is
@@ -489,24 +486,10 @@ class ChunkAssembler:
         """A whole frame in one message: checked at once, and remembered like
         a completed chunked frame, so the same message again is a duplicate
         and the same seq with another header a restarted sender."""
-        try:
-            header = parse_header(message)
-        except UnsupportedVersion:
-            self.unsupported += 1
+        checked = self._check(message, max_payload=self.max_total - HEADER_LEN)
+        if checked is None:
             return None
-        except ProtocolError:
-            self.bad_headers += 1
-            return None
-        if header.payload_len > self.max_total - HEADER_LEN:
-            self.garbage += 1
-            return None
-        if header.frame_len != len(message):
-            self.bad_headers += 1
-            return None
-        payload = bytes(message[HEADER_LEN:])
-        if zlib.crc32(payload) != header.payload_crc:
-            self.crc_errors += 1
-            return None
+        header, payload = checked
         cam = (source, header.camera_id)
         head = bytes(message[:HEADER_LEN])
         for seq, total, seen in self._recent.get(cam, ()):
@@ -518,9 +501,20 @@ class ChunkAssembler:
                 break
         self._finished((source, header.camera_id, header.seq), len(message), head)
         self.frames += 1
-        return Frame._from(header, payload, source=source)
+        return ReceivedFrame._from(header, payload, source=source)
 
     def _deliver(self, buf, source, key):
+        checked = self._check(buf, key)
+        if checked is None:
+            return None
+        self.frames += 1
+        return ReceivedFrame._from(*checked, source=source)
+
+    def _check(self, buf, key=None, max_payload=None):
+        """(header, payload) of a whole frame message, or None with the
+        failure counted. With the chunks' ``key``, the frame must also be the
+        one they promised (their seq and camera); a payload over
+        ``max_payload`` is garbage (oversize)."""
         try:
             header = parse_header(buf)
         except UnsupportedVersion:
@@ -529,17 +523,18 @@ class ChunkAssembler:
         except ProtocolError:
             self.bad_headers += 1
             return None
-        # The length must be the chunks' total, and the frame the one the
-        # chunks promised (their seq and camera).
-        if header.frame_len != len(buf) or (header.seq, header.camera_id) != (key[2], key[1]):
+        if max_payload is not None and header.payload_len > max_payload:
+            self.garbage += 1
+            return None
+        promised = key is None or (header.seq, header.camera_id) == (key[2], key[1])
+        if header.frame_len != len(buf) or not promised:
             self.bad_headers += 1
             return None
         payload = bytes(buf[HEADER_LEN:])
         if zlib.crc32(payload) != header.payload_crc:
             self.crc_errors += 1
             return None
-        self.frames += 1
-        return Frame._from(header, payload, source=source)
+        return header, payload
 
 
 def read_frames(source, max_payload=DEFAULT_MAX_PAYLOAD, decoder=None, bufsize=1 << 16):

@@ -1,5 +1,8 @@
-//! The C ABI the shim calls. `c_glue/img_stream/img_stream_core.h` is generated from
-//! this file by cbindgen (`tests/header.rs` fails if they drift).
+//! The C ABI the shim calls, and the single source of the constants and
+//! limits the shim and Python see. `c_glue/img_stream/img_stream_core.h` is
+//! generated from this file, its transport siblings and
+//! `core/src/pixel.rs` by cbindgen (`src/header_check.rs` fails when they
+//! drift; `make header` regenerates it).
 //!
 //! Conventions: every function returns an `IS_*` status; details (sizes,
 //! errno) come back in an [`IsOutcome`]. Pointers are borrowed for the call
@@ -12,6 +15,7 @@ use img_stream_core::frame::{FrameError, RawFrame};
 use img_stream_core::jpeg::{self, EncodeError, Engine, Subsampling};
 use img_stream_core::pixel::PixelFormat;
 use img_stream_core::sink::{Measure, SliceSink};
+use img_stream_core::{chunk, framing};
 
 use crate::pool::{PoolError, PoolInfo, POOL};
 use crate::send::{self, SendError};
@@ -30,7 +34,7 @@ pub const IS_ERR_BAD_STRIDE: i32 = 4;
 pub const IS_ERR_FRAME_TOO_SMALL: i32 = 5;
 /// Unknown pixel format code.
 pub const IS_ERR_BAD_FORMAT: i32 = 6;
-/// Quality outside 1..100.
+/// Quality outside `IS_QUALITY_MIN..=IS_QUALITY_MAX`.
 pub const IS_ERR_BAD_QUALITY: i32 = 7;
 /// Subsampling not 444, 422 or 420.
 pub const IS_ERR_BAD_SUBSAMPLING: i32 = 8;
@@ -52,12 +56,37 @@ pub const IS_ERR_BAD_JPEG: i32 = 15;
 pub const IS_ERR_NULL: i32 = 16;
 /// The stream accepted no bytes and reported no error.
 pub const IS_ERR_STALLED: i32 = 17;
+/// Engine code not one of the `IS_ENGINE_*` values.
+pub const IS_ERR_BAD_ENGINE: i32 = 18;
 
-/// Pixel-format code of an already-encoded JPEG.
-pub const IS_FORMAT_JPEG: u8 = 9;
+/// Engine code: the default engine ([`Engine::default`]).
+pub const IS_ENGINE_AUTO: i32 = 0;
+/// Engine code: the `jpeg-encoder` crate ([`Engine::Generic`]).
+pub const IS_ENGINE_JPEG_ENCODER: i32 = 1;
+/// Engine code: img_stream's own encoder ([`Engine::Fast`]).
+pub const IS_ENGINE_FAST: i32 = 2;
+
+/// Lowest JPEG quality (`jpeg::QUALITY`).
+pub const IS_QUALITY_MIN: i32 = 1;
+/// Highest JPEG quality (`jpeg::QUALITY`).
+pub const IS_QUALITY_MAX: i32 = 100;
+
+/// Length of a v1 frame header (`framing::HEADER_LEN`).
+pub const IS_FRAME_HEADER_LEN: usize = 40;
+/// Length of a v1 chunk header (`chunk::HEADER_LEN`).
+pub const IS_CHUNK_HEADER_LEN: usize = 32;
+/// Most chunks one frame may be cut into (`chunk::MAX_COUNT`).
+pub const IS_CHUNK_MAX_COUNT: usize = 65_535;
+
+// cbindgen only copies literals: these tie them to the core's definitions.
+const _: () = assert!(IS_QUALITY_MIN == *jpeg::QUALITY.start() as i32);
+const _: () = assert!(IS_QUALITY_MAX == *jpeg::QUALITY.end() as i32);
+const _: () = assert!(IS_FRAME_HEADER_LEN == framing::HEADER_LEN);
+const _: () = assert!(IS_CHUNK_HEADER_LEN == chunk::HEADER_LEN);
+const _: () = assert!(IS_CHUNK_MAX_COUNT == chunk::MAX_COUNT);
 
 /// A frame as the shim found it: raw pixels, or JPEG bytes when
-/// `format == IS_FORMAT_JPEG` (then width/height may be 0: read from the SOF).
+/// `format == IS_FMT_JPEG` (then width/height may be 0: read from the SOF).
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct IsFrame {
@@ -71,19 +100,39 @@ pub struct IsFrame {
     pub height: u32,
     /// Bytes per row, 0 for packed rows.
     pub stride: usize,
-    /// Pixel format code (`img_stream` constants).
+    /// Pixel format code (`IS_FMT_*`).
     pub format: u8,
+}
+
+#[cfg(test)]
+impl IsFrame {
+    /// Packed pixels of format `code`, as the shim would pass them.
+    pub(crate) fn raw(px: &[u8], width: u32, height: u32, code: u8) -> IsFrame {
+        IsFrame {
+            data: px.as_ptr(),
+            len: px.len(),
+            width,
+            height,
+            stride: 0,
+            format: code,
+        }
+    }
+
+    /// JPEG bytes, as the shim passes them (size read from the SOF).
+    pub(crate) fn jpeg(bytes: &[u8]) -> IsFrame {
+        IsFrame::raw(bytes, 0, 0, PixelFormat::Jpeg.code())
+    }
 }
 
 /// Encoder settings.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct IsEncodeOptions {
-    /// JPEG quality 1..100.
+    /// JPEG quality, `IS_QUALITY_MIN..=IS_QUALITY_MAX`.
     pub quality: i32,
     /// 444, 422 or 420.
     pub subsampling: i32,
-    /// 0 auto, 1 jpeg-encoder, 2 img_stream's own encoder.
+    /// An `IS_ENGINE_*` code.
     pub engine: i32,
 }
 
@@ -119,10 +168,11 @@ pub struct IsWriter {
     pub ctx: *mut c_void,
 }
 
-/// Per-frame header fields chosen by the caller.
+/// The wire header fields the caller chooses for one frame (the rest come
+/// from the image and its JPEG).
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
-pub struct IsFrameMeta {
+pub struct IsHeaderFields {
     /// Frame sequence number.
     pub seq: u32,
     /// Sender id carried in the header.
@@ -200,23 +250,53 @@ pub(crate) struct Settings {
 }
 
 pub(crate) fn settings(o: &IsEncodeOptions) -> Result<Settings, i32> {
-    if !(1..=100).contains(&o.quality) {
-        return Err(IS_ERR_BAD_QUALITY);
-    }
+    let quality = jpeg::check_quality(o.quality).map_err(encode_status)?;
     let subsampling = u32::try_from(o.subsampling)
         .ok()
         .and_then(Subsampling::from_number)
         .ok_or(IS_ERR_BAD_SUBSAMPLING)?;
     let engine = match o.engine {
-        1 => Engine::Generic,
-        2 => Engine::Fast,
-        _ => Engine::Auto,
+        IS_ENGINE_AUTO => Engine::default(),
+        IS_ENGINE_JPEG_ENCODER => Engine::Generic,
+        IS_ENGINE_FAST => Engine::Fast,
+        _ => return Err(IS_ERR_BAD_ENGINE),
     };
     Ok(Settings {
-        quality: o.quality as u8,
+        quality,
         subsampling,
         engine,
     })
+}
+
+/// Borrows `len` bytes at `p`; a null pointer is only fine for `len == 0`.
+/// The one place the C ABI turns a pointer and a length into a slice.
+///
+/// # Safety
+/// `p` has `len` readable bytes for `'a`.
+pub(crate) unsafe fn borrow<'a>(p: *const u8, len: usize) -> Result<&'a [u8], i32> {
+    if len == 0 {
+        return Ok(&[]);
+    }
+    if p.is_null() {
+        return Err(IS_ERR_NULL);
+    }
+    // SAFETY: per the contract above.
+    Ok(unsafe { core::slice::from_raw_parts(p, len) })
+}
+
+/// Borrows `cap` writable bytes at `p`, as [`borrow`].
+///
+/// # Safety
+/// `p` has `cap` writable bytes for `'a`.
+pub(crate) unsafe fn borrow_mut<'a>(p: *mut u8, cap: usize) -> Result<&'a mut [u8], i32> {
+    if cap == 0 {
+        return Ok(&mut []);
+    }
+    if p.is_null() {
+        return Err(IS_ERR_NULL);
+    }
+    // SAFETY: per the contract above.
+    Ok(unsafe { core::slice::from_raw_parts_mut(p, cap) })
 }
 
 /// A frame's bytes, once its pointer has been checked.
@@ -224,15 +304,22 @@ pub(crate) fn settings(o: &IsEncodeOptions) -> Result<Settings, i32> {
 /// # Safety
 /// `f.data` must point to `f.len` readable bytes for the call.
 pub(crate) unsafe fn bytes_of(f: &IsFrame) -> Result<&[u8], i32> {
-    if f.data.is_null() {
-        return if f.len == 0 {
-            Ok(&[])
-        } else {
-            Err(IS_ERR_NULL)
-        };
-    }
     // SAFETY: the caller guarantees `len` readable bytes at `data`.
-    Ok(unsafe { core::slice::from_raw_parts(f.data, f.len) })
+    unsafe { borrow(f.data, f.len) }
+}
+
+/// Checks encoder options as every encoding call will: the shim calls this
+/// first, so a bad option is reported before anything else happens.
+///
+/// # Safety
+/// `options` points to a valid `IsEncodeOptions`.
+#[no_mangle]
+pub unsafe extern "C" fn is_options_check(options: *const IsEncodeOptions) -> i32 {
+    // SAFETY: per the contract above.
+    match settings(unsafe { &*options }) {
+        Ok(_) => IS_OK,
+        Err(status) => status,
+    }
 }
 
 /// What a frame turned out to be.
@@ -246,7 +333,7 @@ pub(crate) fn input<'a>(
     data: &'a [u8],
     out: &mut IsOutcome,
 ) -> Result<Input<'a>, i32> {
-    if f.format == IS_FORMAT_JPEG {
+    if f.format == PixelFormat::Jpeg.code() {
         let info = jpeg::info::parse(data).ok_or(IS_ERR_BAD_JPEG)?;
         return Ok(Input::Jpeg(data, info));
     }
@@ -301,15 +388,7 @@ pub unsafe extern "C" fn is_encode_into(
     let (f, o, out) = unsafe { (&*frame, &*options, &mut *out) };
     let s = try_status!(settings(o));
     let data = try_status!(unsafe { bytes_of(f) });
-    if dst.is_null() && cap != 0 {
-        return IS_ERR_NULL;
-    }
-    let dst: &mut [u8] = if cap == 0 {
-        &mut []
-    } else {
-        // SAFETY: `cap` writable bytes at `dst`.
-        unsafe { core::slice::from_raw_parts_mut(dst, cap) }
-    };
+    let dst = try_status!(unsafe { borrow_mut(dst, cap) });
     match try_status!(input(f, data, out)) {
         Input::Jpeg(bytes, info) => {
             out.width = info.width.into();
@@ -417,5 +496,45 @@ pub extern "C" fn is_pool_release() -> i32 {
     match POOL.with(|p| p.release()) {
         Ok(()) => IS_OK,
         Err(_) => IS_ERR_BUSY,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(quality: i32, subsampling: i32, engine: i32) -> i32 {
+        let o = IsEncodeOptions {
+            quality,
+            subsampling,
+            engine,
+        };
+        unsafe { is_options_check(&o) }
+    }
+
+    #[test]
+    fn options_are_checked_in_rust_only() {
+        assert_eq!(check(IS_QUALITY_MIN, 420, IS_ENGINE_AUTO), IS_OK);
+        assert_eq!(check(IS_QUALITY_MAX, 444, IS_ENGINE_FAST), IS_OK);
+        assert_eq!(check(0, 420, 0), IS_ERR_BAD_QUALITY);
+        assert_eq!(check(101, 420, 0), IS_ERR_BAD_QUALITY);
+        assert_eq!(check(-1, 420, 0), IS_ERR_BAD_QUALITY);
+        assert_eq!(check(65, 411, 0), IS_ERR_BAD_SUBSAMPLING);
+        assert_eq!(check(65, -420, 0), IS_ERR_BAD_SUBSAMPLING);
+        for engine in [-1, 3, i32::MAX] {
+            assert_eq!(check(65, 420, engine), IS_ERR_BAD_ENGINE, "engine {engine}");
+        }
+        let engine = |code| {
+            settings(&IsEncodeOptions {
+                quality: 65,
+                subsampling: 420,
+                engine: code,
+            })
+            .map(|s| s.engine)
+            .ok()
+        };
+        assert_eq!(engine(IS_ENGINE_AUTO), Some(Engine::default()));
+        assert_eq!(engine(IS_ENGINE_JPEG_ENCODER), Some(Engine::Generic));
+        assert_eq!(engine(IS_ENGINE_FAST), Some(Engine::Fast));
     }
 }

@@ -1,7 +1,12 @@
-//! The C header in c_glue/ is generated from the ABI files; this fails when the
-//! two drift. `make header` (IMG_STREAM_WRITE_HEADER=1) rewrites it.
+//! What other layers read from the Rust side is generated, and these tests
+//! fail when a committed copy drifts: the C header in c_glue/ (cbindgen over
+//! the ABI files) and the protocol constants block of
+//! python/img_stream_proto.py. `make header` (IMG_STREAM_WRITE_HEADER=1)
+//! rewrites both.
 
 use std::path::Path;
+
+use img_stream_core::{chunk, framing};
 
 /// Every file that declares part of the C ABI.
 const ABI_FILES: &[&str] = &[
@@ -11,6 +16,7 @@ const ABI_FILES: &[&str] = &[
     "src/mjpeg.rs",
     "src/udp.rs",
     "src/mqtt.rs",
+    "core/src/pixel.rs",
 ];
 
 #[test]
@@ -31,5 +37,61 @@ fn header_matches_rust() {
     assert!(
         committed == generated,
         "c_glue/img_stream/img_stream_core.h is stale: run `make header`"
+    );
+}
+
+/// The lines between these markers in python/img_stream_proto.py are
+/// generated; the rest of that file is hand-written.
+const PY_BEGIN: &str = "# --- protocol constants: generated from the Rust core by src/header_check.rs (`make header`); do not edit ---\n";
+const PY_END: &str = "# --- end of generated constants ---\n";
+
+/// The protocol constants as Python source, from the core's definitions.
+fn python_constants() -> String {
+    use img_stream_core::pixel::PixelFormat;
+    let bytes = |m: [u8; 4]| String::from_utf8(m.to_vec()).unwrap();
+    let formats: Vec<String> = PixelFormat::ALL
+        .iter()
+        .map(|f| format!("    {}: \"{}\",\n", f.code(), f.name()))
+        .collect();
+    format!(
+        "MAGIC = b\"{}\"\n\
+         CHUNK_MAGIC = b\"{}\"\n\
+         VERSION = {}\n\
+         HEADER_LEN = {}\n\
+         CHUNK_HEADER_LEN = {}\n\
+         PREFIX_LEN = {}  # magic, version, header_len: enough to judge a candidate\n\
+         DEFAULT_MAX_PAYLOAD = {}\n\
+         DEFAULT_MAX_PENDING = {}\n\
+         DEFAULT_CHUNK_TIMEOUT = {:?}\n\
+         FORMATS = {{\n{}}}\n",
+        bytes(framing::MAGIC),
+        bytes(chunk::MAGIC),
+        framing::VERSION,
+        framing::HEADER_LEN,
+        chunk::HEADER_LEN,
+        framing::PREFIX_LEN,
+        framing::DEFAULT_MAX_PAYLOAD,
+        chunk::DEFAULT_MAX_PENDING,
+        chunk::DEFAULT_TIMEOUT_MS as f64 / 1000.0,
+        formats.concat(),
+    )
+}
+
+#[test]
+fn python_constants_match_rust() {
+    assert_eq!(framing::VERSION, chunk::VERSION, "one VERSION in Python");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("python/img_stream_proto.py");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let start = text.find(PY_BEGIN).expect("begin marker") + PY_BEGIN.len();
+    let end = start + text[start..].find(PY_END).expect("end marker");
+    let generated = python_constants();
+    if std::env::var_os("IMG_STREAM_WRITE_HEADER").is_some() {
+        let new = format!("{}{}{}", &text[..start], generated, &text[end..]);
+        std::fs::write(&path, new).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        committed[start..].starts_with(&generated),
+        "python/img_stream_proto.py's constants are stale: run `make header`"
     );
 }

@@ -6,8 +6,10 @@
 //! needs I/O it calls back through [`ffi::IsWriter`], whose C side catches
 //! every MicroPython exception and hands back an error code instead.
 //!
-//! - [`ffi`]: the C ABI (the header `c_glue/img_stream/img_stream_core.h` is generated
-//!   from it with cbindgen; a test keeps the two equal);
+//! - [`ffi`]: the C ABI and the constants it exports (the header
+//!   `c_glue/img_stream/img_stream_core.h` is generated from it, the
+//!   transport files and `core/src/pixel.rs` with cbindgen; `header_check`
+//!   keeps them equal);
 //! - [`pool`]: the one reusable output buffer, with a user-visible limit;
 //! - [`send`]: writing whole frames through a callback in bounded pieces;
 //! - [`runtime`]: allocator and panic handler for the no_std staticlib.

@@ -18,6 +18,8 @@
 //! Nothing here allocates: heads are formatted into the caller's buffer or
 //! into the pool's headroom, right in front of the JPEG.
 
+use img_stream_core::sink::{Measure, Sink, SinkFull, SliceSink};
+
 use crate::ffi::*;
 use crate::pool::{HEADROOM, POOL};
 use crate::send;
@@ -33,7 +35,8 @@ pub const IS_ERR_BAD_HEADER_VALUE: i32 = 41;
 pub const IS_MJPEG_PART_HEAD_MAX: usize = 102;
 
 /// Longest boundary RFC 2046 allows.
-const BOUNDARY_MAX: usize = 70;
+pub const IS_MJPEG_BOUNDARY_MAX: usize = 70;
+const BOUNDARY_MAX: usize = IS_MJPEG_BOUNDARY_MAX;
 
 /// Longest tail: CRLF, `--`, boundary, CRLF.
 const PART_TAIL_MAX: usize = 2 + 2 + BOUNDARY_MAX + 2;
@@ -50,41 +53,52 @@ const X_TIMESTAMP: &[u8] = b"X-Timestamp: ";
 const _: () = assert!(PART_HEAD_MAX <= HEADROOM);
 const _: () = assert!(PART_HEAD_MAX == IS_MJPEG_PART_HEAD_MAX);
 
-/// The formatted text did not fit the destination.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Full;
-
-/// A write cursor over a byte slice.
-struct Cursor<'a> {
-    buf: &'a mut [u8],
-    pos: usize,
+/// Writes `v` in decimal, at least `width` digits (zero-padded).
+fn put_dec<S: Sink>(s: &mut S, mut v: u64, width: usize) -> Result<(), SinkFull> {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    while v > 0 || digits.len() - i < width.max(1) {
+        i -= 1;
+        digits[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+    s.write_all(&digits[i..])
 }
 
-impl<'a> Cursor<'a> {
-    fn new(buf: &'a mut [u8]) -> Cursor<'a> {
-        Cursor { buf, pos: 0 }
+/// Runs `write` into `dst` through a [`Measure`]: `Ok(len)` when all of it
+/// fitted, else `Err(needed)`, the length it would have had. One pass gives
+/// both, so a head's length is never computed a second way.
+fn format_into(
+    dst: &mut [u8],
+    write: impl FnOnce(&mut Measure<'_, SliceSink<'_>>) -> Result<(), SinkFull>,
+) -> Result<usize, usize> {
+    let mut slice = SliceSink::new(dst);
+    let mut m = Measure::new(&mut slice);
+    // A Measure never refuses bytes, so `write` cannot fail.
+    let _ = write(&mut m);
+    if m.overflowed() {
+        Err(m.offered())
+    } else {
+        Ok(m.offered())
     }
+}
 
-    fn put(&mut self, bytes: &[u8]) -> Result<(), Full> {
-        let end = self.pos.checked_add(bytes.len()).ok_or(Full)?;
-        self.buf
-            .get_mut(self.pos..end)
-            .ok_or(Full)?
-            .copy_from_slice(bytes);
-        self.pos = end;
-        Ok(())
-    }
-
-    /// `v` in decimal, at least `width` digits (zero-padded).
-    fn put_dec(&mut self, mut v: u64, width: usize) -> Result<(), Full> {
-        let mut digits = [0u8; 20];
-        let mut i = digits.len();
-        while v > 0 || digits.len() - i < width.max(1) {
-            i -= 1;
-            digits[i] = b'0' + (v % 10) as u8;
-            v /= 10;
+/// [`format_into`] for the C ABI: sets `out.len`, or `out.needed` with
+/// `IS_ERR_OUTPUT_TOO_SMALL`.
+fn format_status(
+    dst: &mut [u8],
+    out: &mut IsOutcome,
+    write: impl FnOnce(&mut Measure<'_, SliceSink<'_>>) -> Result<(), SinkFull>,
+) -> i32 {
+    match format_into(dst, write) {
+        Ok(n) => {
+            out.len = n;
+            IS_OK
         }
-        self.put(&digits[i..])
+        Err(needed) => {
+            out.needed = needed;
+            IS_ERR_OUTPUT_TOO_SMALL
+        }
     }
 }
 
@@ -102,116 +116,63 @@ fn header_value_ok(v: &[u8]) -> bool {
     v.iter().all(|&c| c == b' ' || c.is_ascii_graphic())
 }
 
-/// Writes the HTTP response head that starts a stream (empty `allow_origin`
-/// leaves the CORS header out); returns its length.
-fn response_head(
-    boundary: &[u8],
-    allow_origin: &[u8],
-    dst: &mut [u8],
-) -> Result<usize, Result<usize, i32>> {
+/// Checks the response head's arguments.
+fn check_head_args(boundary: &[u8], allow_origin: &[u8]) -> Result<(), i32> {
     if !boundary_ok(boundary) {
-        return Err(Err(IS_ERR_BAD_BOUNDARY));
-    }
-    if !header_value_ok(allow_origin) {
-        return Err(Err(IS_ERR_BAD_HEADER_VALUE));
-    }
-    let mut c = Cursor::new(dst);
-    let r = (|| {
-        c.put(b"HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace;boundary=")?;
-        c.put(boundary)?;
-        // Every frame is new: no cache, no proxy buffering.
-        c.put(
-            b"\r\nCache-Control: no-store, no-cache, must-revalidate, max-age=0\r\n\
-              Pragma: no-cache\r\nExpires: 0\r\nX-Accel-Buffering: no\r\nConnection: close\r\n",
-        )?;
-        if !allow_origin.is_empty() {
-            c.put(b"Access-Control-Allow-Origin: ")?;
-            c.put(allow_origin)?;
-            c.put(b"\r\n")?;
-        }
-        c.put(b"\r\n--")?;
-        c.put(boundary)?;
-        c.put(b"\r\n")
-    })();
-    match r {
-        Ok(()) => Ok(c.pos),
-        Err(Full) => Err(Ok(response_head_len(boundary, allow_origin))),
+        Err(IS_ERR_BAD_BOUNDARY)
+    } else if !header_value_ok(allow_origin) {
+        Err(IS_ERR_BAD_HEADER_VALUE)
+    } else {
+        Ok(())
     }
 }
 
-fn response_head_len(boundary: &[u8], allow_origin: &[u8]) -> usize {
-    let mut scratch = [0u8; 512];
-    // The fixed text is < 300 bytes; boundary and origin are added by length.
-    let fixed = {
-        let mut c = Cursor::new(&mut scratch);
-        let _ = c.put(b"HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace;boundary=");
-        let _ = c.put(
-            b"\r\nCache-Control: no-store, no-cache, must-revalidate, max-age=0\r\n\
-              Pragma: no-cache\r\nExpires: 0\r\nX-Accel-Buffering: no\r\nConnection: close\r\n",
-        );
-        let _ = c.put(b"\r\n--\r\n");
-        c.pos
-    };
-    let cors = if allow_origin.is_empty() {
-        0
-    } else {
-        b"Access-Control-Allow-Origin: \r\n".len() + allow_origin.len()
-    };
-    fixed + 2 * boundary.len() + cors
+/// Writes the HTTP response head that starts a stream (empty `allow_origin`
+/// leaves the CORS header out). Arguments checked by [`check_head_args`].
+fn response_head<S: Sink>(s: &mut S, boundary: &[u8], allow_origin: &[u8]) -> Result<(), SinkFull> {
+    s.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace;boundary=")?;
+    s.write_all(boundary)?;
+    // Every frame is new: no cache, no proxy buffering.
+    s.write_all(
+        b"\r\nCache-Control: no-store, no-cache, must-revalidate, max-age=0\r\n\
+          Pragma: no-cache\r\nExpires: 0\r\nX-Accel-Buffering: no\r\nConnection: close\r\n",
+    )?;
+    if !allow_origin.is_empty() {
+        s.write_all(b"Access-Control-Allow-Origin: ")?;
+        s.write_all(allow_origin)?;
+        s.write_all(b"\r\n")?;
+    }
+    s.write_all(b"\r\n--")?;
+    s.write_all(boundary)?;
+    s.write_all(b"\r\n")
 }
 
 /// Writes a part head for a JPEG of `len` bytes captured at `timestamp_us`.
-fn part_head(len: usize, timestamp_us: u64, dst: &mut [u8]) -> Result<usize, Full> {
-    let mut c = Cursor::new(dst);
-    c.put(CONTENT_TYPE)?;
-    c.put(CONTENT_LENGTH)?;
-    c.put_dec(len as u64, 1)?;
-    c.put(b"\r\n")?;
-    c.put(X_TIMESTAMP)?;
-    c.put_dec(timestamp_us / 1_000_000, 1)?;
-    c.put(b".")?;
-    c.put_dec(timestamp_us % 1_000_000, 6)?;
-    c.put(b"\r\n\r\n")?;
-    Ok(c.pos)
+fn part_head<S: Sink>(s: &mut S, len: usize, timestamp_us: u64) -> Result<(), SinkFull> {
+    s.write_all(CONTENT_TYPE)?;
+    s.write_all(CONTENT_LENGTH)?;
+    put_dec(s, len as u64, 1)?;
+    s.write_all(b"\r\n")?;
+    s.write_all(X_TIMESTAMP)?;
+    put_dec(s, timestamp_us / 1_000_000, 1)?;
+    s.write_all(b".")?;
+    put_dec(s, timestamp_us % 1_000_000, 6)?;
+    s.write_all(b"\r\n\r\n")
 }
 
 /// Writes the tail that follows a JPEG: CRLF and the next boundary line.
-fn part_tail(boundary: &[u8], dst: &mut [u8]) -> Result<usize, Full> {
-    let mut c = Cursor::new(dst);
-    c.put(b"\r\n--")?;
-    c.put(boundary)?;
-    c.put(b"\r\n")?;
-    Ok(c.pos)
+fn part_tail<S: Sink>(s: &mut S, boundary: &[u8]) -> Result<(), SinkFull> {
+    s.write_all(b"\r\n--")?;
+    s.write_all(boundary)?;
+    s.write_all(b"\r\n")
 }
 
-/// Borrows `len` bytes at `p`; a null pointer is only fine for `len == 0`.
-///
-/// # Safety
-/// `p` has `len` readable bytes for `'a`.
-unsafe fn bytes<'a>(p: *const u8, len: usize) -> Result<&'a [u8], i32> {
-    if len == 0 {
-        return Ok(&[]);
-    }
-    if p.is_null() {
-        return Err(IS_ERR_NULL);
-    }
-    // SAFETY: per the contract above.
-    Ok(unsafe { core::slice::from_raw_parts(p, len) })
-}
-
-/// Borrows `cap` writable bytes at `p`.
-///
-/// # Safety
-/// `p` has `cap` writable bytes for `'a`.
-unsafe fn bytes_mut<'a>(p: *mut u8, cap: usize) -> Result<&'a mut [u8], i32> {
-    if cap == 0 {
-        return Ok(&mut []);
-    }
-    if p.is_null() {
-        return Err(IS_ERR_NULL);
-    }
-    // SAFETY: per the contract above.
-    Ok(unsafe { core::slice::from_raw_parts_mut(p, cap) })
+/// The part head for `len` bytes into a stack buffer: it always fits,
+/// [`PART_HEAD_MAX`] being the longest head (tested below).
+fn part_head_bytes(len: usize, timestamp_us: u64) -> ([u8; PART_HEAD_MAX], usize) {
+    let mut head = [0u8; PART_HEAD_MAX];
+    let n = format_into(&mut head, |s| part_head(s, len, timestamp_us)).unwrap_or(0);
+    (head, n)
 }
 
 /// Writes the stream's HTTP response head (status line, multipart content
@@ -233,20 +194,11 @@ pub unsafe extern "C" fn is_mjpeg_response_head(
 ) -> i32 {
     // SAFETY: per the contract above.
     let out = unsafe { &mut *out };
-    let b = try_status!(unsafe { bytes(boundary, boundary_len) });
-    let o = try_status!(unsafe { bytes(allow_origin, allow_origin_len) });
-    let d = try_status!(unsafe { bytes_mut(dst, cap) });
-    match response_head(b, o, d) {
-        Ok(n) => {
-            out.len = n;
-            IS_OK
-        }
-        Err(Ok(needed)) => {
-            out.needed = needed;
-            IS_ERR_OUTPUT_TOO_SMALL
-        }
-        Err(Err(status)) => status,
-    }
+    let b = try_status!(unsafe { borrow(boundary, boundary_len) });
+    let o = try_status!(unsafe { borrow(allow_origin, allow_origin_len) });
+    let d = try_status!(unsafe { borrow_mut(dst, cap) });
+    try_status!(check_head_args(b, o));
+    format_status(d, out, |s| response_head(s, b, o))
 }
 
 /// Writes the head of one part (`Content-Type`, `Content-Length: jpeg_len`,
@@ -265,18 +217,8 @@ pub unsafe extern "C" fn is_mjpeg_part_head(
 ) -> i32 {
     // SAFETY: per the contract above.
     let out = unsafe { &mut *out };
-    let d = try_status!(unsafe { bytes_mut(dst, cap) });
-    match part_head(jpeg_len, timestamp_us, d) {
-        Ok(n) => {
-            out.len = n;
-            IS_OK
-        }
-        Err(Full) => {
-            let mut scratch = [0u8; PART_HEAD_MAX];
-            out.needed = part_head(jpeg_len, timestamp_us, &mut scratch).unwrap_or(PART_HEAD_MAX);
-            IS_ERR_OUTPUT_TOO_SMALL
-        }
-    }
+    let d = try_status!(unsafe { borrow_mut(dst, cap) });
+    format_status(d, out, |s| part_head(s, jpeg_len, timestamp_us))
 }
 
 /// Encodes `frame` once into the pool (JPEG input is taken as is) and writes
@@ -301,14 +243,14 @@ pub unsafe extern "C" fn is_send_mjpeg_part(
     // SAFETY: per the contract above.
     let (w, f, o, out) = unsafe { (*writer, &*frame, &*options, &mut *out) };
     let s = try_status!(settings(o));
-    let b = try_status!(unsafe { bytes(boundary, boundary_len) });
+    let b = try_status!(unsafe { borrow(boundary, boundary_len) });
     if !boundary_ok(b) {
         return IS_ERR_BAD_BOUNDARY;
     }
     let data = try_status!(unsafe { bytes_of(f) });
     let input = try_status!(input(f, data, out));
     let mut tail = [0u8; PART_TAIL_MAX];
-    let tail_len = part_tail(b, &mut tail).unwrap_or(0);
+    let tail_len = format_into(&mut tail, |s| part_tail(s, b)).unwrap_or(0);
     let tail = &tail[..tail_len];
     let r = POOL.with(|p| -> Result<(), i32> {
         let mut w = w;
@@ -325,10 +267,7 @@ pub unsafe extern "C" fn is_send_mjpeg_part(
         let range = stage(p, input, &s, tail.len(), out)?.jpeg;
         out.needed = range.len();
         let buf = p.bytes_mut();
-        let mut head = [0u8; PART_HEAD_MAX];
-        // Cannot fail: PART_HEAD_MAX is the longest head (tested below).
-        let head_len =
-            part_head(range.len(), timestamp_us, &mut head).map_err(|_| IS_ERR_OUTPUT_TOO_SMALL)?;
+        let (head, head_len) = part_head_bytes(range.len(), timestamp_us);
         let start = range.start - head_len;
         buf[start..range.start].copy_from_slice(&head[..head_len]);
         let r = if range.end + tail.len() <= buf.len() {
@@ -349,8 +288,7 @@ fn send_pieces<W: send::Write>(
     tail: &[u8],
     timestamp_us: u64,
 ) -> Result<usize, (send::SendError, usize)> {
-    let mut head = [0u8; PART_HEAD_MAX];
-    let n = part_head(jpeg.len(), timestamp_us, &mut head).unwrap_or(0);
+    let (head, n) = part_head_bytes(jpeg.len(), timestamp_us);
     send::write_parts(w, &[&head[..n], jpeg, tail])
 }
 
@@ -361,9 +299,31 @@ mod tests {
     use core::ffi::c_void;
 
     fn head_str(len: usize, ts: u64) -> String {
-        let mut b = [0u8; PART_HEAD_MAX];
-        let n = part_head(len, ts, &mut b).unwrap();
+        let (b, n) = part_head_bytes(len, ts);
         String::from_utf8(b[..n].to_vec()).unwrap()
+    }
+
+    /// The response head through the C entry point: `Ok(text)` or the
+    /// status with `out.needed`.
+    fn response(boundary: &[u8], origin: &[u8], cap: usize) -> Result<String, (i32, usize)> {
+        let mut b = vec![0u8; cap];
+        let mut out = IsOutcome::default();
+        let st = unsafe {
+            is_mjpeg_response_head(
+                boundary.as_ptr(),
+                boundary.len(),
+                origin.as_ptr(),
+                origin.len(),
+                b.as_mut_ptr(),
+                cap,
+                &mut out,
+            )
+        };
+        if st == IS_OK {
+            Ok(String::from_utf8(b[..out.len].to_vec()).unwrap())
+        } else {
+            Err((st, out.needed))
+        }
     }
 
     #[test]
@@ -389,47 +349,41 @@ mod tests {
 
     #[test]
     fn response_head_text() {
-        let mut b = [0u8; 512];
-        let n = response_head(b"frame", b"*", &mut b).unwrap();
-        let s = core::str::from_utf8(&b[..n]).unwrap();
+        let s = response(b"frame", b"*", 512).unwrap();
         assert!(s.starts_with("HTTP/1.1 200 OK\r\n"));
         assert!(s.contains("\r\nContent-Type: multipart/x-mixed-replace;boundary=frame\r\n"));
         assert!(s.contains("\r\nCache-Control: no-store"));
         assert!(s.contains("\r\nAccess-Control-Allow-Origin: *\r\n"));
         assert!(s.ends_with("\r\n\r\n--frame\r\n"));
-        assert_eq!(n, response_head_len(b"frame", b"*"));
-        let n2 = response_head(b"frame", b"", &mut b).unwrap();
-        assert!(!core::str::from_utf8(&b[..n2])
-            .unwrap()
-            .contains("Access-Control"));
-        assert_eq!(n2, response_head_len(b"frame", b""));
+        let s2 = response(b"frame", b"", 512).unwrap();
+        assert!(!s2.contains("Access-Control"));
+        // Too small: the size needed is exactly the head's length.
+        assert_eq!(
+            response(b"frame", b"*", 20),
+            Err((IS_ERR_OUTPUT_TOO_SMALL, s.len()))
+        );
+        assert_eq!(
+            response(b"frame", b"", 0),
+            Err((IS_ERR_OUTPUT_TOO_SMALL, s2.len()))
+        );
+        assert_eq!(response(b"frame", b"*", s.len()), Ok(s));
     }
 
     #[test]
     fn response_head_rejects_bad_input() {
-        let mut b = [0u8; 512];
+        let bad = |b: &[u8], o: &[u8]| response(b, o, 512).err().map(|e| e.0);
+        assert_eq!(bad(b"", b""), Some(IS_ERR_BAD_BOUNDARY));
+        assert_eq!(bad(b"a b", b""), Some(IS_ERR_BAD_BOUNDARY));
+        assert_eq!(bad(&[b'x'; 71], b""), Some(IS_ERR_BAD_BOUNDARY));
+        assert_eq!(bad(&[b'x'; 70], b""), None);
         assert_eq!(
-            response_head(b"", b"", &mut b),
-            Err(Err(IS_ERR_BAD_BOUNDARY))
+            bad(b"ok", b"*\r\nSet-Cookie: x"),
+            Some(IS_ERR_BAD_HEADER_VALUE)
         );
+        // Bad arguments are reported before the size, also with no room.
         assert_eq!(
-            response_head(b"a b", b"", &mut b),
-            Err(Err(IS_ERR_BAD_BOUNDARY))
-        );
-        assert_eq!(
-            response_head(&[b'x'; 71], b"", &mut b),
-            Err(Err(IS_ERR_BAD_BOUNDARY))
-        );
-        assert!(response_head(&[b'x'; 70], b"", &mut b).is_ok());
-        assert_eq!(
-            response_head(b"ok", b"*\r\nSet-Cookie: x", &mut b),
-            Err(Err(IS_ERR_BAD_HEADER_VALUE))
-        );
-        let mut small = [0u8; 20];
-        let needed = response_head_len(b"ok", b"http://a");
-        assert_eq!(
-            response_head(b"ok", b"http://a", &mut small),
-            Err(Ok(needed))
+            response(b"a b", b"", 0).err(),
+            Some((IS_ERR_BAD_BOUNDARY, 0))
         );
     }
 
@@ -486,14 +440,7 @@ mod tests {
     #[test]
     fn send_raw_frame_short_writes() {
         let px: Vec<u8> = (0..96 * 64).map(|i| (i * 13 % 251) as u8).collect();
-        let f = IsFrame {
-            data: px.as_ptr(),
-            len: px.len(),
-            width: 96,
-            height: 64,
-            stride: 0,
-            format: 1,
-        };
+        let f = IsFrame::raw(&px, 96, 64, 1);
         let mut t = Trickle {
             out: Vec::new(),
             chunk: 333,
@@ -515,14 +462,7 @@ mod tests {
 
         // The same JPEG passed through is sent byte for byte.
         let jpeg = jpeg.to_vec();
-        let j = IsFrame {
-            data: jpeg.as_ptr(),
-            len: jpeg.len(),
-            width: 0,
-            height: 0,
-            stride: 0,
-            format: IS_FORMAT_JPEG,
-        };
+        let j = IsFrame::jpeg(&jpeg);
         let mut t2 = Trickle {
             out: Vec::new(),
             chunk: usize::MAX,
@@ -539,14 +479,7 @@ mod tests {
     #[test]
     fn send_reports_errno_and_progress() {
         let px = vec![128u8; 64 * 64];
-        let f = IsFrame {
-            data: px.as_ptr(),
-            len: px.len(),
-            width: 64,
-            height: 64,
-            stride: 0,
-            format: 1,
-        };
+        let f = IsFrame::raw(&px, 64, 64, 1);
         let mut t = Trickle {
             out: Vec::new(),
             chunk: 50,
@@ -562,14 +495,7 @@ mod tests {
     #[test]
     fn send_rejects_bad_boundary() {
         let px = [0u8; 64];
-        let f = IsFrame {
-            data: px.as_ptr(),
-            len: 64,
-            width: 8,
-            height: 8,
-            stride: 0,
-            format: 1,
-        };
+        let f = IsFrame::raw(&px[..64], 8, 8, 1);
         let mut t = Trickle {
             out: Vec::new(),
             chunk: 10,

@@ -19,7 +19,7 @@ use img_stream_core::framing;
 
 use crate::ffi::*;
 use crate::pool::{HEADROOM, POOL};
-use crate::staging::{frame_repr, stage, Staged};
+use crate::staging::{header_repr, stage, Staged};
 
 /// The frame needs more chunks than a chunk header can count (65535):
 /// `needed` is the smallest `chunk_size` that would do.
@@ -71,13 +71,14 @@ pub struct IsMqttPlan {
 pub unsafe extern "C" fn is_mqtt_prepare(
     frame: *const IsFrame,
     options: *const IsEncodeOptions,
-    meta: *const IsFrameMeta,
+    fields: *const IsHeaderFields,
     chunk_size: usize,
     plan: *mut IsMqttPlan,
     out: *mut IsOutcome,
 ) -> i32 {
     // SAFETY: per the contract above.
-    let (f, o, meta, plan, out) = unsafe { (&*frame, &*options, &*meta, &mut *plan, &mut *out) };
+    let (f, o, fields, plan, out) =
+        unsafe { (&*frame, &*options, &*fields, &mut *plan, &mut *out) };
     let s = try_status!(settings(o));
     if chunk_size != 0 && chunk_size <= chunk::HEADER_LEN {
         return IS_ERR_CHUNK_TOO_SMALL;
@@ -90,8 +91,8 @@ pub unsafe extern "C" fn is_mqtt_prepare(
         payload_len: 0,
         data_size: 0,
         count: 1,
-        seq: meta.seq,
-        camera_id: meta.camera_id,
+        seq: fields.seq,
+        camera_id: fields.camera_id,
         chunked: chunk_size != 0,
     };
     let r = POOL.with(|p| -> Result<(), i32> {
@@ -121,7 +122,7 @@ pub unsafe extern "C" fn is_mqtt_prepare(
             IS_ERR_TOO_MANY_CHUNKS
         })?;
         let buf = p.bytes_mut();
-        let repr = frame_repr(meta, width, height, &buf[jpeg.clone()]);
+        let repr = header_repr(fields, width, height, &buf[jpeg.clone()]);
         repr.emit(&mut buf[FRAME_AT..HEADROOM]);
         plan.data = buf[FRAME_AT..].as_ptr();
         plan.len = total;

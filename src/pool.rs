@@ -229,13 +229,23 @@ mod tests {
     fn grows_then_reuses() {
         let px: Vec<u8> = (0..64 * 48 * 3).map(|i| (i * 7 % 251) as u8).collect();
         let mut p = Pool::new();
-        let r = p.encode(&frame(&px, 64, 48), 90, Subsampling::S444, Engine::Auto);
+        let r = p.encode(
+            &frame(&px, 64, 48),
+            90,
+            Subsampling::S444,
+            Engine::default(),
+        );
         let r = r.unwrap();
         assert_eq!(&p.bytes()[r.start..r.start + 2], &[0xFF, 0xD8]);
         let cap = p.info().capacity;
         for _ in 0..5 {
-            p.encode(&frame(&px, 64, 48), 90, Subsampling::S444, Engine::Auto)
-                .unwrap();
+            p.encode(
+                &frame(&px, 64, 48),
+                90,
+                Subsampling::S444,
+                Engine::default(),
+            )
+            .unwrap();
         }
         assert_eq!(p.info().capacity, cap);
         assert_eq!(p.info().encodes, 6);
@@ -246,7 +256,12 @@ mod tests {
         let px: Vec<u8> = (0..256 * 256 * 3).map(|i| (i * 7919 % 256) as u8).collect();
         let mut p = Pool::new();
         p.set_limit(4096);
-        let e = p.encode(&frame(&px, 256, 256), 100, Subsampling::S444, Engine::Auto);
+        let e = p.encode(
+            &frame(&px, 256, 256),
+            100,
+            Subsampling::S444,
+            Engine::default(),
+        );
         assert!(matches!(e, Err(PoolError::OverLimit { needed }) if needed > 4096));
         assert!(p.info().capacity <= 4096);
     }

@@ -6,9 +6,10 @@ use core::ops::Range;
 
 use img_stream_core::crc32::crc32;
 use img_stream_core::framing::FrameRepr;
+use img_stream_core::pixel::PixelFormat;
 
-use crate::ffi::{pool_status, send_status, Input, IsFrameMeta, IsOutcome, Settings};
-use crate::ffi::{IS_FORMAT_JPEG, IS_OK};
+use crate::ffi::IS_OK;
+use crate::ffi::{pool_status, send_status, Input, IsHeaderFields, IsOutcome, Settings};
 use crate::pool::{Pool, PoolError, HEADROOM};
 use crate::send::SendError;
 
@@ -62,15 +63,20 @@ pub(crate) fn copy_in(p: &mut Pool, bytes: &[u8], spare: usize) -> Result<Range<
 }
 
 /// The v1 header of a JPEG frame.
-pub(crate) fn frame_repr(meta: &IsFrameMeta, width: u16, height: u16, jpeg: &[u8]) -> FrameRepr {
+pub(crate) fn header_repr(
+    fields: &IsHeaderFields,
+    width: u16,
+    height: u16,
+    jpeg: &[u8],
+) -> FrameRepr {
     FrameRepr {
         flags: 0,
-        seq: meta.seq,
-        timestamp_us: meta.timestamp_us,
+        seq: fields.seq,
+        timestamp_us: fields.timestamp_us,
         width,
         height,
-        format: IS_FORMAT_JPEG,
-        camera_id: meta.camera_id,
+        format: PixelFormat::Jpeg.code(),
+        camera_id: fields.camera_id,
         payload_len: jpeg.len() as u32,
         payload_crc: crc32(jpeg),
     }

@@ -5,7 +5,7 @@ use img_stream_core::framing::HEADER_LEN;
 use crate::ffi::*;
 use crate::pool::{HEADROOM, POOL};
 use crate::send;
-use crate::staging::{frame_repr, record, stage, status};
+use crate::staging::{header_repr, record, stage, status};
 
 /// Encodes `frame` (JPEG passes through) and writes one v1 frame — header and
 /// payload — to `writer`. `out.len` is the bytes written, also on failure.
@@ -17,11 +17,11 @@ pub unsafe extern "C" fn is_send_frame(
     writer: *const IsWriter,
     frame: *const IsFrame,
     options: *const IsEncodeOptions,
-    meta: *const IsFrameMeta,
+    fields: *const IsHeaderFields,
     out: *mut IsOutcome,
 ) -> i32 {
     // SAFETY: per the contract above.
-    let (w, f, o, meta, out) = unsafe { (*writer, &*frame, &*options, &*meta, &mut *out) };
+    let (w, f, o, fields, out) = unsafe { (*writer, &*frame, &*options, &*fields, &mut *out) };
     let s = try_status!(settings(o));
     let data = try_status!(unsafe { bytes_of(f) });
     let input = try_status!(input(f, data, out));
@@ -32,14 +32,14 @@ pub unsafe extern "C" fn is_send_frame(
             out.width = info.width.into();
             out.height = info.height.into();
             let mut head = [0u8; HEADER_LEN];
-            frame_repr(meta, info.width, info.height, bytes).emit(&mut head);
+            header_repr(fields, info.width, info.height, bytes).emit(&mut head);
             return record(send::write_parts(&mut w, &[&head, bytes]), out);
         }
         let st = stage(p, input, &s, 0, out)?;
         // Header straight in front of the payload: one contiguous write.
         let start = st.jpeg.start - HEADER_LEN;
         let buf = p.bytes_mut();
-        let repr = frame_repr(meta, st.width, st.height, &buf[st.jpeg.clone()]);
+        let repr = header_repr(fields, st.width, st.height, &buf[st.jpeg.clone()]);
         repr.emit(&mut buf[start..st.jpeg.start]);
         record(send::write_all(&mut w, &buf[start..st.jpeg.end]), out)
     });

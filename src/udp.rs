@@ -20,12 +20,11 @@ use img_stream_core::framing;
 use crate::ffi::*;
 use crate::pool::{HEADROOM, POOL};
 use crate::send::{SendError, Write};
-use crate::staging::{frame_repr, record, stage, status, Staged};
+use crate::staging::{header_repr, record, stage, status, Staged};
 
 /// Smallest `mtu`: a chunk header and the whole frame header fit the first
 /// datagram.
-pub const IS_UDP_MIN_MTU: usize = 72;
-const _: () = assert!(IS_UDP_MIN_MTU == chunk::HEADER_LEN + framing::HEADER_LEN);
+pub const IS_UDP_MIN_MTU: usize = IS_CHUNK_HEADER_LEN + IS_FRAME_HEADER_LEN;
 
 /// Largest `mtu`: the largest UDP payload over IPv4.
 pub const IS_UDP_MAX_MTU: usize = 65_507;
@@ -150,15 +149,22 @@ pub(crate) fn send_chunks<D: Write + Clock>(
     Ok(sent)
 }
 
-/// Checks `mtu` and plans the chunks for a frame message of `total` bytes.
+/// Plans the chunks for a frame message of `total` bytes (`mtu` checked by
+/// [`check_mtu`]).
 fn plan_for(total: usize, mtu: usize, out: &mut IsOutcome) -> Result<ChunkPlan, i32> {
-    if !(IS_UDP_MIN_MTU..=IS_UDP_MAX_MTU).contains(&mtu) {
-        return Err(IS_ERR_BAD_MTU);
-    }
     chunk::plan(total, mtu).map_err(|_| {
         out.needed = total;
         IS_ERR_TOO_MANY_DATAGRAMS
     })
+}
+
+/// The one `mtu` check.
+fn check_mtu(mtu: usize) -> Result<(), i32> {
+    if (IS_UDP_MIN_MTU..=IS_UDP_MAX_MTU).contains(&mtu) {
+        Ok(())
+    } else {
+        Err(IS_ERR_BAD_MTU)
+    }
 }
 
 /// Encodes `frame` (JPEG input is copied into the pool unchanged) and sends
@@ -174,18 +180,24 @@ pub unsafe extern "C" fn is_send_udp(
     sender: *const IsDatagramSender,
     frame: *const IsFrame,
     options: *const IsEncodeOptions,
-    meta: *const IsFrameMeta,
+    fields: *const IsHeaderFields,
     mtu: usize,
     pacing: *mut IsPacing,
     out: *mut IsOutcome,
 ) -> i32 {
     // SAFETY: per the contract above.
-    let (mut d, f, o, meta, pacing, out) =
-        unsafe { (*sender, &*frame, &*options, &*meta, &mut *pacing, &mut *out) };
+    let (mut d, f, o, fields, pacing, out) = unsafe {
+        (
+            *sender,
+            &*frame,
+            &*options,
+            &*fields,
+            &mut *pacing,
+            &mut *out,
+        )
+    };
     let s = try_status!(settings(o));
-    if !(IS_UDP_MIN_MTU..=IS_UDP_MAX_MTU).contains(&mtu) {
-        return IS_ERR_BAD_MTU;
-    }
+    try_status!(check_mtu(mtu));
     let data = try_status!(unsafe { bytes_of(f) });
     let input = try_status!(input(f, data, out));
     let r = POOL.with(|p| -> Result<(), i32> {
@@ -198,9 +210,17 @@ pub unsafe extern "C" fn is_send_udp(
         out.needed = msg.len();
         let plan = plan_for(msg.len(), mtu, out)?;
         let buf = p.bytes_mut();
-        let repr = frame_repr(meta, width, height, &buf[jpeg.clone()]);
+        let repr = header_repr(fields, width, height, &buf[jpeg.clone()]);
         repr.emit(&mut buf[msg.start..jpeg.start]);
-        let result = send_chunks(&mut d, buf, msg, &plan, meta.seq, meta.camera_id, pacing);
+        let result = send_chunks(
+            &mut d,
+            buf,
+            msg,
+            &plan,
+            fields.seq,
+            fields.camera_id,
+            pacing,
+        );
         record(result, out)
     });
     status(r, out)
@@ -354,14 +374,10 @@ mod tests {
     #[test]
     fn mtu_limits() {
         let mut out = IsOutcome::default();
-        assert_eq!(
-            plan_for(100, IS_UDP_MIN_MTU - 1, &mut out),
-            Err(IS_ERR_BAD_MTU)
-        );
-        assert_eq!(
-            plan_for(100, IS_UDP_MAX_MTU + 1, &mut out),
-            Err(IS_ERR_BAD_MTU)
-        );
+        assert_eq!(check_mtu(IS_UDP_MIN_MTU - 1), Err(IS_ERR_BAD_MTU));
+        assert_eq!(check_mtu(IS_UDP_MAX_MTU + 1), Err(IS_ERR_BAD_MTU));
+        assert_eq!(check_mtu(IS_UDP_MIN_MTU), Ok(()));
+        assert_eq!(check_mtu(IS_UDP_MAX_MTU), Ok(()));
         assert!(plan_for(100, IS_UDP_MIN_MTU, &mut out).is_ok());
         // 40 data bytes per datagram: at most 65535 * 40 bytes.
         assert!(plan_for(65_535 * 40, 72, &mut out).is_ok());
@@ -396,20 +412,13 @@ mod tests {
             clock,
             ctx: &mut got as *mut _ as *mut c_void,
         };
-        let frame = IsFrame {
-            data: px.as_ptr(),
-            len: px.len(),
-            width: 64,
-            height: 48,
-            stride: 0,
-            format: 4,
-        };
+        let frame = IsFrame::raw(&px, 64, 48, 4);
         let opts = IsEncodeOptions {
             quality: 80,
             subsampling: 420,
             engine: 0,
         };
-        let meta = IsFrameMeta {
+        let fields = IsHeaderFields {
             seq: 77,
             camera_id: 3,
             timestamp_us: 123,
@@ -418,7 +427,15 @@ mod tests {
         // Other tests share the module's pool: wait while they hold it.
         let send_udp = |f: &IsFrame, mtu: usize, out: &mut IsOutcome| loop {
             let st = unsafe {
-                is_send_udp(&sender, f, &opts, &meta, mtu, &mut IsPacing::default(), out)
+                is_send_udp(
+                    &sender,
+                    f,
+                    &opts,
+                    &fields,
+                    mtu,
+                    &mut IsPacing::default(),
+                    out,
+                )
             };
             if st != IS_ERR_BUSY {
                 return st;
@@ -439,14 +456,7 @@ mod tests {
 
         // JPEG input passes through byte for byte.
         let jpeg = msg[40..].to_vec();
-        let jf = IsFrame {
-            data: jpeg.as_ptr(),
-            len: jpeg.len(),
-            width: 0,
-            height: 0,
-            stride: 0,
-            format: IS_FORMAT_JPEG,
-        };
+        let jf = IsFrame::jpeg(&jpeg);
         got.clear();
         let st = send_udp(&jf, 1400, &mut out);
         assert_eq!(st, IS_OK);

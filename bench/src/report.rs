@@ -49,9 +49,9 @@ pub fn legend() -> String {
     let mut s = String::new();
     s.push_str(
         "Columns: **Generic** = `Engine::Generic` (jpeg-encoder 0.7 through our `ImageBuffer` \
-         adapters); **Fast** = `Engine::Fast` (img_stream's own encoder; what `Engine::Auto` \
-         uses), built by `cargo build --release`, which lets LLVM auto-vectorise it for \
-         x86-64's baseline SSE2; **Fast, scalar build** = the same code built with LLVM's loop \
+         adapters); **Fast** = `Engine::Fast` (img_stream's own encoder; `Engine::default()`, \
+         what `ENGINE_AUTO` picks), built by `cargo build --release`, which lets LLVM \
+         auto-vectorise it for x86-64's baseline SSE2; **Fast, scalar build** = the same code built with LLVM's loop \
          and SLP vectorisers off (`-C llvm-args=-vectorize-loops=false -C \
          llvm-args=-vectorize-slp=false`), run in a second child process: what the code \
          gets with no vector unit (like a scalar rv64gc build; the firmware is built with RVV, \

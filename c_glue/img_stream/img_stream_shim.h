@@ -15,16 +15,9 @@
 #endif
 #endif
 
-// Pixel-format codes, shared with Rust (core/src/pixel.rs) and the wire.
-#define IS_FMT_GRAYSCALE 1
-#define IS_FMT_RGB565 2
-#define IS_FMT_RGB565_SWAPPED 3
-#define IS_FMT_RGB888 4
-#define IS_FMT_BGR888 5
-#define IS_FMT_RGBP888 6
-#define IS_FMT_YUV422 7
-#define IS_FMT_NV12 8
-#define IS_FMT_JPEG 9
+// Pixel-format codes (IS_FMT_*), engines, header lengths and limits all come
+// from img_stream_core.h, generated from the Rust side: nothing is restated
+// here.
 
 // img_stream.Frame: a zero-copy view of raw pixels in a buffer object.
 typedef struct _is_frame_obj_t {
@@ -41,18 +34,22 @@ extern const mp_obj_type_t is_frame_type;
 // Turns a Frame, a CanMV-style image object or JPEG bytes into an IsFrame.
 // Raises TypeError/ValueError for anything else. The IsFrame borrows the
 // buffer of the returned object: keep that object reachable by the GC (in a
-// struct on the C stack, such as is_stream_ctx_t.keep) while it is used.
+// struct on the C stack, such as is_opening_t.keep) while it is used.
 mp_obj_t is_source_get(mp_obj_t img, IsFrame *out);
 
-// Raises the Python exception that matches a Rust status.
+// Raises the Python exception that matches a Rust status (status.c): the one
+// map from statuses to exceptions.
 NORETURN void is_raise_status(int32_t status, const IsOutcome *out);
+
+// img_stream.BufferTooSmall (a ValueError): the caller's output buffer cannot
+// hold the result (IS_ERR_OUTPUT_TOO_SMALL). Callers catch it by type.
+extern const mp_obj_type_t mp_type_BufferTooSmall;
 
 // A MicroPython stream seen as an IsWriter. `exc` holds an exception the
 // stream raised (re-raised by is_writer_check once Rust has returned).
 typedef struct _is_stream_ctx_t {
     mp_obj_t stream;
     mp_obj_t exc;
-    mp_obj_t keep; // owner of the frame's pixels, kept visible to the GC
 } is_stream_ctx_t;
 
 // Prepares `w` to write to `stream` (anything with the stream protocol or a
@@ -66,19 +63,51 @@ void is_writer_check(int32_t status, const is_stream_ctx_t *ctx, const IsOutcome
 #define IS_DEFAULT_QUALITY 65
 #define IS_DEFAULT_SUBSAMPLING 420
 
-// Validated encoder options (raises ValueError).
-IsEncodeOptions is_options_from(mp_int_t quality, mp_int_t subsampling, mp_int_t engine);
+// The argument rows every encoding entry point shares. Keyword-only, so they
+// may stand anywhere after the positional rows; the enum must name them in
+// this order (is_open reads them as one run): ARG_quality, ARG_subsampling,
+// ARG_engine.
+#define IS_ENCODE_ARGS \
+    { MP_QSTR_quality, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = IS_DEFAULT_QUALITY} }, \
+    { MP_QSTR_subsampling, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = IS_DEFAULT_SUBSAMPLING} }, \
+    { MP_QSTR_engine, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = IS_ENGINE_AUTO} }
 
-// Fills seq (from `seq` or the module's counter), timestamp (from
-// `timestamp_us` or the clock) and camera id for the next frame.
-void is_frame_meta(IsFrameMeta *meta, mp_obj_t seq, mp_obj_t timestamp_us);
+// The rows of the framed transports' header fields, in this order:
+// ARG_seq, ARG_timestamp_us.
+#define IS_HEADER_ARGS \
+    { MP_QSTR_seq, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = mp_const_none} }, \
+    { MP_QSTR_timestamp_us, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = mp_const_none} }
 
-// The module's next sequence number, and putting it back when a frame was
-// not sent at all.
-uint32_t is_peek_seq(void);
-void is_restore_seq(uint32_t seq);
+// What an encoding entry point holds while it runs. On the C stack, so the
+// GC sees `keep`, the owner of the frame's pixels.
+typedef struct _is_opening_t {
+    IsEncodeOptions options;
+    IsFrame frame;
+    mp_obj_t keep;
+    IsHeaderFields header; // framed transports only (is_open_header)
+    uint32_t saved_seq;   // the module's sequence number before this frame
+} is_opening_t;
 
-// Transport entry points, one file each (mjpeg.c, udp.c, mqtt.c).
+// The opening every encoding entry point shares: checks the options
+// (`encode_args` is the IS_ENCODE_ARGS run) with the Rust core, then turns
+// `img` into a frame. Raises ValueError/TypeError.
+void is_open(is_opening_t *op, const mp_arg_val_t *encode_args, mp_obj_t img);
+
+// For the framed transports: fills op->header from the IS_HEADER_ARGS run
+// (seq from the argument or the module's counter, timestamp from the
+// argument or the clock, the module's camera id).
+void is_open_header(is_opening_t *op, const mp_arg_val_t *header_args);
+
+// After the Rust call: when nothing went out (`sent` is 0 and the call
+// failed), gives the sequence number back for the next frame.
+void is_close_header(const is_opening_t *op, int32_t status, size_t sent);
+
+// A non-negative int argument of up to 64 bits (timestamps); raises
+// ValueError naming `name` otherwise.
+uint64_t is_u64_arg(mp_obj_t o, qstr name);
+
+// Transport entry points, one file each (tcp.c, mjpeg.c, udp.c, mqtt.c).
+extern const mp_obj_fun_builtin_var_t is_send_tcp_obj;
 extern const mp_obj_fun_builtin_var_t is_send_mjpeg_obj;
 extern const mp_obj_fun_builtin_var_t is_mjpeg_head_obj;
 extern const mp_obj_fun_builtin_var_t is_send_udp_obj;

@@ -4,6 +4,8 @@ IMG_STREAM_DIR := $(USERMOD_DIR)
 IMG_STREAM_LIB ?= $(IMG_STREAM_DIR)/../../target/release/libimg_stream.a
 
 SRC_USERMOD_C += $(IMG_STREAM_DIR)/mod_img_stream.c
+SRC_USERMOD_C += $(IMG_STREAM_DIR)/status.c
+SRC_USERMOD_C += $(IMG_STREAM_DIR)/tcp.c
 SRC_USERMOD_C += $(IMG_STREAM_DIR)/img_source.c
 SRC_USERMOD_C += $(IMG_STREAM_DIR)/stream_writer.c
 SRC_USERMOD_C += $(IMG_STREAM_DIR)/host_hooks.c

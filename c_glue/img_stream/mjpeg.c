@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "py/runtime.h"
-#include "py/objint.h"
 #include "img_stream_shim.h"
 
 #define IS_MJPEG_DEFAULT_BOUNDARY "img_stream"
@@ -29,40 +28,9 @@ static void text_arg(mp_obj_t obj, const char *dflt, const uint8_t **p, size_t *
     *len = bi.len;
 }
 
-// The capture time for X-Timestamp: the caller's (µs, any int) or now.
+// The capture time for X-Timestamp: the caller's (µs) or now.
 static uint64_t timestamp_arg(mp_obj_t t) {
-    if (t == mp_const_none) {
-        return is_time_us();
-    }
-    #if MICROPY_LONGINT_IMPL != MICROPY_LONGINT_IMPL_NONE
-    if (!mp_obj_is_small_int(t)) {
-        if (!mp_obj_is_int(t) || mp_obj_int_sign(t) < 0) {
-            mp_raise_ValueError(MP_ERROR_TEXT("timestamp_us must be an int >= 0"));
-        }
-        uint8_t b[8];
-        mp_obj_int_to_bytes_impl(t, false, sizeof(b), b);
-        uint64_t v = 0;
-        for (int i = 7; i >= 0; i--) {
-            v = (v << 8) | b[i];
-        }
-        return v;
-    }
-    #endif
-    mp_int_t v = mp_obj_get_int(t);
-    if (v < 0) {
-        mp_raise_ValueError(MP_ERROR_TEXT("timestamp_us must be an int >= 0"));
-    }
-    return (uint64_t)v;
-}
-
-static NORETURN void raise_mjpeg_status(int32_t st, const IsOutcome *out) {
-    if (st == IS_ERR_BAD_BOUNDARY) {
-        mp_raise_ValueError(MP_ERROR_TEXT("boundary must be 1..70 of A-Z a-z 0-9 '()+_,-./:=?"));
-    }
-    if (st == IS_ERR_BAD_HEADER_VALUE) {
-        mp_raise_ValueError(MP_ERROR_TEXT("allow_origin must not contain control characters"));
-    }
-    is_raise_status(st, out);
+    return t == mp_const_none ? is_time_us() : is_u64_arg(t, MP_QSTR_timestamp_us);
 }
 
 // send_mjpeg(sock, img, *, quality=65, subsampling=420, engine=0,
@@ -72,17 +40,13 @@ static mp_obj_t is_send_mjpeg(size_t n_args, const mp_obj_t *pos_args, mp_map_t 
     static const mp_arg_t allowed_args[] = {
         { MP_QSTR_sock, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
         { MP_QSTR_img, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
-        { MP_QSTR_quality, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = IS_DEFAULT_QUALITY} },
-        { MP_QSTR_subsampling, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = IS_DEFAULT_SUBSAMPLING} },
-        { MP_QSTR_engine, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = 0} },
+        IS_ENCODE_ARGS,
         { MP_QSTR_boundary, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
         { MP_QSTR_timestamp_us, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = mp_const_none} },
     };
     mp_arg_val_t args[MP_ARRAY_SIZE(allowed_args)];
     mp_arg_parse_all(n_args, pos_args, kw_args, MP_ARRAY_SIZE(allowed_args), allowed_args, args);
 
-    IsEncodeOptions o = is_options_from(args[ARG_quality].u_int, args[ARG_subsampling].u_int,
-        args[ARG_engine].u_int);
     const uint8_t *boundary;
     size_t boundary_len;
     text_arg(args[ARG_boundary].u_obj, IS_MJPEG_DEFAULT_BOUNDARY, &boundary, &boundary_len);
@@ -90,13 +54,10 @@ static mp_obj_t is_send_mjpeg(size_t n_args, const mp_obj_t *pos_args, mp_map_t 
     IsWriter w;
     is_stream_ctx_t ctx;
     is_writer_init(&w, &ctx, args[ARG_sock].u_obj);
-    IsFrame f;
-    ctx.keep = is_source_get(args[ARG_img].u_obj, &f);
+    is_opening_t op;
+    is_open(&op, &args[ARG_quality], args[ARG_img].u_obj);
     IsOutcome out = {0};
-    int32_t st = is_send_mjpeg_part(&w, &f, &o, boundary, boundary_len, ts, &out);
-    if (st == IS_ERR_BAD_BOUNDARY) {
-        raise_mjpeg_status(st, &out);
-    }
+    int32_t st = is_send_mjpeg_part(&w, &op.frame, &op.options, boundary, boundary_len, ts, &out);
     is_writer_check(st, &ctx, &out);
     return MP_OBJ_NEW_SMALL_INT(out.len);
 }
@@ -148,7 +109,7 @@ static mp_obj_t is_mjpeg_head(size_t n_args, const mp_obj_t *pos_args, mp_map_t 
     IsOutcome out = {0};
     int32_t st = format_head(length, boundary, boundary_len, origin, origin_len, ts, NULL, 0, &out);
     if (st != IS_ERR_OUTPUT_TOO_SMALL) {
-        raise_mjpeg_status(st, &out);
+        is_raise_status(st, &out);
     }
     size_t n = out.needed;
     out = (IsOutcome) {0};
@@ -156,13 +117,13 @@ static mp_obj_t is_mjpeg_head(size_t n_args, const mp_obj_t *pos_args, mp_map_t 
         mp_buffer_info_t bi;
         mp_get_buffer_raise(args[ARG_into].u_obj, &bi, MP_BUFFER_WRITE);
         if (bi.len < n) {
-            mp_raise_msg_varg(&mp_type_ValueError,
+            mp_raise_msg_varg(&mp_type_BufferTooSmall,
                 MP_ERROR_TEXT("into is too small: need %u bytes"), (unsigned)n);
         }
         st = format_head(length, boundary, boundary_len, origin, origin_len, ts,
             (uint8_t *)bi.buf + bi.len - n, n, &out);
         if (st != IS_OK) {
-            raise_mjpeg_status(st, &out);
+            is_raise_status(st, &out);
         }
         return MP_OBJ_NEW_SMALL_INT(out.len);
     }
@@ -170,7 +131,7 @@ static mp_obj_t is_mjpeg_head(size_t n_args, const mp_obj_t *pos_args, mp_map_t 
     vstr_init_len(&v, n);
     st = format_head(length, boundary, boundary_len, origin, origin_len, ts, (uint8_t *)v.buf, n, &out);
     if (st != IS_OK) {
-        raise_mjpeg_status(st, &out);
+        is_raise_status(st, &out);
     }
     return mp_obj_new_bytes_from_vstr(&v);
 }

@@ -1,9 +1,11 @@
 // img_stream: send camera frames over sockets, MQTT, HTTP and UDP.
 //
-// This file is the module's Python surface: argument tables, the module
-// state (sequence counter, camera id) and the calls into the Rust core
-// (img_stream_core.h). Object-to-buffer conversion is in img_source.c, the
-// stream write callback in stream_writer.c.
+// This file is the module's Python surface: the module state (sequence
+// counter, camera id), the opening every encoding entry point shares
+// (is_open, is_open_header), encode/encode_into and the buffer calls, and the
+// globals table. Object-to-buffer conversion is in img_source.c, the stream
+// write callback in stream_writer.c, status-to-exception in status.c, and
+// each transport in its own file (tcp.c, udp.c, mqtt.c, mjpeg.c).
 #include <string.h>
 
 #include "py/runtime.h"
@@ -15,31 +17,73 @@
 static uint32_t next_seq;
 static uint16_t camera_id;
 
-uint32_t is_peek_seq(void) {
-    return next_seq;
+// An option as the ABI's int32_t. One outside that range becomes `bad`, a
+// value Rust refuses for the same reason (a plain cast could wrap into a
+// valid one).
+static int32_t option_i32(mp_int_t v, int32_t bad) {
+    return (mp_int_t)(int32_t)v == v ? (int32_t)v : bad;
 }
 
-void is_restore_seq(uint32_t seq) {
-    next_seq = seq;
-}
-
-
-IsEncodeOptions is_options_from(mp_int_t quality, mp_int_t subsampling, mp_int_t engine) {
-    IsEncodeOptions o = {
-        .quality = (int32_t)quality,
-        .subsampling = (int32_t)subsampling,
-        .engine = (int32_t)engine,
+void is_open(is_opening_t *op, const mp_arg_val_t *encode_args, mp_obj_t img) {
+    op->options = (IsEncodeOptions) {
+        .quality = option_i32(encode_args[0].u_int, 0),
+        .subsampling = option_i32(encode_args[1].u_int, 0),
+        .engine = option_i32(encode_args[2].u_int, -1),
     };
-    if (quality < 1 || quality > 100) {
-        mp_raise_ValueError(MP_ERROR_TEXT("quality must be 1..100"));
+    IsOutcome out = {0};
+    int32_t st = is_options_check(&op->options);
+    if (st != IS_OK) {
+        is_raise_status(st, &out);
     }
-    if (subsampling != 444 && subsampling != 422 && subsampling != 420) {
-        mp_raise_ValueError(MP_ERROR_TEXT("subsampling must be 444, 422 or 420"));
+    op->keep = is_source_get(img, &op->frame);
+    op->saved_seq = next_seq;
+}
+
+void is_open_header(is_opening_t *op, const mp_arg_val_t *header_args) {
+    mp_obj_t seq = header_args[0].u_obj;
+    mp_obj_t timestamp_us = header_args[1].u_obj;
+    op->saved_seq = next_seq;
+    if (seq == mp_const_none) {
+        op->header.seq = next_seq++;
+    } else {
+        op->header.seq = (uint32_t)mp_obj_get_int_truncated(seq);
+        next_seq = op->header.seq + 1;
     }
-    if (engine < 0 || engine > 2) {
-        mp_raise_ValueError(MP_ERROR_TEXT("engine must be 0 (auto), 1 or 2"));
+    op->header.timestamp_us = timestamp_us == mp_const_none
+        ? is_time_us() : is_u64_arg(timestamp_us, MP_QSTR_timestamp_us);
+    op->header.camera_id = camera_id;
+}
+
+void is_close_header(const is_opening_t *op, int32_t status, size_t sent) {
+    if (status != IS_OK && sent == 0) {
+        // Nothing went out: the next frame may reuse this sequence number.
+        next_seq = op->saved_seq;
     }
-    return o;
+}
+
+uint64_t is_u64_arg(mp_obj_t o, qstr name) {
+    #if MICROPY_LONGINT_IMPL != MICROPY_LONGINT_IMPL_NONE
+    if (mp_obj_is_int(o) && !mp_obj_is_small_int(o)) {
+        // One byte more than a u64: a value that needs it does not fit.
+        uint8_t b[9];
+        if (mp_obj_int_sign(o) >= 0) {
+            mp_obj_int_to_bytes_impl(o, false, sizeof(b), b);
+        }
+        if (mp_obj_int_sign(o) < 0 || b[8] != 0) {
+            mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("%q must be an int 0..2**64-1"), name);
+        }
+        uint64_t v = 0;
+        for (int i = 7; i >= 0; i--) {
+            v = (v << 8) | b[i];
+        }
+        return v;
+    }
+    #endif
+    mp_int_t v = mp_obj_get_int(o);
+    if (v < 0) {
+        mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("%q must be an int 0..2**64-1"), name);
+    }
+    return (uint64_t)v;
 }
 
 // encode(img, *, quality=65, subsampling=420, engine=0) -> bytes
@@ -47,24 +91,20 @@ static mp_obj_t is_encode(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_
     enum { ARG_img, ARG_quality, ARG_subsampling, ARG_engine };
     static const mp_arg_t allowed_args[] = {
         { MP_QSTR_img, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
-        { MP_QSTR_quality, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = IS_DEFAULT_QUALITY} },
-        { MP_QSTR_subsampling, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = IS_DEFAULT_SUBSAMPLING} },
-        { MP_QSTR_engine, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = 0} },
+        IS_ENCODE_ARGS,
     };
     mp_arg_val_t args[MP_ARRAY_SIZE(allowed_args)];
     mp_arg_parse_all(n_args, pos_args, kw_args, MP_ARRAY_SIZE(allowed_args), allowed_args, args);
 
     mp_obj_t img = args[ARG_img].u_obj;
-    IsEncodeOptions o = is_options_from(args[ARG_quality].u_int, args[ARG_subsampling].u_int,
-        args[ARG_engine].u_int);
-    IsFrame f;
-    is_source_get(img, &f);
-    if (f.format == IS_FMT_JPEG && mp_obj_is_type(img, &mp_type_bytes)) {
+    is_opening_t op;
+    is_open(&op, &args[ARG_quality], img);
+    if (op.frame.format == IS_FMT_JPEG && mp_obj_is_type(img, &mp_type_bytes)) {
         return img; // already a JPEG in an immutable object: pass it through
     }
     const uint8_t *jpeg = NULL;
     IsOutcome out = {0};
-    int32_t st = is_pool_encode(&f, &o, &jpeg, &out);
+    int32_t st = is_pool_encode(&op.frame, &op.options, &jpeg, &out);
     if (st != IS_OK) {
         is_raise_status(st, &out);
     }
@@ -78,92 +118,23 @@ static mp_obj_t is_encode_into_fn(size_t n_args, const mp_obj_t *pos_args, mp_ma
     static const mp_arg_t allowed_args[] = {
         { MP_QSTR_img, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
         { MP_QSTR_buf, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
-        { MP_QSTR_quality, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = IS_DEFAULT_QUALITY} },
-        { MP_QSTR_subsampling, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = IS_DEFAULT_SUBSAMPLING} },
-        { MP_QSTR_engine, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = 0} },
+        IS_ENCODE_ARGS,
     };
     mp_arg_val_t args[MP_ARRAY_SIZE(allowed_args)];
     mp_arg_parse_all(n_args, pos_args, kw_args, MP_ARRAY_SIZE(allowed_args), allowed_args, args);
 
-    IsEncodeOptions o = is_options_from(args[ARG_quality].u_int, args[ARG_subsampling].u_int,
-        args[ARG_engine].u_int);
-    IsFrame f;
-    is_source_get(args[ARG_img].u_obj, &f);
+    is_opening_t op;
+    is_open(&op, &args[ARG_quality], args[ARG_img].u_obj);
     mp_buffer_info_t dst;
     mp_get_buffer_raise(args[ARG_buf].u_obj, &dst, MP_BUFFER_WRITE);
     IsOutcome out = {0};
-    int32_t st = is_encode_into(&f, &o, dst.buf, dst.len, &out);
+    int32_t st = is_encode_into(&op.frame, &op.options, dst.buf, dst.len, &out);
     if (st != IS_OK) {
         is_raise_status(st, &out);
     }
     return MP_OBJ_NEW_SMALL_INT(out.len);
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(is_encode_into_obj, 2, is_encode_into_fn);
-
-// Sequence number and timestamp for the next frame, from kwargs or defaults.
-void is_frame_meta(IsFrameMeta *meta, mp_obj_t seq, mp_obj_t timestamp_us) {
-    if (seq == mp_const_none) {
-        meta->seq = next_seq++;
-    } else {
-        meta->seq = (uint32_t)mp_obj_get_int_truncated(seq);
-        next_seq = meta->seq + 1;
-    }
-    if (timestamp_us == mp_const_none) {
-        meta->timestamp_us = is_time_us();
-    } else {
-        #if MICROPY_LONGINT_IMPL != MICROPY_LONGINT_IMPL_NONE
-        if (!mp_obj_is_small_int(timestamp_us)) {
-            uint8_t b[8];
-            mp_obj_int_to_bytes_impl(timestamp_us, false, sizeof(b), b);
-            uint64_t t = 0;
-            for (int i = 7; i >= 0; i--) {
-                t = (t << 8) | b[i];
-            }
-            meta->timestamp_us = t;
-        } else
-        #endif
-        {
-            meta->timestamp_us = (uint64_t)mp_obj_get_int(timestamp_us);
-        }
-    }
-    meta->camera_id = camera_id;
-}
-
-// send_tcp(sock, img, *, quality=65, seq=None, timestamp_us=None, subsampling=420) -> int
-static mp_obj_t is_send_tcp(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_args) {
-    enum { ARG_sock, ARG_img, ARG_quality, ARG_seq, ARG_timestamp_us, ARG_subsampling, ARG_engine };
-    static const mp_arg_t allowed_args[] = {
-        { MP_QSTR_sock, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
-        { MP_QSTR_img, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
-        { MP_QSTR_quality, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = IS_DEFAULT_QUALITY} },
-        { MP_QSTR_seq, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = mp_const_none} },
-        { MP_QSTR_timestamp_us, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = mp_const_none} },
-        { MP_QSTR_subsampling, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = IS_DEFAULT_SUBSAMPLING} },
-        { MP_QSTR_engine, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = 0} },
-    };
-    mp_arg_val_t args[MP_ARRAY_SIZE(allowed_args)];
-    mp_arg_parse_all(n_args, pos_args, kw_args, MP_ARRAY_SIZE(allowed_args), allowed_args, args);
-
-    IsEncodeOptions o = is_options_from(args[ARG_quality].u_int, args[ARG_subsampling].u_int,
-        args[ARG_engine].u_int);
-    IsWriter w;
-    is_stream_ctx_t ctx;
-    is_writer_init(&w, &ctx, args[ARG_sock].u_obj);
-    IsFrame f;
-    ctx.keep = is_source_get(args[ARG_img].u_obj, &f);
-    IsFrameMeta meta;
-    uint32_t saved_seq = is_peek_seq();
-    is_frame_meta(&meta, args[ARG_seq].u_obj, args[ARG_timestamp_us].u_obj);
-    IsOutcome out = {0};
-    int32_t st = is_send_frame(&w, &f, &o, &meta, &out);
-    if (st != IS_OK && out.len == 0) {
-        // Nothing went out: the next frame may reuse this sequence number.
-        is_restore_seq(saved_seq);
-    }
-    is_writer_check(st, &ctx, &out);
-    return MP_OBJ_NEW_SMALL_INT(out.len);
-}
-static MP_DEFINE_CONST_FUN_OBJ_KW(is_send_tcp_obj, 2, is_send_tcp);
 
 // buffer_info() -> dict(capacity, limit, encodes, grows)
 static mp_obj_t is_buffer_info(void) {
@@ -233,7 +204,7 @@ static const mp_rom_map_elem_t img_stream_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_mjpeg_head), MP_ROM_PTR(&is_mjpeg_head_obj) },
     { MP_ROM_QSTR(MP_QSTR_send_udp), MP_ROM_PTR(&is_send_udp_obj) },
     { MP_ROM_QSTR(MP_QSTR_publish), MP_ROM_PTR(&is_publish_obj) },
-        { MP_ROM_QSTR(MP_QSTR_send_tcp), MP_ROM_PTR(&is_send_tcp_obj) },
+    { MP_ROM_QSTR(MP_QSTR_send_tcp), MP_ROM_PTR(&is_send_tcp_obj) },
     { MP_ROM_QSTR(MP_QSTR_crc32), MP_ROM_PTR(&is_crc32_obj) },
     { MP_ROM_QSTR(MP_QSTR_buffer_info), MP_ROM_PTR(&is_buffer_info_obj) },
     { MP_ROM_QSTR(MP_QSTR_set_buffer_limit), MP_ROM_PTR(&is_set_buffer_limit_obj) },
@@ -248,9 +219,16 @@ static const mp_rom_map_elem_t img_stream_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_YUV422), MP_ROM_INT(IS_FMT_YUV422) },
     { MP_ROM_QSTR(MP_QSTR_NV12), MP_ROM_INT(IS_FMT_NV12) },
     { MP_ROM_QSTR(MP_QSTR_JPEG), MP_ROM_INT(IS_FMT_JPEG) },
-    { MP_ROM_QSTR(MP_QSTR_ENGINE_AUTO), MP_ROM_INT(0) },
-    { MP_ROM_QSTR(MP_QSTR_ENGINE_JPEG_ENCODER), MP_ROM_INT(1) },
-    { MP_ROM_QSTR(MP_QSTR_ENGINE_FAST), MP_ROM_INT(2) },
+    { MP_ROM_QSTR(MP_QSTR_ENGINE_AUTO), MP_ROM_INT(IS_ENGINE_AUTO) },
+    { MP_ROM_QSTR(MP_QSTR_ENGINE_JPEG_ENCODER), MP_ROM_INT(IS_ENGINE_JPEG_ENCODER) },
+    { MP_ROM_QSTR(MP_QSTR_ENGINE_FAST), MP_ROM_INT(IS_ENGINE_FAST) },
+    // Limits, for callers that lay out buffers (img_stream_http.py).
+    { MP_ROM_QSTR(MP_QSTR_FRAME_HEADER_LEN), MP_ROM_INT(IS_FRAME_HEADER_LEN) },
+    { MP_ROM_QSTR(MP_QSTR_CHUNK_HEADER_LEN), MP_ROM_INT(IS_CHUNK_HEADER_LEN) },
+    { MP_ROM_QSTR(MP_QSTR_MJPEG_PART_HEAD_MAX), MP_ROM_INT(IS_MJPEG_PART_HEAD_MAX) },
+    { MP_ROM_QSTR(MP_QSTR_UDP_MIN_MTU), MP_ROM_INT(IS_UDP_MIN_MTU) },
+    { MP_ROM_QSTR(MP_QSTR_UDP_MAX_MTU), MP_ROM_INT(IS_UDP_MAX_MTU) },
+    { MP_ROM_QSTR(MP_QSTR_BufferTooSmall), MP_ROM_PTR(&mp_type_BufferTooSmall) },
 };
 static MP_DEFINE_CONST_DICT(img_stream_module_globals, img_stream_module_globals_table);
 

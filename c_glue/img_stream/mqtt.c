@@ -87,22 +87,19 @@ static NORETURN void raise_too_large(void) {
 //         puback_timeout=5) -> int
 static mp_obj_t is_publish(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_args) {
     enum {
-        ARG_client, ARG_img, ARG_topic, ARG_quality, ARG_qos, ARG_retain, ARG_chunked,
-        ARG_chunk_size, ARG_subsampling, ARG_engine, ARG_seq, ARG_timestamp_us, ARG_puback_timeout
+        ARG_client, ARG_img, ARG_topic, ARG_quality, ARG_subsampling, ARG_engine, ARG_seq,
+        ARG_timestamp_us, ARG_qos, ARG_retain, ARG_chunked, ARG_chunk_size, ARG_puback_timeout
     };
     static const mp_arg_t allowed_args[] = {
         { MP_QSTR_client, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
         { MP_QSTR_img, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
         { MP_QSTR_topic, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = mp_const_none} },
-        { MP_QSTR_quality, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = IS_DEFAULT_QUALITY} },
+        IS_ENCODE_ARGS,
+        IS_HEADER_ARGS,
         { MP_QSTR_qos, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = 0} },
         { MP_QSTR_retain, MP_ARG_KW_ONLY | MP_ARG_BOOL, {.u_bool = false} },
         { MP_QSTR_chunked, MP_ARG_KW_ONLY | MP_ARG_BOOL, {.u_bool = false} },
         { MP_QSTR_chunk_size, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = mp_const_none} },
-        { MP_QSTR_subsampling, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = IS_DEFAULT_SUBSAMPLING} },
-        { MP_QSTR_engine, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = 0} },
-        { MP_QSTR_seq, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = mp_const_none} },
-        { MP_QSTR_timestamp_us, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = mp_const_none} },
         { MP_QSTR_puback_timeout, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = MP_OBJ_NEW_SMALL_INT(5)} },
     };
     mp_arg_val_t args[MP_ARRAY_SIZE(allowed_args)];
@@ -144,42 +141,28 @@ static mp_obj_t is_publish(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw
     mp_get_buffer_raise(topic, &topic_buf, MP_BUFFER_READ);
     // Everything but the payload in umqtt's size check.
     size_t overhead = 2 + topic_buf.len + (qos > 0 ? 2 : 0);
-    if (chunked) {
-        if (chunk_size <= 32) {
-            mp_raise_ValueError(MP_ERROR_TEXT("chunk_size must be > 32, the chunk header's size"));
-        }
-        if ((size_t)chunk_size + overhead >= IS_MQTT_UMQTT_LIMIT) {
-            mp_raise_ValueError(MP_ERROR_TEXT("chunk_size too large for one MQTT message (umqtt: < 2 MiB)"));
-        }
+    // umqtt's limit is the client's, so it is checked here; the chunk
+    // header's size is Rust's (IS_ERR_CHUNK_TOO_SMALL).
+    if (chunked && (size_t)chunk_size + overhead >= IS_MQTT_UMQTT_LIMIT) {
+        mp_raise_ValueError(MP_ERROR_TEXT("chunk_size too large for one MQTT message (umqtt: < 2 MiB)"));
     }
 
-    IsEncodeOptions o = is_options_from(args[ARG_quality].u_int, args[ARG_subsampling].u_int,
-        args[ARG_engine].u_int);
-    IsFrame f;
-    // The owner of the pixels (or JPEG): on the C stack where the GC sees it.
-    mp_obj_t volatile keep = is_source_get(args[ARG_img].u_obj, &f);
-    // volatile: read in the nlr handler below, after a longjmp-like return.
-    volatile uint32_t saved_seq = is_peek_seq();
-    IsFrameMeta meta;
-    is_frame_meta(&meta, args[ARG_seq].u_obj, args[ARG_timestamp_us].u_obj);
+    // On the C stack where the GC sees the frame's owner; only read back
+    // (saved_seq) after the nlr handler below, never changed after nlr_push.
+    is_opening_t op;
+    is_open(&op, &args[ARG_quality], args[ARG_img].u_obj);
+    is_open_header(&op, &args[ARG_seq]);
     IsMqttPlan plan;
     IsOutcome out = {0};
-    int32_t st = is_mqtt_prepare(&f, &o, &meta, chunked ? (size_t)chunk_size : 0, &plan, &out);
+    int32_t st = is_mqtt_prepare(&op.frame, &op.options, &op.header,
+        chunked ? (size_t)chunk_size : 0, &plan, &out);
     if (st != IS_OK) {
-        is_restore_seq(saved_seq);
-        if (st == IS_ERR_TOO_MANY_CHUNKS) {
-            mp_raise_msg_varg(&mp_type_ValueError,
-                MP_ERROR_TEXT("frame needs more than 65535 chunks: chunk_size must be >= %u"),
-                (unsigned)out.needed);
-        }
-        if (st == IS_ERR_CHUNK_TOO_SMALL) {
-            mp_raise_ValueError(MP_ERROR_TEXT("chunk_size must be > 32, the chunk header's size"));
-        }
+        is_close_header(&op, st, 0);
         is_raise_status(st, &out);
     }
     if (!chunked && (plan.len + overhead >= IS_MQTT_UMQTT_LIMIT
                      || (chunk_size > 0 && plan.len > (size_t)chunk_size))) {
-        is_restore_seq(saved_seq);
+        is_close_header(&op, IS_ERR_OVER_LIMIT, 0);
         raise_too_large();
     }
 
@@ -225,14 +208,12 @@ static mp_obj_t is_publish(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw
         // Leave nothing pointing into the pool behind, then re-raise as is.
         mv->items = NULL;
         mv->len = 0;
-        if (i == 0) {
-            is_restore_seq(saved_seq);
-        }
+        // Nothing published yet: the next frame may reuse the number.
+        is_close_header(&op, IS_ERR_EXCEPTION, i);
         nlr_jump(nlr.ret_val);
     }
     mv->items = NULL;
     mv->len = 0;
-    (void)keep;
     return mp_obj_new_int_from_uint(sent);
 }
 MP_DEFINE_CONST_FUN_OBJ_KW(is_publish_obj, 2, is_publish);

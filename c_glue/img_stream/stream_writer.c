@@ -51,7 +51,6 @@ static int32_t stream_write(void *ctx_in, const uint8_t *buf, size_t len, size_t
 void is_writer_init(IsWriter *w, is_stream_ctx_t *ctx, mp_obj_t stream) {
     ctx->stream = stream;
     ctx->exc = MP_OBJ_NULL;
-    ctx->keep = MP_OBJ_NULL;
     const mp_stream_p_t *proto = native_stream(stream);
     if (proto == NULL || proto->write == NULL) {
         mp_obj_t dest[2];

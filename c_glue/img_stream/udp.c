@@ -90,30 +90,24 @@ static uint32_t udp_u32_arg(mp_obj_t o, mp_rom_error_text_t msg) {
 // send_udp(sock, addr, img, *, quality=65, mtu=1400, max_rate=None,
 //          gap_us=None, seq=None, timestamp_us=None, subsampling=420, engine=0) -> int
 static mp_obj_t is_send_udp_fn(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_args) {
-    enum { ARG_sock, ARG_addr, ARG_img, ARG_quality, ARG_mtu, ARG_max_rate, ARG_gap_us, ARG_seq,
-           ARG_timestamp_us, ARG_subsampling, ARG_engine };
+    enum { ARG_sock, ARG_addr, ARG_img, ARG_quality, ARG_subsampling, ARG_engine, ARG_seq,
+           ARG_timestamp_us, ARG_mtu, ARG_max_rate, ARG_gap_us };
     static const mp_arg_t allowed_args[] = {
         { MP_QSTR_sock, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
         { MP_QSTR_addr, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
         { MP_QSTR_img, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
-        { MP_QSTR_quality, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = IS_DEFAULT_QUALITY} },
+        IS_ENCODE_ARGS,
+        IS_HEADER_ARGS,
         { MP_QSTR_mtu, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = 1400} },
         { MP_QSTR_max_rate, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = mp_const_none} },
         { MP_QSTR_gap_us, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = mp_const_none} },
-        { MP_QSTR_seq, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = mp_const_none} },
-        { MP_QSTR_timestamp_us, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = mp_const_none} },
-        { MP_QSTR_subsampling, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = IS_DEFAULT_SUBSAMPLING} },
-        { MP_QSTR_engine, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = 0} },
     };
     mp_arg_val_t args[MP_ARRAY_SIZE(allowed_args)];
     mp_arg_parse_all(n_args, pos_args, kw_args, MP_ARRAY_SIZE(allowed_args), allowed_args, args);
 
-    IsEncodeOptions o = is_options_from(args[ARG_quality].u_int, args[ARG_subsampling].u_int,
-        args[ARG_engine].u_int);
+    // Rust checks the mtu (IS_ERR_BAD_MTU); a negative one becomes too large.
     mp_int_t mtu = args[ARG_mtu].u_int;
-    if (mtu < IS_UDP_MIN_MTU || mtu > IS_UDP_MAX_MTU) {
-        mp_raise_ValueError(MP_ERROR_TEXT("mtu must be 72..65507 (chunk and frame headers take 72)"));
-    }
+    size_t mtu_arg = mtu < 0 ? SIZE_MAX : (size_t)mtu;
     IsPacing pacing = {
         .gap_us = udp_u32_arg(args[ARG_gap_us].u_obj, MP_ERROR_TEXT("gap_us must be a positive int or None")),
         .max_rate = udp_u32_arg(args[ARG_max_rate].u_obj, MP_ERROR_TEXT("max_rate must be a positive int or None")),
@@ -132,7 +126,6 @@ static mp_obj_t is_send_udp_fn(size_t n_args, const mp_obj_t *pos_args, mp_map_t
     } else {
         ctx.s.stream = sock;
         ctx.s.exc = MP_OBJ_NULL;
-        ctx.s.keep = MP_OBJ_NULL;
         mp_load_method_maybe(sock, MP_QSTR_sendto, ctx.call);
         if (ctx.call[0] == MP_OBJ_NULL) {
             mp_raise_TypeError(MP_ERROR_TEXT("expected a socket with sendto()"));
@@ -153,26 +146,16 @@ static mp_obj_t is_send_udp_fn(size_t n_args, const mp_obj_t *pos_args, mp_map_t
     sender.clock = udp_clock;
     sender.ctx = &ctx;
 
-    IsFrame f;
-    ctx.s.keep = is_source_get(args[ARG_img].u_obj, &f);
-    IsFrameMeta meta;
-    uint32_t saved_seq = is_peek_seq();
-    is_frame_meta(&meta, args[ARG_seq].u_obj, args[ARG_timestamp_us].u_obj);
+    is_opening_t op;
+    is_open(&op, &args[ARG_quality], args[ARG_img].u_obj);
+    is_open_header(&op, &args[ARG_seq]);
     IsOutcome out = {0};
-    int32_t st = is_send_udp(&sender, &f, &o, &meta, (size_t)mtu, &pacing, &out);
+    int32_t st = is_send_udp(&sender, &op.frame, &op.options, &op.header, mtu_arg, &pacing, &out);
     udp_next_us = pacing.next_us;
     // The view pointed into the pool: leave nothing that could reach it.
     ctx.view.items = NULL;
     ctx.view.len = 0;
-    if (st != IS_OK && out.len == 0) {
-        // Nothing went out: the next frame may reuse this sequence number.
-        is_restore_seq(saved_seq);
-    }
-    if (st == IS_ERR_TOO_MANY_DATAGRAMS) {
-        mp_raise_msg_varg(&mp_type_ValueError,
-            MP_ERROR_TEXT("frame of %u bytes needs more than 65535 datagrams: raise mtu"),
-            (unsigned)out.needed);
-    }
+    is_close_header(&op, st, out.len);
     is_writer_check(st, &ctx.s, &out);
     return MP_OBJ_NEW_SMALL_INT(out.len);
 }

@@ -27,3 +27,4 @@ pub mod framing;
 pub mod jpeg;
 pub mod pixel;
 pub mod sink;
+mod wire;

@@ -28,6 +28,8 @@ pub enum PixelFormat {
 
 impl PixelFormat {
     /// Every format, in code order.
+    ///
+    /// cbindgen:ignore
     pub const ALL: [PixelFormat; 9] = [
         PixelFormat::Grayscale,
         PixelFormat::Rgb565,

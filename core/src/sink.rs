@@ -19,8 +19,9 @@ impl core::fmt::Display for SinkFull {
 
 impl core::error::Error for SinkFull {}
 
-/// A cursor over a caller's slice that keeps counting past the end, so a
-/// failed encode can still say how many bytes it would have needed.
+/// A cursor over a caller's slice. As `heapless::Vec::extend_from_slice`,
+/// a write that does not fit fails and changes nothing; wrap the sink in a
+/// [`Measure`] to learn the size that would have been needed.
 #[derive(Debug)]
 pub struct SliceSink<'a> {
     buf: &'a mut [u8],
@@ -32,7 +33,7 @@ impl<'a> SliceSink<'a> {
     pub fn new(buf: &'a mut [u8]) -> Self {
         SliceSink { buf, len: 0 }
     }
-    /// Bytes written so far, or that would have been written.
+    /// Bytes written so far.
     pub fn len(&self) -> usize {
         self.len
     }
@@ -40,25 +41,18 @@ impl<'a> SliceSink<'a> {
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
-    /// Whether everything offered fitted.
-    pub fn fits(&self) -> bool {
-        self.len <= self.buf.len()
-    }
 }
 
 impl Sink for SliceSink<'_> {
     #[inline]
     fn write_all(&mut self, data: &[u8]) -> Result<(), SinkFull> {
-        let end = self.len + data.len();
-        if end <= self.buf.len() {
-            self.buf[self.len..end].copy_from_slice(data);
-            self.len = end;
-            Ok(())
-        } else {
-            // Keep counting so the caller learns the size it needs.
-            self.len = end;
-            Err(SinkFull)
-        }
+        let end = self.len.checked_add(data.len()).ok_or(SinkFull)?;
+        self.buf
+            .get_mut(self.len..end)
+            .ok_or(SinkFull)?
+            .copy_from_slice(data);
+        self.len = end;
+        Ok(())
     }
 }
 
@@ -80,19 +74,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn slice_sink_counts_past_end() {
+    fn slice_sink_failed_write_changes_nothing() {
         let mut b = [0u8; 4];
         let mut s = SliceSink::new(&mut b);
         assert!(s.write_all(b"abc").is_ok());
         assert_eq!(s.write_all(b"de"), Err(SinkFull));
-        assert_eq!(s.len(), 5);
-        assert!(!s.fits());
+        assert_eq!(s.len(), 3);
+        assert!(s.write_all(b"d").is_ok());
+        assert_eq!(b, *b"abcd");
+    }
+
+    #[test]
+    fn measure_counts_past_the_end() {
+        let mut b = [0u8; 4];
+        let mut s = SliceSink::new(&mut b);
+        let mut m = Measure::new(&mut s);
+        assert!(m.write_all(b"abc").is_ok());
+        assert!(m.write_all(b"de").is_ok());
+        // Nothing more is stored once a write did not fit, even if it would.
+        assert!(m.write_all(b"f").is_ok());
+        assert_eq!((m.offered(), m.overflowed()), (6, true));
+        assert_eq!(s.len(), 3);
     }
 }
 
 /// Wraps a sink so that running out of room is not an error: bytes past the
-/// end are only counted. An encoder then finishes and the caller learns the
-/// size it would have needed (`encode_into`'s "need N bytes" message).
+/// end are only counted. An encoder or formatter then finishes and the
+/// caller learns the size it would have needed (`encode_into`'s "need N
+/// bytes" message, the MJPEG heads). The one counting mechanism: sinks
+/// themselves never count what they refused.
 #[derive(Debug)]
 pub struct Measure<'s, S: Sink> {
     inner: &'s mut S,

@@ -83,11 +83,20 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use img_stream_core::chunk::{self, ChunkRepr};
-use img_stream_core::framing;
+use img_stream_core::framing::{self, MessageError};
 
 use crate::budget::{Budget, SourceMap};
 use crate::config::DEFAULT_MAX_MEMORY;
-use crate::stream::{parse_message, MessageError, ReceivedFrame};
+use crate::stream::ReceivedFrame;
+
+/// A whole frame message checked by core's parser, as a [`ReceivedFrame`].
+fn parse_message(message: &[u8], max_payload: u32) -> Result<ReceivedFrame, MessageError> {
+    let (header, payload) = framing::parse_message(message, max_payload)?;
+    Ok(ReceivedFrame {
+        header,
+        payload: payload.to_vec(),
+    })
+}
 
 /// Largest chunk data a UDP datagram can carry: the largest IPv4 UDP
 /// payload (65 507 bytes) minus the chunk header.
@@ -134,9 +143,8 @@ impl Default for Config {
         Config {
             max_total: framing::DEFAULT_MAX_PAYLOAD + framing::HEADER_LEN as u32,
             max_chunk_data: UDP_MAX_CHUNK_DATA,
-            // docs/PROTOCOL.md's reassembly timeout.
-            timeout: Duration::from_secs(2),
-            max_in_flight: 4,
+            timeout: Duration::from_millis(chunk::DEFAULT_TIMEOUT_MS),
+            max_in_flight: chunk::DEFAULT_MAX_PENDING,
             remember: Duration::from_secs(30),
             max_memory: DEFAULT_MAX_MEMORY,
         }

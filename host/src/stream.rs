@@ -314,62 +314,6 @@ fn consume(state: &mut State, source: &[u8], on_event: &mut impl FnMut(Event)) -
     }
 }
 
-/// Parses one whole frame message (header + payload, nothing more), as MQTT
-/// and UDP carry them and as chunk reassembly produces them.
-///
-/// Checks the header like the stream decoder does (no resync: a message is
-/// all or nothing), refuses `payload_len > max_payload`, requires the length
-/// to match exactly, and verifies the payload CRC.
-pub fn parse_message(msg: &[u8], max_payload: u32) -> Result<ReceivedFrame, MessageError> {
-    let header = FrameRepr::parse(msg).map_err(|e| match e {
-        framing::Error::UnsupportedVersion { version, .. } => MessageError::Unsupported(version),
-        e => MessageError::BadHeader(e),
-    })?;
-    if header.payload_len > max_payload {
-        return Err(MessageError::Oversize(header.payload_len));
-    }
-    if msg.len() != header.frame_len() {
-        return Err(MessageError::LengthMismatch);
-    }
-    let payload = &msg[header.header_len()..];
-    header
-        .check_payload(payload)
-        .map_err(|_| MessageError::CrcError)?;
-    Ok(ReceivedFrame {
-        header,
-        payload: payload.to_vec(),
-    })
-}
-
-/// Why [`parse_message`] rejected a message.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MessageError {
-    /// Not a valid header (magic, length, header CRC, or too short).
-    BadHeader(framing::Error),
-    /// A valid header of another version.
-    Unsupported(u8),
-    /// Payload length above the limit.
-    Oversize(u32),
-    /// The message is longer or shorter than header + payload_len.
-    LengthMismatch,
-    /// Payload CRC mismatch.
-    CrcError,
-}
-
-impl std::fmt::Display for MessageError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            MessageError::BadHeader(e) => write!(f, "bad frame header: {e}"),
-            MessageError::Unsupported(v) => write!(f, "unsupported protocol version {v}"),
-            MessageError::Oversize(n) => write!(f, "payload of {n} bytes is over the limit"),
-            MessageError::LengthMismatch => f.write_str("message length does not match the header"),
-            MessageError::CrcError => f.write_str("payload crc mismatch"),
-        }
-    }
-}
-
-impl std::error::Error for MessageError {}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -574,31 +518,5 @@ mod tests {
         d.feed(&stream, |e| events.push(e));
         assert_eq!(d.finish(), None);
         assert_eq!(frames(&events), vec![1]);
-    }
-
-    #[test]
-    fn parse_message_checks_everything() {
-        let msg = frame_bytes(5, 2, b"jpeg");
-        let f = parse_message(&msg, 100).unwrap();
-        assert_eq!((f.header.seq, f.header.camera_id), (5, 2));
-        assert_eq!(f.payload, b"jpeg");
-        assert_eq!(parse_message(&msg, 3), Err(MessageError::Oversize(4)));
-        assert_eq!(
-            parse_message(&msg[..43], 100),
-            Err(MessageError::LengthMismatch)
-        );
-        let mut longer = msg.clone();
-        longer.push(0);
-        assert_eq!(
-            parse_message(&longer, 100),
-            Err(MessageError::LengthMismatch)
-        );
-        let mut bad = msg.clone();
-        bad[41] ^= 1;
-        assert_eq!(parse_message(&bad, 100), Err(MessageError::CrcError));
-        assert!(matches!(
-            parse_message(b"IMG", 100),
-            Err(MessageError::BadHeader(_))
-        ));
     }
 }

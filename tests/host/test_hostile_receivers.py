@@ -143,7 +143,9 @@ def test_udp_chunk_counts_and_bookkeeping_floods_stay_in_budget(hostile):
     wait_for(lambda: set(after) <= good_written(h), 20, "good frames after the flood")
     h.check()
     h.stop()
-    assert h.rx.stat("chunk garbage") >= 100_000 * 0.9
+    # The kernel may drop datagrams when the sender outruns the receiver:
+    # what counts is that the flood arrived, and was refused.
+    assert h.rx.stat("chunk garbage") >= 25_000
     assert h.rx.stat("evicted") > 0, "the budget was reached and the oldest work dropped"
 
 

@@ -56,8 +56,17 @@ def test_encode_into_fits_and_reports_size_needed():
     n = img_stream.encode_into(f, out, quality=80)
     assert n == len(ref) and out[:n] == ref
     small = bytearray(100)
-    e = raises(ValueError, img_stream.encode_into, f, small, quality=80, contains="need")
+    # A distinct type (a ValueError) callers catch instead of reading the text.
+    assert issubclass(img_stream.BufferTooSmall, ValueError)
+    e = raises(img_stream.BufferTooSmall, img_stream.encode_into, f, small, quality=80, contains="need")
     assert str(len(ref)) in str(e), str(e)
+    # A bad frame is a plain ValueError, not a too-small output buffer.
+    try:
+        img_stream.encode_into(img_stream.Frame(bytearray(64), 8, 8, 1), bytearray(0), quality=0)
+    except img_stream.BufferTooSmall:
+        raise AssertionError("bad quality reported as BufferTooSmall")
+    except ValueError:
+        pass
     # encode_into writes into a memoryview slice too.
     mv = memoryview(out)[5:]
     assert img_stream.encode_into(f, mv, quality=80) == len(ref)
@@ -93,6 +102,27 @@ def test_bad_options_raise_value_error():
     raises(ValueError, img_stream.encode, f, quality=101)
     raises(ValueError, img_stream.encode, f, subsampling=411)
     raises(ValueError, img_stream.encode_into, f, bytearray(10), quality=-5)
+    # Rust owns the ranges: the message quotes its limits.
+    raises(ValueError, img_stream.encode, f, quality=101, contains="1..100")
+    # Wider than the ABI's int32: refused, never wrapped into a valid value.
+    raises(ValueError, img_stream.encode, f, quality=2 ** 32 + 65)
+    raises(ValueError, img_stream.encode, f, subsampling=2 ** 32 + 420)
+    for engine in (-1, 3, 2 ** 32 + 1):
+        raises(ValueError, img_stream.encode, f, engine=engine, contains="engine")
+    for engine in (img_stream.ENGINE_AUTO, img_stream.ENGINE_JPEG_ENCODER, img_stream.ENGINE_FAST):
+        assert is_jpeg(img_stream.encode(f, engine=engine))
+
+
+def test_exported_limits_match_the_wire():
+    # Independent values: docs/PROTOCOL.md and RFC 768 over IPv4.
+    assert (img_stream.FRAME_HEADER_LEN, img_stream.CHUNK_HEADER_LEN) == (40, 32)
+    assert (img_stream.UDP_MIN_MTU, img_stream.UDP_MAX_MTU) == (72, 65507)
+    # The longest part head fits the limit, and one byte less is too small.
+    longest = img_stream.mjpeg_head(2 ** 62, timestamp_us=2 ** 64 - 1)
+    assert len(longest) <= img_stream.MJPEG_PART_HEAD_MAX, len(longest)
+    into = bytearray(len(longest) - 1)
+    raises(img_stream.BufferTooSmall, img_stream.mjpeg_head, 2 ** 62, timestamp_us=2 ** 64 - 1,
+           into=into, contains="need")
 
 
 def test_wrong_types_raise_type_error():

@@ -262,4 +262,10 @@ def test_bad_arguments():
     s = SlowStream()
     raises(ValueError, img_stream.send_tcp, s, f, quality=0)
     raises(TypeError, img_stream.send_tcp, s, 3.5)
+    # timestamp_us is a u64 on the wire: one parser, for every transport.
+    for ts in (-1, -(2 ** 70), 2 ** 64):
+        raises(ValueError, img_stream.send_tcp, s, f, timestamp_us=ts, contains="timestamp_us")
+    raises(TypeError, img_stream.send_tcp, s, f, timestamp_us=1.5)
     assert s.data == bytearray()
+    img_stream.send_tcp(s, f, timestamp_us=2 ** 64 - 1)
+    assert parse_header(bytes(s.data[:HEADER_LEN]))["timestamp_us"] == 2 ** 64 - 1

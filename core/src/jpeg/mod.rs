@@ -71,14 +71,26 @@ impl core::fmt::Display for EncodeError {
 
 impl core::error::Error for EncodeError {}
 
+/// The JPEG qualities the encoders take (IJG scale).
+pub const QUALITY: core::ops::RangeInclusive<u8> = 1..=100;
+
+/// Checks `quality` against [`QUALITY`]: the one quality check every entry
+/// point (C ABI, [`encode`], [`fast::encode`]) goes through.
+pub fn check_quality(quality: impl TryInto<u8>) -> Result<u8, EncodeError> {
+    match quality.try_into() {
+        Ok(q) if QUALITY.contains(&q) => Ok(q),
+        _ => Err(EncodeError::BadQuality),
+    }
+}
+
 /// Which encoder implementation to use.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Engine {
-    /// The fastest path for the format (the default).
-    Auto,
     /// `jpeg-encoder` through an `ImageBuffer` adapter.
     Generic,
-    /// img_stream's own allocation-free encoder.
+    /// img_stream's own allocation-free encoder: the default, because it is
+    /// the faster one for every format (`docs/BENCHMARKS.md`).
+    #[default]
     Fast,
 }
 
@@ -90,11 +102,9 @@ pub fn encode<S: Sink>(
     engine: Engine,
     sink: &mut S,
 ) -> Result<(), EncodeError> {
-    if !(1..=100).contains(&quality) {
-        return Err(EncodeError::BadQuality);
-    }
+    let quality = check_quality(quality)?;
     match engine {
         Engine::Generic => generic::encode(frame, quality, subsampling, sink),
-        Engine::Fast | Engine::Auto => fast::encode(frame, quality, subsampling, sink),
+        Engine::Fast => fast::encode(frame, quality, subsampling, sink),
     }
 }

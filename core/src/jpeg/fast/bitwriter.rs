@@ -10,7 +10,7 @@ const BUF_LEN: usize = 512;
 /// Byte and bit writer over a sink.
 ///
 /// A failing sink is remembered (see [`Writer::failed`]) but writing goes on,
-/// so a counting sink such as `SliceSink` still learns the full size needed.
+/// so a counting sink such as `Measure` still learns the full size needed.
 pub struct Writer<'s, S: Sink> {
     sink: &'s mut S,
     buf: [u8; BUF_LEN],

@@ -58,9 +58,7 @@ pub fn encode<S: Sink>(
     subsampling: Subsampling,
     sink: &mut S,
 ) -> Result<(), EncodeError> {
-    if !(1..=100).contains(&quality) {
-        return Err(EncodeError::BadQuality);
-    }
+    let quality = super::check_quality(quality)?;
     let format = frame.format();
     if format == PixelFormat::Jpeg {
         return Err(EncodeError::NotRaw);

@@ -7,7 +7,7 @@ use super::encode;
 use crate::frame::RawFrame;
 use crate::jpeg::{EncodeError, Subsampling};
 use crate::pixel::PixelFormat;
-use crate::sink::{Sink, SinkFull, SliceSink};
+use crate::sink::{Measure, Sink, SinkFull, SliceSink};
 use proptest::prelude::*;
 use std::vec;
 use std::vec::Vec;
@@ -502,7 +502,14 @@ fn full_sink_reports_the_size_needed() {
         encode(&frame, 65, Subsampling::S420, &mut sink),
         Err(EncodeError::SinkFull)
     );
-    assert_eq!(sink.len(), full.len());
+    // Every byte is still offered: a `Measure` learns the size needed.
+    let mut sink = SliceSink::new(&mut buf);
+    let mut measure = Measure::new(&mut sink);
+    assert_eq!(encode(&frame, 65, Subsampling::S420, &mut measure), Ok(()));
+    assert_eq!(
+        (measure.offered(), measure.overflowed()),
+        (full.len(), true)
+    );
     let mut buf = vec![0u8; full.len()];
     let mut sink = SliceSink::new(&mut buf);
     assert_eq!(encode(&frame, 65, Subsampling::S420, &mut sink), Ok(()));

@@ -47,7 +47,8 @@ url=$(wait_line "$out/hub.log" '^hub: (http://[^ ]*/)$')
 
 export MICROPYPATH="$root/python:$root/python/examples/k230:$root/build/umqtt"
 board="$root/python/examples/k230/hub_board.py"
-mp() { "$root/build/micropython" -X heapsize=32M "$board" "$@"; }
+# exec: so that $! is the interpreter itself, which cleanup can end.
+mp() { exec "$root/build/micropython" -X heapsize=32M "$board" "$@"; }
 mp tcp 127.0.0.1 "$tport" 15 0 640 480 >"$out/board-tcp.log" 2>&1 &
 pids+=($!)
 mp udp 127.0.0.1 "$uport" 15 0 640 480 >"$out/board-udp.log" 2>&1 &

@@ -382,6 +382,28 @@ def test_two_hubs_share_one_subscription(broker):
             h.stop()
 
 
+def test_tcp_connect_to_a_board_that_serves():
+    """--tcp-connect: the hub dials a board listening on TCP (here a CPython
+    stand-in writing protocol-v1 frames built by python/img_stream_proto.py)."""
+    jpeg = (ROOT / "tests" / "vectors" / "tiny.jpg").read_bytes()
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    hub = Hub("--tcp-connect", f"127.0.0.1:{port}")
+    try:
+        server.settimeout(30)
+        conn, _ = server.accept()
+        with conn:
+            for seq in range(10):
+                conn.sendall(img_stream_proto.build_frame(jpeg, seq, width=16, height=8, camera_id=2))
+            cams = wait_for(lambda: (lambda c: c if c.get("tcp-127.0.0.1-cam2", {}).get("frames") == 10
+                                     else None)(hub.cameras()), 20, "10 frames from the board")
+        assert cams["tcp-127.0.0.1-cam2"]["input"] == f"tcp-connect 127.0.0.1:{port}"
+        assert hub.get("/cam/tcp-127.0.0.1-cam2/snapshot.jpg")[2] == jpeg
+    finally:
+        hub.stop()
+        server.close()
+
+
 def test_pull_from_a_board_mjpeg_server():
     from test_mjpeg_server import ServerProcess
     srv = ServerProcess(size="320x240", format="NV12", camera_fps=10)

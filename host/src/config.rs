@@ -30,6 +30,8 @@ pub enum Command {
     RecvMqtt(MqttConfig),
     /// `recv udp`.
     RecvUdp(UdpConfig),
+    /// `hub`.
+    Hub(HubConfig),
 }
 
 /// How the status thread prints.
@@ -129,4 +131,93 @@ impl MqttConfig {
             None => self.topic.clone(),
         }
     }
+}
+
+/// One `hub` input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HubInput {
+    /// `--tcp ADDR`: accept boards.
+    TcpListen(SocketAddr),
+    /// `--tcp-connect HOST:PORT`: connect to a board.
+    TcpConnect(String),
+    /// `--udp ADDR`.
+    Udp(SocketAddr),
+    /// `--mqtt HOST:PORT --topic FILTER [--share GROUP]`.
+    Mqtt(MqttConfig),
+    /// `--pull URL`: a board's MjpegServer `/stream` (`http://` only).
+    Pull(String),
+}
+
+/// Who may use the hub's HTTP side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Access {
+    /// Everybody (the default bind is 127.0.0.1 for this reason).
+    Open,
+    /// `--auth USER:PASS` (HTTP Basic), both parts non-empty.
+    Basic(String),
+    /// `--token T` (Bearer header or `?token=`), of URL-safe characters.
+    Token(String),
+}
+
+/// Caps and timeouts of the hub's camera table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HubLimits {
+    /// Most cameras at once; frames of further cameras are refused.
+    pub max_cameras: usize,
+    /// Most stream viewers of one camera.
+    pub max_viewers_per_camera: usize,
+    /// Most stream viewers in total.
+    pub max_viewers: usize,
+    /// A camera without frames for this long is shown offline.
+    pub offline_after: Duration,
+    /// ... and removed after this long.
+    pub forget_after: Duration,
+}
+
+impl Default for HubLimits {
+    fn default() -> HubLimits {
+        HubLimits {
+            max_cameras: 64,
+            max_viewers_per_camera: 32,
+            max_viewers: 256,
+            offline_after: Duration::from_secs(5),
+            forget_after: Duration::from_secs(600),
+        }
+    }
+}
+
+/// Validated `--record` options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordConfig {
+    /// `--record DIR`.
+    pub dir: PathBuf,
+    /// `--keep-bytes`: the most the segments may add up to (above 0).
+    pub keep_bytes: u64,
+    /// `--keep-age`: segments older than this are deleted.
+    pub keep_age: Duration,
+}
+
+/// Validated `hub` options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HubConfig {
+    /// Every input, in the order given (at least one).
+    pub inputs: Vec<HubInput>,
+    /// `--http ADDR`.
+    pub http: SocketAddr,
+    /// The receivers' options for every input (`--max-payload`,
+    /// `--max-memory`, which each input draws from on its own; never `--out`).
+    pub output: OutputConfig,
+    /// `--max-connections` and `--idle-timeout` of each TCP input.
+    pub max_connections: usize,
+    /// See `max_connections`.
+    pub idle_timeout: Duration,
+    /// `--record`, with its retention.
+    pub record: Option<RecordConfig>,
+    /// `--auth` / `--token`.
+    pub access: Access,
+    /// `--http-idle-timeout`: an HTTP connection that moves no byte either
+    /// way for this long is closed (a stalled viewer frees its slot).
+    pub http_idle_timeout: Duration,
+    /// Camera and viewer caps, offline and forget times.
+    pub limits: HubLimits,
 }

@@ -14,12 +14,14 @@
 //! - [`flags`]: command-line parsing and all validation;
 //! - [`signals`]: Ctrl-C/SIGTERM end a run with its summary line.
 //!
-//! Receivers: [`recv_tcp`], [`recv_mqtt`], [`recv_udp`].
+//! Receivers: [`recv_tcp`], [`recv_mqtt`], [`recv_udp`]; [`hub`] re-serves
+//! what they receive over HTTP.
 #![deny(missing_docs)]
 
 pub mod budget;
 pub mod config;
 pub mod flags;
+pub mod hub;
 pub mod messages;
 pub mod output;
 pub mod reassembly;
@@ -55,5 +57,6 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<ExitCode>
         config::Command::RecvTcp(config) => recv_tcp::run(config),
         config::Command::RecvMqtt(config) => recv_mqtt::run(config),
         config::Command::RecvUdp(config) => recv_udp::run(config),
+        config::Command::Hub(config) => hub::run(config),
     }
 }

@@ -119,8 +119,14 @@ pub enum Delivered {
     Repeat,
 }
 
+/// Something that sees every kept frame besides the counters and `--out`
+/// (the hub's fan-out). Called on the receiving thread: must not block.
+pub trait Tap: Send + Sync {
+    /// One verified frame of `camera`; `drops` is the seq gap it closed.
+    fn frame(&self, camera: &str, meta: &FrameMeta, payload: &[u8], drops: u64);
+}
+
 /// The shared frame sink for one receiver run.
-#[derive(Debug)]
 pub struct Output {
     stats: Arc<Stats>,
     budget: Arc<Budget>,
@@ -130,6 +136,17 @@ pub struct Output {
     kept: AtomicU64,
     seqs: Mutex<SeqTracker>,
     stops: Mutex<mpsc::Sender<Stop>>,
+    tap: Option<Arc<dyn Tap>>,
+}
+
+impl std::fmt::Debug for Output {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Output")
+            .field("store", &self.store)
+            .field("limit", &self.limit)
+            .field("tap", &self.tap.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Output {
@@ -158,9 +175,16 @@ impl Output {
                 kept: AtomicU64::new(0),
                 seqs: Mutex::new(SeqTracker::new(reorder_window)),
                 stops: Mutex::new(tx),
+                tap: None,
             },
             rx,
         ))
+    }
+
+    /// Also hands every kept frame to `tap`.
+    pub fn with_tap(mut self, tap: Arc<dyn Tap>) -> Output {
+        self.tap = Some(tap);
+        self
     }
 
     /// The shared counters.
@@ -217,6 +241,9 @@ impl Output {
                 }
                 return Ok(Delivered::Repeat);
             }
+        }
+        if let Some(tap) = &self.tap {
+            tap.frame(camera, meta, payload, drops);
         }
         Stats::add(&self.stats.frames, 1);
         Stats::add(&self.stats.bytes, payload.len() as u64);

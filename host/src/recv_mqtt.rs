@@ -42,7 +42,12 @@ pub fn run(config: MqttConfig) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn receive(config: &MqttConfig, output: &Arc<Output>, stopping: &AtomicBool) -> anyhow::Result<()> {
+/// Subscribes and delivers until `stopping` or a fatal error (refused, closed).
+pub fn receive(
+    config: &MqttConfig,
+    output: &Arc<Output>,
+    stopping: &AtomicBool,
+) -> anyhow::Result<()> {
     let max_payload = config.output.max_payload;
     let client_id = format!("img-stream-{}", std::process::id());
     let mut options = MqttOptions::new(client_id, config.host.clone(), config.port);

@@ -77,15 +77,13 @@ pub fn run(config: TcpConfig) -> anyhow::Result<ExitCode> {
         TcpMode::Listen(addr) => {
             let listener = std::net::TcpListener::bind(addr)
                 .with_context(|| format!("cannot listen on {addr}"))?;
-            listener.set_nonblocking(true)?;
             let local = listener.local_addr()?;
-            let listener = TcpListener::from_std(listener);
             crate::output::run(&output_config, 0, move |output, stopping| {
-                let server = Server::new(listener, output.clone(), &config)?;
-                // Tests and scripts read the real port from this exact line,
-                // printed once --out is ready.
-                eprintln!("listening on {local}");
-                server.serve(stopping)
+                serve_listener(listener, output, &config, stopping, || {
+                    // Tests and scripts read the real port from this exact
+                    // line, printed once --out is ready.
+                    eprintln!("listening on {local}");
+                })
             })
         }
         TcpMode::Connect(addr) => crate::output::run(&output_config, 0, move |output, stopping| {
@@ -96,6 +94,22 @@ pub fn run(config: TcpConfig) -> anyhow::Result<ExitCode> {
 }
 
 /// A repeating error, logged at most once per [`LOG_INTERVAL`].
+/// Serves boards on a bound `listener` into `output` until `stopping`, with
+/// `config`'s connection cap and idle timeout; `ready` runs once it accepts.
+/// `run`'s `--listen` mode, and the hub's `--tcp` input.
+pub fn serve_listener(
+    listener: std::net::TcpListener,
+    output: &Arc<Output>,
+    config: &TcpConfig,
+    stopping: &AtomicBool,
+    ready: impl FnOnce(),
+) -> anyhow::Result<()> {
+    listener.set_nonblocking(true)?;
+    let server = Server::new(TcpListener::from_std(listener), output.clone(), config)?;
+    ready();
+    server.serve(stopping)
+}
+
 struct RateLimited {
     last: Option<Instant>,
     suppressed: u64,
@@ -494,7 +508,8 @@ impl Server {
     }
 }
 
-fn connect_loop(addr: &str, output: &Output, max_payload: u32, stopping: &AtomicBool) {
+/// Keeps one connection to the board at `addr` until `stopping`, with backoff.
+pub fn connect_loop(addr: &str, output: &Output, max_payload: u32, stopping: &AtomicBool) {
     let mut backoff = BACKOFF_MIN;
     let mut last_error = String::new();
     while !stopping.load(Ordering::SeqCst) {

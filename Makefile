@@ -1,7 +1,8 @@
 # img_stream: `make` builds everything, `make run` shows it, `make test` checks it.
 #
-#   make          build/micropython (unix port with img_stream) + target/release/img-stream
-#   make run      the demo: a K230-style script streams a synthetic camera to the receiver
+#   make          build/micropython (unix port with img_stream) + target/host/img-stream
+#   make run      the demo: three K230-style scripts stream into img-stream hub (open its URL)
+#   make run-tcp  one K230-style script streams to `img-stream recv tcp`, frames to out/demo/
 #   make run-http the synthetic camera as a web camera on http://127.0.0.1:8080/
 #   make run-mqtt the same camera published to a local Mosquitto and received
 #   make test     every test (installs what it needs); steps: make test-lint,
@@ -22,7 +23,7 @@ MP_STAMP := $(MP_CACHE)/.unpacked-1.25.0-tls
 MP_PORT_BUILD := $(BUILD)/unix-x86
 MICROPYTHON := $(BUILD)/micropython
 LIB := $(ROOT)/target/release/libimg_stream.a
-HOST_BIN := $(ROOT)/target/release/img-stream
+HOST_BIN := $(ROOT)/target/host/img-stream
 CARGO ?= cargo
 JOBS ?= $(shell nproc)
 
@@ -34,7 +35,7 @@ GLUE_SRC := $(wildcard c_glue/img_stream/*)
 MP_FLAGS := MICROPY_PY_SSL=1 MICROPY_SSL_MBEDTLS=1 MICROPY_PY_BTREE=0 FROZEN_MANIFEST= \
 	USER_C_MODULES=$(ROOT)/c_glue IMG_STREAM_LIB=$(LIB) BUILD=$(MP_PORT_BUILD)
 
-.PHONY: all deps deps-build canmv canmv-check fuzz run run-http run-mqtt test lint bench header clean fresh-check
+.PHONY: all deps deps-build canmv canmv-check fuzz run run-tcp run-http run-mqtt test lint bench header clean fresh-check
 .DELETE_ON_ERROR:
 
 all: $(MICROPYTHON) $(HOST_BIN) umqtt
@@ -50,7 +51,7 @@ $(LIB): $(RUST_SRC)
 	@touch $@
 
 $(HOST_BIN): $(RUST_SRC) $(HOST_SRC)
-	$(CARGO) build --release --locked -p img-stream
+	$(CARGO) build --profile host --locked -p img-stream
 	@touch $@
 
 $(MP_SRC)/mpy-cross/build/mpy-cross: $(MP_STAMP)
@@ -78,7 +79,13 @@ deps-build:
 header:
 	IMG_STREAM_WRITE_HEADER=1 $(CARGO) test --locked -p img_stream header_check
 
-run: deps-build all
+# The demo: three synthetic K230 boards (TCP, UDP, MQTT through a private
+# Mosquitto) into one img-stream hub; open the URL it prints.
+run: deps all
+	bash scripts/demo_hub.sh
+
+# One board by TCP into `img-stream recv tcp`, frames written to out/demo/.
+run-tcp: deps-build all
 	bash scripts/demo.sh
 
 # MQTT: a private Mosquitto, img-stream recv mqtt, and the K230 publish script.
@@ -161,6 +168,7 @@ bench: all
 	python3 scripts/bench_mjpeg.py --seconds 3 --rounds 5 --write
 	bash scripts/bench_mqtt.sh --write
 	bash scripts/bench_riscv.sh --write
+	bash scripts/bench_hub.sh --write
 	bash bench/udp.sh 1000 5 | tee $(BUILD)/bench_udp.txt
 	python3 scripts/put_section.py docs/BENCHMARKS.md udp "$$(printf '<!-- udp:begin -->\n## UDP vs TCP on loopback\n\nCommand: `make bench` (this part: `bash bench/udp.sh 1000 5`), %s, %s cores.\n\n```\n%s\n```\n<!-- udp:end -->' "$$(date -u +%F)" "$$(nproc)" "$$(cat $(BUILD)/bench_udp.txt)")"
 

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 MP=${MICROPYTHON:-$ROOT/build/micropython}
-BIN=${IMG_STREAM_BIN:-$ROOT/target/release/img-stream}
+BIN=${IMG_STREAM_BIN:-$ROOT/target/host/img-stream}
 frames=${1:-200}
 rounds=${2:-5}
 work=$(mktemp -d)

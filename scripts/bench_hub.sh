@@ -6,7 +6,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cameras=${CAMERAS:-16} viewers=${VIEWERS:-64} fps=${FPS:-30} seconds=${WINDOW:-15}
-cmd="python3 scripts/bench_hub.py target/release/img-stream $cameras $viewers $fps $seconds"
+cmd="python3 scripts/bench_hub.py target/host/img-stream $cameras $viewers $fps $seconds"
 load=$(cut -d' ' -f1 /proc/loadavg)
 res=$(cd "$root" && $cmd)
 section=$(cat <<MD

@@ -8,7 +8,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 frames=${FRAMES:-100}
 rounds=${ROUNDS:-5}
-bin=${IMG_STREAM_BIN:-$root/target/release/img-stream}
+bin=${IMG_STREAM_BIN:-$root/target/host/img-stream}
 mp=${MICROPYTHON:-$root/build/micropython}
 tmp=$(mktemp -d)
 broker="" rx=""

@@ -6,7 +6,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 tmp=$(mktemp -d)
 trap 'kill $rx 2>/dev/null || true; rm -rf "$tmp"' EXIT
-"$root/target/release/img-stream" recv tcp --listen 127.0.0.1:0 --status quiet 2>"$tmp/rx.log" &
+"$root/target/host/img-stream" recv tcp --listen 127.0.0.1:0 --status quiet 2>"$tmp/rx.log" &
 rx=$!
 port=""
 for _ in $(seq 1 100); do

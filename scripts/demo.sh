@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make run`: what a newcomer watches. A K230-style script runs on the unix
+# `make run-tcp`: one board end to end. A K230-style script runs on the unix
 # port with a synthetic camera: first the encoder alone (every pixel format),
 # then a live stream into the host receiver.
 set -euo pipefail
@@ -19,7 +19,7 @@ echo "== 2. streaming: python/examples/k230/stream_tcp.py -> img-stream recv tcp
 frames=150
 status=lines
 [ -t 2 ] && status=live
-"$root/target/release/img-stream" recv tcp --listen 127.0.0.1:0 --out "$out/frames" \
+"$root/target/host/img-stream" recv tcp --listen 127.0.0.1:0 --out "$out/frames" \
     --count "$frames" --status "$status" 2> >(tee "$out/receiver.log" >&2) &
 rx=$!
 trap 'kill $rx 2>/dev/null || true' EXIT

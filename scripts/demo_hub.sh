@@ -38,7 +38,7 @@ printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' "$mpor
 pids+=($!)
 for _ in $(seq 1 100); do (: >"/dev/tcp/127.0.0.1/$mport") 2>/dev/null && break; sleep 0.1; done
 
-"$root/target/release/img-stream" hub --tcp 127.0.0.1:0 --udp 127.0.0.1:0 \
+"$root/target/host/img-stream" hub --tcp 127.0.0.1:0 --udp 127.0.0.1:0 \
     --mqtt "127.0.0.1:$mport" --topic 'img_stream/+/frame' --http "$http" 2>"$out/hub.log" &
 pids+=($!)
 tport=$(wait_line "$out/hub.log" '^hub: tcp on [^ ]*:([0-9]+)$')

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# MQTT part of `make run`: a private Mosquitto on 127.0.0.1, `img-stream recv mqtt`
+# `make run-mqtt`: a private Mosquitto on 127.0.0.1, `img-stream recv mqtt`
 # subscribed to img_stream/+/frame, and python/examples/k230/publish_mqtt.py (umqtt.robust,
 # synthetic camera) publishing raw JPEG frames to it.
 set -euo pipefail
@@ -30,7 +30,7 @@ trap 'kill $broker ${rx:-} 2>/dev/null || true' EXIT
 echo "== MQTT: python/examples/k230/publish_mqtt.py -> Mosquitto 127.0.0.1:$port -> img-stream recv mqtt"
 status=lines
 [ -t 2 ] && status=live
-"$root/target/release/img-stream" recv mqtt --broker "127.0.0.1:$port" --topic 'img_stream/+/frame' \
+"$root/target/host/img-stream" recv mqtt --broker "127.0.0.1:$port" --topic 'img_stream/+/frame' \
     --out "$out/frames" --count "$frames" --status "$status" 2> >(tee "$out/receiver.log" >&2) &
 rx=$!
 for _ in $(seq 1 100); do

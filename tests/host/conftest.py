@@ -8,7 +8,7 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 MICROPYTHON = pathlib.Path(os.environ.get("MICROPYTHON", ROOT / "build" / "micropython"))
-IMG_STREAM_BIN = pathlib.Path(os.environ.get("IMG_STREAM_BIN", ROOT / "target" / "release" / "img-stream"))
+IMG_STREAM_BIN = pathlib.Path(os.environ.get("IMG_STREAM_BIN", ROOT / "target" / "host" / "img-stream"))
 # build/umqtt: umqtt.simple/robust from PyPI (scripts/fetch-umqtt.sh, part of `make`).
 MICROPYPATH = f"{ROOT / 'python'}:{ROOT / 'tests' / 'micropython'}:{ROOT / 'build' / 'umqtt'}:.frozen"
 

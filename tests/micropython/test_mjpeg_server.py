@@ -119,8 +119,10 @@ def test_stream_encodes_once_for_every_client():
         for c in cs:
             assert is_jpeg(c.last)
         s = server.stats()
-        # One encode per pushed frame, however many clients got it.
-        assert s["frames_encoded"] == s["frames_captured"], s
+        # One encode per pushed frame, however many clients got it (the first
+        # push came before the server had accepted them: nobody watched).
+        assert s["frames_encoded"] == s["frames_captured"] - s["frames_idle"], s
+        assert s["frames_idle"] <= 1, s
         assert s["parts_sent"] >= 15 and len(s["clients"]) == 3, s
         assert s["buffers"] <= 3 + 2, s
     finally:
@@ -233,16 +235,21 @@ def test_fps_limit_skips_encodes():
     server, port = new_server(fps_limit=20)
     cam = SyntheticCamera(160, 120, img_stream.GRAYSCALE)
     try:
+        viewer = Client(port)
+        server.poll()  # accepts it: from now on someone watches
         t0 = time.ticks_ms()
         results = []
         while time.ticks_diff(time.ticks_ms(), t0) < 500:
             results.append(server.push(cam.snapshot()))
+            viewer.read()
         s = server.stats()
         # 20 fps over 0.5 s: at most 11 encodes (50 ms apart), however many
         # pushes; fewer only if the machine stalls this process.
         assert 5 <= s["frames_encoded"] <= 11, s
         assert s["frames_captured"] == len(results) > s["frames_encoded"]
         assert results.count(True) == s["frames_encoded"]
+        assert s["frames_limited"] == len(results) - s["frames_encoded"], s
+        assert s["frames_idle"] == 0 and viewer.count > 0, s
     finally:
         server.close()
 
@@ -405,9 +412,11 @@ def test_viewer_that_sends_after_its_request_is_dropped():
         server.close()
 
 
-def get(port, server, path, headers=b""):
+def get(port, server, path, headers=b"", frame=None):
+    """One request, answered by poll() (or push(frame): a snapshot waits for one)."""
     c = Client(port, b"GET " + path + b" HTTP/1.1\r\nHost: t\r\n" + headers + b"\r\n")
-    pump(server, None, [c], lambda: c.closed or c.count > 0, push=server.poll)
+    pump(server, None, [c], lambda: c.closed or c.count > 0,
+         push=server.poll if frame is None else lambda: server.push(frame))
     c.close()
     return c
 
@@ -416,7 +425,7 @@ def test_auth_guards_every_path():
     import binascii
     server, port = new_server(auth="viewer:s3cret", token="tok-EN_1.~")
     cam = SyntheticCamera(160, 120, img_stream.GRAYSCALE)
-    server.push(cam.snapshot())
+    j = img_stream.encode(cam.snapshot())
     good = b"Authorization: Basic " + binascii.b2a_base64(b"viewer:s3cret", False) + b"\r\n"
     bad = [b"", b"Authorization: Basic " + binascii.b2a_base64(b"viewer:s3cres", False) + b"\r\n",
            b"Authorization: Basic \r\n", b"Authorization: Bearer tok-EN_1.\r\n",
@@ -435,7 +444,7 @@ def test_auth_guards_every_path():
             for p, h in ((path, good), (path, good.replace(b"Basic", b"basic")),
                          (path + b"?token=tok-EN_1.~", b""), (path + b"?a=1&token=tok-EN_1.~", b""),
                          (path, b"Authorization: Bearer tok-EN_1.~\r\n")):
-                c = get(port, server, p, h)
+                c = get(port, server, p, h, j)
                 assert c.status().split(b" ")[1] == code, (p, h, c.status())
                 assert b"Access-Control-Allow-Origin" not in bytes(c.data)[:400]
         s = server.stats()

@@ -512,8 +512,10 @@ class MjpegServer:
                     continue
                 if c.buf is not None and ev & _POLLOUT:
                     self._flush(c, now)
+                # (A frame from before an idle spell is not sent: a new viewer
+                # waits for the next push.)
                 if c.state == _STREAM and c.buf is None and latest is not None \
-                        and latest.seq > c.sent_seq:
+                        and latest.seq > c.sent_seq and not self._stale:
                     self._start_part(c, latest)
                     self._flush(c, now)
                 elif c.state == _WAIT:

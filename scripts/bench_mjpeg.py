@@ -5,7 +5,7 @@ loopback as fast as they can.
 For each setting it reports, from the server's /stats counters over the
 measuring interval: frames captured per second (the camera loop), encode
 calls per second (must equal captured: one encode per frame however many
-clients), parts sent per second in total and per client. Two camera modes:
+clients; 0 without clients, as nothing is encoded while nobody watches), parts sent per second in total and per client. Two camera modes:
 unpaced (the loop runs as fast as it encodes) and paced at 30 fps like a
 sensor. Settings are interleaved over several rounds; medians are printed.
 
@@ -128,6 +128,8 @@ def main():
         "Encode calls per second equal captured frames per second with 4 clients as with 1:",
         "each frame is encoded once and the same bytes go to every client. A client that cannot",
         "keep up gets the newest frame when it is ready for one; it never slows the loop.",
+        "With no client nothing is encoded (`idle_fps=0`), so the unpaced loop runs at the",
+        "synthetic camera's own rate.",
         "<!-- mjpeg:end -->",
     ])
     print(section)

@@ -231,17 +231,24 @@ def test_push_allocates_nothing_in_steady_state():
         server.close()
 
 
+def push_for(server, cam, ms, clients=()):
+    """push() as fast as the loop goes for `ms`; what each call returned."""
+    t0 = time.ticks_ms()
+    results = []
+    while time.ticks_diff(time.ticks_ms(), t0) < ms:
+        results.append(server.push(cam.snapshot()))
+        for c in clients:
+            c.read()
+    return results
+
+
 def test_fps_limit_skips_encodes():
     server, port = new_server(fps_limit=20)
     cam = SyntheticCamera(160, 120, img_stream.GRAYSCALE)
     try:
         viewer = Client(port)
         server.poll()  # accepts it: from now on someone watches
-        t0 = time.ticks_ms()
-        results = []
-        while time.ticks_diff(time.ticks_ms(), t0) < 500:
-            results.append(server.push(cam.snapshot()))
-            viewer.read()
+        results = push_for(server, cam, 500, [viewer])
         s = server.stats()
         # 20 fps over 0.5 s: at most 11 encodes (50 ms apart), however many
         # pushes; fewer only if the machine stalls this process.
@@ -522,10 +529,7 @@ def test_idle_fps_caps_encodes_while_idle_and_snapshots_are_served_at_once():
     server, port = new_server(idle_fps=10)
     cam = SyntheticCamera(160, 120, img_stream.GRAYSCALE)
     try:
-        t0 = time.ticks_ms()
-        results = []
-        while time.ticks_diff(time.ticks_ms(), t0) < 500:
-            results.append(server.push(cam.snapshot()))
+        results = push_for(server, cam, 500)
         s = server.stats()
         # 10 fps over 0.5 s: at most 5 encodes, 100 ms apart (the first one
         # 100 ms after the start); fewer only if the machine stalls this process.

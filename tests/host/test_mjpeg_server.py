@@ -11,6 +11,7 @@ import subprocess
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from io import BytesIO
 
@@ -770,3 +771,55 @@ def test_control_over_http(guarded):
     finally:
         readers.close()
         assert guarded.get("/control?quality=65&fps=0" + q)[0] == 200  # as the other tests expect
+
+
+def test_prometheus_scrapes_the_guarded_server(guarded, tmp_path):
+    """The real Prometheus (Debian's prometheus package) scrapes /metrics
+    with the scrape config docs/MJPEG.md shows (a Bearer token), every 1 s:
+    the target is up and the series have the values /stats has. promtool's
+    linter finds nothing to say about the text."""
+    import shutil
+    if not shutil.which("prometheus") or not shutil.which("promtool"):
+        pytest.fail("prometheus/promtool are not installed (Debian package prometheus)")
+    status, _, body = guarded.get("/metrics?token=" + TOKEN)
+    lint = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True,
+                          timeout=30)
+    assert lint.returncode == 0 and not lint.stdout.strip() and not lint.stderr.strip(), lint
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    (tmp_path / "prometheus.yml").write_text(
+        "global: {scrape_interval: 1s, scrape_timeout: 1s}\n"
+        "scrape_configs:\n"
+        "  - job_name: cam\n"
+        f"    static_configs: [{{targets: ['127.0.0.1:{guarded.port}']}}]\n"
+        f"    authorization: {{credentials: {TOKEN}}}\n")
+    prom = subprocess.Popen(
+        ["prometheus", f"--config.file={tmp_path / 'prometheus.yml'}",
+         f"--storage.tsdb.path={tmp_path / 'data'}", f"--web.listen-address=127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def query(q):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/query?query=" +
+                                        urllib.parse.quote(q), timeout=5) as r:
+                return {tuple(sorted(x["metric"].items())): float(x["value"][1])
+                        for x in json.loads(r.read())["data"]["result"]}
+        except OSError:
+            return {}
+    try:
+        # Two scrapes of a counter: rate() needs both.
+        wait_for(lambda: query('rate(img_stream_frames_captured_total{job="cam"}[5s]) > 0'), 60,
+                 "two scrapes")
+        up = query('up{job="cam"}')
+        assert list(up.values()) == [1.0], up
+        captured = list(query("img_stream_frames_captured_total").values())[0]
+        st = json.loads(guarded.get("/stats?token=" + TOKEN)[2])
+        assert 0 < captured <= st["frames_captured"], (captured, st)
+        refused = query("img_stream_requests_refused_total")
+        assert {dict(k)["reason"] for k in refused} >= {"busy", "unauthorized", "forbidden"}
+        assert list(query("img_stream_quality").values()) == [65.0]
+    finally:
+        prom.terminate()
+        prom.wait(10)

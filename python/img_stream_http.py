@@ -8,7 +8,12 @@
 
 Endpoints: ``/`` (a page with the stream and live stats), ``/stream`` (MJPEG,
 ``multipart/x-mixed-replace``), ``/snapshot`` (the newest frame as one JPEG),
-``/stats`` (JSON).
+``/stats`` (JSON), ``/metrics`` (Prometheus text) and ``/control?quality=&fps=``
+(changes settings).
+
+Nothing is encoded while nobody watches: with no viewer, ``push()`` encodes
+at most ``idle_fps`` frames a second (0: none), and a ``/snapshot`` that
+finds no current frame waits for the next ``push()``, which encodes it.
 
 How it stays fast with slow viewers (the µStreamer model, no threads):
 
@@ -65,6 +70,50 @@ _POLLBAD = select.POLLERR | select.POLLHUP
 _READ = 0  # reading the request
 _STREAM = 1  # /stream: parts, forever
 _ONCE = 2  # one response, then close
+_WAIT = 3  # /snapshot: waiting for the next push() to encode a frame
+
+# /control's settings: (name, lowest, highest); 0 turns fps and idle_fps off.
+_CONTROLS = ((b"quality", 1, 100), (b"fps", 0, 1000), (b"idle_fps", 0, 1000))
+
+# /metrics, one family a row: (name, type, help, samples). Samples is the
+# /stats key of its one value, or ((suffix, /stats key), ...) for a family
+# with several (labels, or a summary's _sum and _count).
+_METRICS = (
+    ("img_stream_frames_captured_total", "counter", "Frames the camera loop pushed.",
+     "frames_captured"),
+    ("img_stream_frames_encoded_total", "counter", "Frames encoded (a JPEG input counts).",
+     "frames_encoded"),
+    ("img_stream_frames_not_encoded_total", "counter",
+     "Frames pushed but not encoded: nobody watched (idle) or fps_limit.",
+     (('{reason="idle"}', "frames_idle"), ('{reason="fps_limit"}', "frames_limited"))),
+    ("img_stream_encode_seconds", "summary", "Time spent encoding frames.",
+     (("_sum", "encode_s_total"), ("_count", "frames_encoded"))),
+    ("img_stream_encode_last_seconds", "gauge", "Encode time of the newest frame.", "encode_s"),
+    ("img_stream_jpeg_bytes", "gauge", "Size of the newest JPEG.", "jpeg_bytes"),
+    ("img_stream_parts_sent_total", "counter", "Frames sent to viewers, all viewers together.",
+     "parts_sent"),
+    ("img_stream_sent_bytes_total", "counter", "Bytes written to clients.", "bytes_sent"),
+    ("img_stream_viewer_frames_skipped_total", "counter",
+     "Frames a viewer skipped because it was still receiving an older one.", "frames_dropped"),
+    ("img_stream_viewers", "gauge", "Open /stream viewers.", "viewers"),
+    ("img_stream_viewers_max", "gauge", "max_clients: viewers allowed at once.", "max_clients"),
+    ("img_stream_viewers_dropped_total", "counter",
+     "Viewers dropped: stalled, reset, or sent after their request.", "clients_dropped"),
+    ("img_stream_requests_pending", "gauge", "Connections still sending their request.",
+     "requests_pending"),
+    ("img_stream_snapshots_waiting", "gauge", "Snapshot requests waiting for a frame.",
+     "snapshots_waiting"),
+    ("img_stream_requests_refused_total", "counter", "Requests refused or connections closed.",
+     (('{reason="busy"}', "rejected"), ('{reason="bad_request"}', "bad_requests"),
+      ('{reason="unauthorized"}', "unauthorized"), ('{reason="forbidden"}', "forbidden"),
+      ('{reason="evicted"}', "evicted"), ('{reason="request_timeout"}', "request_timeouts"))),
+    ("img_stream_accept_errors_total", "counter", "Failed accept() calls.", "accept_errors"),
+    ("img_stream_quality", "gauge", "JPEG quality in use.", "quality"),
+    ("img_stream_fps_limit", "gauge", "fps_limit while viewers watch (0: none).", "fps_limit"),
+    ("img_stream_idle_fps", "gauge", "Frames a second encoded while nobody watches.",
+     "idle_fps"),
+    ("img_stream_uptime_seconds", "gauge", "Seconds since the server started.", "uptime_s"),
+)
 
 # The page passes its own query (?token=...) on to /stream and /stats.
 _PAGE = b"""<!doctype html>
@@ -158,7 +207,7 @@ class MjpegServer:
     def __init__(self, port=8080, *, host="0.0.0.0", max_clients=4, quality=65,
                  fps_limit=None, subsampling=420, boundary="img_stream", allow_origin=None,
                  stall_timeout_ms=10000, request_timeout_ms=5000, max_pending=8,
-                 auth=None, token=None):
+                 auth=None, token=None, idle_fps=0):
         if max_clients < 1:
             raise ValueError("max_clients must be >= 1")
         if max_pending < 1:
@@ -166,6 +215,11 @@ class MjpegServer:
         self.quality = quality
         self.subsampling = subsampling
         self.fps_limit = fps_limit
+        # An int: _due() multiplies it with every idle push, and a float would
+        # box a new object each time.
+        if not isinstance(idle_fps, int) or idle_fps < 0:
+            raise ValueError("idle_fps must be an int >= 0")
+        self.idle_fps = idle_fps
         self.max_clients = max_clients
         self.max_pending = max_pending
         self.stall_timeout_ms = stall_timeout_ms
@@ -183,13 +237,15 @@ class MjpegServer:
         self._tail_fmt = "%ds" % len(self._tail)
         self._cors = (b"Access-Control-Allow-Origin: " + allow_origin.encode() + b"\r\n"
                       if allow_origin else b"")
+        self._origin = allow_origin.encode()
         self._frames = []
         self._frame_size = 0
         self._latest = None
+        self._stale = False  # push()es went by, not encoded, since _latest
         self._seq = 0
         self._clients = {}  # socket -> _Client, to look up what poll reports
         self._order = []  # the same clients, oldest first, iterated without copying
-        self._count = [0, 0, 0]  # clients in each state (_READ, _STREAM, _ONCE)
+        self._count = [0, 0, 0, 0]  # clients in each state (_READ, _STREAM, _ONCE, _WAIT)
         self._req_bufs = []  # request buffers given back, reused (at most max_pending)
         self._poll = select.poll()
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -204,10 +260,12 @@ class MjpegServer:
         now = ticks_ms()
         self._t0 = self._rate_t = self._last_encode = now
         self.captured = self.encoded = self.parts_sent = 0
+        self.frames_idle = self.frames_limited = 0
         self.bytes_sent = self.frames_dropped = 0
         self.clients_dropped = self.rejected = self.bad_requests = 0
         self.unauthorized = self.evicted = self.request_timeouts = self.accept_errors = 0
-        self.encode_us = 0
+        self.forbidden = 0
+        self.encode_us = self.encode_us_total = 0
         self._fps_captured = self._fps_sent = 0.0
         self._captured_then = self._parts_then = 0
 
@@ -215,16 +273,34 @@ class MjpegServer:
 
     def push(self, img):
         """Encodes ``img`` (any img_stream input; a JPEG passes through) once
-        and hands it to every client; returns False when ``fps_limit``
-        skipped it. Never blocks."""
+        and hands it to every client; returns False when it was not encoded
+        (``fps_limit``, or nobody watching: ``idle_fps``). Never blocks."""
         now = ticks_ms()
         self.captured += 1
         encoded = False
-        if not self.fps_limit or ticks_diff(now, self._last_encode) * self.fps_limit >= 1000:
+        if self._due(now):
             self._encode(img, now)
             encoded = True
         self._service(now)
         return encoded
+
+    def _due(self, now):
+        """This push() encodes: a snapshot waits for it, or a viewer watches
+        and ``fps_limit`` allows it, or nobody watches and ``idle_fps`` does.
+        Counts the frames it passes over."""
+        if self._count[_WAIT]:
+            return True
+        since = ticks_diff(now, self._last_encode)
+        if self._count[_STREAM]:
+            if not self.fps_limit or since * self.fps_limit >= 1000:
+                return True
+            self.frames_limited += 1
+            return False
+        if self.idle_fps and since * self.idle_fps >= 1000:
+            return True
+        self.frames_idle += 1
+        self._stale = True
+        return False
 
     def poll(self, timeout_ms=0):
         """Serves clients without a new frame, waiting up to ``timeout_ms``."""
@@ -262,6 +338,7 @@ class MjpegServer:
         return {
             "uptime_s": ticks_diff(ticks_ms(), self._t0) / 1000,
             "frames_captured": self.captured, "frames_encoded": self.encoded,
+            "frames_idle": self.frames_idle, "frames_limited": self.frames_limited,
             "fps_captured": self._fps_captured, "fps_sent": self._fps_sent,
             "encode_ms": self.encode_us / 1000,
             "jpeg_bytes": self._latest.jpeg_len if self._latest else 0,
@@ -271,8 +348,90 @@ class MjpegServer:
             "bad_requests": self.bad_requests, "unauthorized": self.unauthorized,
             "requests_pending": self._count[_READ], "evicted": self.evicted,
             "request_timeouts": self.request_timeouts, "accept_errors": self.accept_errors,
+            "forbidden": self.forbidden, "snapshots_waiting": self._count[_WAIT],
             "buffers": len(self._frames),
         }
+
+    def _settings(self):
+        q = self.quality
+        # A rate controller in place of a number shows the quality it chose.
+        return {"quality": q if isinstance(q, int) else q.quality, "fps": self.fps_limit or 0,
+                "idle_fps": self.idle_fps}
+
+    def _metrics(self):
+        """/metrics: the numbers /stats serves, as Prometheus text format 0.0.4."""
+        s = self._stats(False)
+        s.update(self._settings())
+        s["fps_limit"] = s["fps"]
+        s["viewers"] = self._count[_STREAM]
+        s["max_clients"] = self.max_clients
+        s["encode_s"] = self.encode_us / 1e6
+        s["encode_s_total"] = self.encode_us_total / 1e6
+        out = []
+        for name, kind, text, samples in _METRICS:
+            out.append("# HELP %s %s\n# TYPE %s %s\n" % (name, text, name, kind))
+            if not isinstance(samples, tuple):
+                samples = (("", samples),)
+            for suffix, key in samples:
+                v = s[key]
+                out.append("%s%s %s\n" % (name, suffix,
+                                          ("%d" % v) if isinstance(v, int) else ("%.6f" % v)))
+        return "".join(out).encode()
+
+    def _control(self, c, lines, query):
+        """/control: checks every value given before it changes any, then
+        answers the settings in force as JSON."""
+        if self._cross_site(lines):
+            self.forbidden += 1
+            self._send_once(c, _response("403 Forbidden", "text/plain",
+                                         b"cross-site request\n"))
+            return
+        new = [None] * len(_CONTROLS)
+        for item in query.split(b"&"):
+            key, _, value = item.partition(b"=")
+            if not item or key == b"token":
+                continue
+            for i, (name, lo, hi) in enumerate(_CONTROLS):
+                if key == name:
+                    break
+            else:
+                self._bad(c, "unknown setting; known: quality, fps, idle_fps")
+                return
+            if new[i] is not None:
+                self._bad(c, "%s given twice" % name.decode())
+                return
+            # Digits only (no sign, space or exponent), and few enough that
+            # int() stays small.
+            if not value.isdigit() or len(value) > 4 or not lo <= int(value) <= hi:
+                self._bad(c, "%s must be an integer %d..%d" % (name.decode(), lo, hi))
+                return
+            new[i] = int(value)
+        quality, fps, idle_fps = new
+        if quality is not None:
+            self.quality = quality
+        if fps is not None:
+            self.fps_limit = fps or None
+        if idle_fps is not None:
+            self.idle_fps = idle_fps
+        body = json.dumps(self._settings()).encode()
+        self._send_once(c, _response("200 OK", "application/json", body, self._cors))
+
+    def _cross_site(self, lines):
+        """A browser marks the request as sent by another site's page (Fetch
+        Metadata ``Sec-Fetch-Site``), from an origin other than
+        ``allow_origin``: such a page must not change the camera with the
+        viewer's cached credentials."""
+        site = origin = None
+        for line in lines:
+            name, _, value = line.partition(b":")
+            name = name.strip().lower()
+            if name == b"sec-fetch-site":
+                site = value.strip()
+            elif name == b"origin":
+                origin = value.strip()
+        if site is None or site == b"same-origin" or site == b"none":
+            return False
+        return not self._origin or self._origin == b"*" or origin != self._origin
 
     # --- encoding ----------------------------------------------------------------
 
@@ -305,8 +464,10 @@ class MjpegServer:
             f = self._free_frame()
             f.room[:n] = j
         self.encode_us = ticks_diff(ticks_us(), t)
+        self.encode_us_total += self.encode_us
         self.encoded += 1
         self._last_encode = now
+        self._stale = False
         h = img_stream.mjpeg_head(n, into=f.head, boundary=self._boundary)
         f.start = _HEADROOM - h
         f.jpeg_len = n
@@ -351,10 +512,14 @@ class MjpegServer:
                     continue
                 if c.buf is not None and ev & _POLLOUT:
                     self._flush(c, now)
+                # (A frame from before an idle spell is not sent: a new viewer
+                # waits for the next push.)
                 if c.state == _STREAM and c.buf is None and latest is not None \
-                        and latest.seq > c.sent_seq:
+                        and latest.seq > c.sent_seq and not self._stale:
                     self._start_part(c, latest)
                     self._flush(c, now)
+                elif c.state == _WAIT:
+                    self._wait_snapshot(c, now)
                 if c.sock is not None:
                     self._watch(c)
             except OSError:
@@ -545,17 +710,20 @@ class MjpegServer:
             c.buf, c.off, c.end = self._stream_head, 0, len(self._stream_head)
             self._flush(c, ticks_ms())
         elif path == b"/snapshot" or path == b"/snapshot.jpg":
-            f = self._latest
-            if f is None:
-                self._send_once(c, _response("503 Service Unavailable", "text/plain",
-                                             b"no frame yet\n", b"Retry-After: 1\r\n"))
+            if self._latest is not None and (self.idle_fps or not self._stale):
+                self._snapshot(c, self._latest)
                 return
-            head = ("HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n"
-                    % f.jpeg_len).encode() + b"Cache-Control: no-store\r\nConnection: close\r\n"
-            f.users += 1
-            c.frame = f
-            c.after = (f.buf, _HEADROOM, _HEADROOM + f.jpeg_len)
-            self._send_once(c, head + self._cors + b"\r\n")
+            # No current frame: the next push() encodes one for it.
+            if self._count[_WAIT] >= self.max_pending:
+                self.evicted += 1
+                self._no_frame(self._oldest(_WAIT))
+            self._set_state(c, _WAIT)
+            c.since = ticks_ms()
+        elif path == b"/metrics":
+            self._send_once(c, _response("200 OK", "text/plain; version=0.0.4; charset=utf-8",
+                                         self._metrics(), self._cors))
+        elif path == b"/control":
+            self._control(c, lines[1:], query)
         elif path == b"/stats":
             # Viewers' addresses only to a caller who proved who they are.
             body = json.dumps(self._stats(authed)).encode()
@@ -564,6 +732,26 @@ class MjpegServer:
             self._send_once(c, _response("200 OK", "text/html; charset=utf-8", _PAGE))
         else:
             self._send_once(c, _response("404 Not Found", "text/plain", b"not found\n"))
+
+    def _snapshot(self, c, f):
+        head = ("HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n"
+                % f.jpeg_len).encode() + b"Cache-Control: no-store\r\nConnection: close\r\n"
+        f.users += 1
+        c.frame = f
+        c.after = (f.buf, _HEADROOM, _HEADROOM + f.jpeg_len)
+        self._send_once(c, head + self._cors + b"\r\n")
+
+    def _no_frame(self, c):
+        self._send_once(c, _response("503 Service Unavailable", "text/plain",
+                                     b"no frame yet\n", b"Retry-After: 1\r\n"))
+
+    def _wait_snapshot(self, c, now):
+        """A waiting /snapshot gets the frame push() encoded for it, or a
+        503 when no push() came within ``request_timeout_ms``."""
+        if self._latest is not None and not self._stale:
+            self._snapshot(c, self._latest)
+        elif ticks_diff(now, c.since) > self.request_timeout_ms:
+            self._no_frame(c)
 
     def _set_state(self, c, state):
         self._count[c.state] -= 1

@@ -6,9 +6,15 @@ from img_stream import Image
 
 
 class MjpegServer:
-    """Serves `/` (a page), `/stream` (MJPEG), `/snapshot` (one JPEG) and
-    `/stats` (JSON) to many clients without threads: call `push(img)` after
-    each snapshot and `poll()` when there is no new frame.
+    """Serves `/` (a page), `/stream` (MJPEG), `/snapshot` (one JPEG),
+    `/stats` (JSON), `/metrics` (Prometheus text format 0.0.4) and
+    `/control?quality=&fps=&idle_fps=` (changes those settings, 400 on a bad
+    value, 403 to another site's page) to many clients without threads: call
+    `push(img)` after each snapshot and `poll()` when there is no new frame.
+
+    While no viewer is on `/stream`, `push()` encodes at most `idle_fps`
+    frames a second (0: none); a `/snapshot` that finds no current frame
+    waits for the next `push()` (at most `request_timeout_ms`, then 503).
 
     `max_clients` caps open streams; `max_pending` caps connections still
     sending their request (the oldest is closed first), which must finish
@@ -21,6 +27,7 @@ class MjpegServer:
     quality: int
     subsampling: int
     fps_limit: Optional[int]
+    idle_fps: int
     max_clients: int
     max_pending: int
     stall_timeout_ms: int
@@ -31,11 +38,11 @@ class MjpegServer:
                  boundary: str = "img_stream", allow_origin: Optional[str] = None,
                  stall_timeout_ms: int = 10000, request_timeout_ms: int = 5000,
                  max_pending: int = 8, auth: Optional[str] = None,
-                 token: Optional[str] = None) -> None: ...
+                 token: Optional[str] = None, idle_fps: int = 0) -> None: ...
 
     def push(self, img: Image) -> bool:
         """Encodes `img` once for every client and serves them; False when
-        `fps_limit` skipped it. Never blocks."""
+        it was not encoded (`fps_limit`, or nobody watching). Never blocks."""
 
     def poll(self, timeout_ms: int = 0) -> None:
         """Serves clients without a new frame, waiting up to `timeout_ms`."""

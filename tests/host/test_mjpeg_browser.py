@@ -6,11 +6,13 @@ Chromium is driven over the DevTools protocol on a pipe
 (--remote-debugging-pipe: JSON messages separated by NUL bytes on the
 browser's fds 3 and 4), so no WebSocket client library is needed."""
 import base64
+import http.server
 import json
 import os
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from io import BytesIO
 
@@ -108,6 +110,43 @@ def test_chromium_renders_the_stream_with_a_token(micropython, browser):
         renders_live_stream(browser, srv, "/?token=tok-9")
         assert srv.get("/stats?token=tok-9")[0] == 200
     finally:
+        srv.stop()
+
+
+def test_chromium_cross_site_page_cannot_use_control(micropython, browser):
+    """A page from another site (http://localhost:P/; the camera is
+    127.0.0.1) loads <img src=".../control?quality=5">: Chromium marks the
+    request Sec-Fetch-Site: cross-site and the server refuses it, so no page
+    can change the camera with the viewer's cached credentials. The same URL
+    typed into the address bar (Sec-Fetch-Site: none) works."""
+    srv = ServerProcess(size="320x240", format="NV12", camera_fps=30)
+    page = f'<!doctype html><img src="{srv.url("/control?quality=5")}">'.encode()
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, *args):
+            pass
+
+    other = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=other.serve_forever, daemon=True).start()
+    try:
+        browser.call("Target.createTarget", url=f"http://localhost:{other.server_port}/")
+        quality = lambda: json.loads(srv.get("/control")[2])["quality"]
+        s = wait_for(lambda: (lambda s: s if s["forbidden"] or quality() != 65 else None)(
+            srv.stats()), 30, "the page's request to reach the camera")
+        assert s["forbidden"] == 1 and s["bad_requests"] == 0 and quality() == 65, s
+        browser.call("Target.createTarget", url=srv.url("/control?quality=33"))
+        wait_for(lambda: quality() == 33, 30, "the typed URL to change the quality")
+        assert srv.stats()["forbidden"] == 1
+    finally:
+        other.shutdown()
+        other.server_close()
         srv.stop()
 
 

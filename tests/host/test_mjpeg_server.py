@@ -11,6 +11,7 @@ import subprocess
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from io import BytesIO
 
@@ -127,20 +128,20 @@ class StreamParser:
             del self.buf[:end]
 
 
-def open_stream(port, rcvbuf=0):
+def open_stream(port, rcvbuf=0, path="/stream"):
     s = socket.socket()
     if rcvbuf:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
     s.connect(("127.0.0.1", port))
-    s.sendall(b"GET /stream HTTP/1.1\r\nHost: cam\r\n\r\n")
+    s.sendall(b"GET " + path.encode() + b" HTTP/1.1\r\nHost: cam\r\n\r\n")
     return s
 
 
 class Readers:
     """Clients that read /stream as fast as they can, in one thread."""
 
-    def __init__(self, port, n):
-        self.socks = [open_stream(port) for _ in range(n)]
+    def __init__(self, port, n, path="/stream"):
+        self.socks = [open_stream(port, path=path) for _ in range(n)]
         self.parsers = [StreamParser() for _ in range(n)]
         self.error = None
         self._stop = False
@@ -240,7 +241,8 @@ def test_stats_are_json_with_sane_numbers(server):
     finally:
         readers.close()
     assert 15 <= s["fps_captured"] <= 45, s  # the camera runs at 30 fps
-    assert s["frames_encoded"] == s["frames_captured"], s
+    # One encode per frame while someone watched; none while nobody did.
+    assert s["frames_encoded"] == s["frames_captured"] - s["frames_idle"], s
     assert 0 < s["encode_ms"] < 1000 and s["jpeg_bytes"] > 1000, s
     c = s["clients"][0]
     assert 5 <= c["fps"] <= 45 and c["frames"] >= 40 and c["bytes"] > 40 * 1000, c
@@ -384,8 +386,9 @@ def test_slow_and_stalled_clients_do_not_slow_the_camera(micropython):
             readers.close()
             st.close()
         s = srv.stats()
-        # One encode per captured frame, however many clients.
-        assert s["frames_encoded"] == s["frames_captured"], s
+        # One encode per captured frame, however many clients (none between
+        # rounds, while nobody watched).
+        assert s["frames_encoded"] == s["frames_captured"] - s["frames_idle"], s
     finally:
         srv.stop()
 
@@ -643,3 +646,180 @@ def test_ffmpeg_reads_the_stream_with_a_token_or_basic_auth(guarded, tmp_path):
     assert r.returncode != 0 and "401" in r.stderr, r.stderr
     frames = list(tmp_path.glob("*.png"))
     assert len(frames) == 10 and all(Image.open(f).size == (320, 240) for f in frames), frames
+
+
+def metric_families(srv, path="/metrics"):
+    """GET /metrics, parsed by prometheus_client's own parser of text format
+    0.0.4: {family name: (type, {sample name + labels: value})}."""
+    from prometheus_client.parser import text_string_to_metric_families
+    status, headers, body = srv.get(path)
+    assert status == 200 and headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
+    out = {}
+    for fam in text_string_to_metric_families(body.decode()):
+        assert fam.name not in out and fam.documentation, fam
+        out[fam.name] = (fam.type, {s.name + "".join(f'{{{k}="{v}"}}' for k, v in
+                                                     sorted(s.labels.items())): s.value
+                                    for s in fam.samples})
+    return out
+
+
+def test_metrics_parse_as_prometheus_text(server):
+    readers = Readers(server.port, 2)
+    try:
+        wait_for(lambda: min(readers.counts()) >= 10, 20, "frames to the readers")
+        a = metric_families(server)
+        st = server.stats()
+        wait_for(lambda: min(readers.counts()) >= 20, 20, "more frames")
+        b = metric_families(server)
+    finally:
+        readers.close()
+    want = {"img_stream_frames_captured": "counter", "img_stream_frames_encoded": "counter",
+            "img_stream_frames_not_encoded": "counter", "img_stream_encode_seconds": "summary",
+            "img_stream_parts_sent": "counter", "img_stream_sent_bytes": "counter",
+            "img_stream_viewer_frames_skipped": "counter", "img_stream_viewers": "gauge",
+            "img_stream_viewers_dropped": "counter", "img_stream_requests_refused": "counter",
+            "img_stream_quality": "gauge", "img_stream_jpeg_bytes": "gauge"}
+    for name, kind in want.items():
+        assert a[name][0] == kind, (name, a[name])
+    v = lambda m, fam, sample=None: m[fam][1][sample or fam + ("_total" if m[fam][0] == "counter"
+                                                                 else "")]
+    # Counters only grow; /stats, read in between, lies between the two reads.
+    for fam, key in (("img_stream_frames_captured", "frames_captured"),
+                     ("img_stream_frames_encoded", "frames_encoded"),
+                     ("img_stream_parts_sent", "parts_sent"),
+                     ("img_stream_sent_bytes", "bytes_sent")):
+        assert v(a, fam) <= st[key] <= v(b, fam), (fam, v(a, fam), st[key], v(b, fam))
+    assert v(b, "img_stream_parts_sent") >= v(a, "img_stream_parts_sent") + 10
+    assert v(a, "img_stream_viewers") == 2 and v(a, "img_stream_quality") == 65
+    enc = v(b, "img_stream_encode_seconds", "img_stream_encode_seconds_count")
+    assert enc == v(b, "img_stream_frames_encoded")
+    mean_ms = 1000 * v(b, "img_stream_encode_seconds", "img_stream_encode_seconds_sum") / enc
+    assert 0.1 < mean_ms < 1000, mean_ms
+    idle = v(b, "img_stream_frames_not_encoded", 'img_stream_frames_not_encoded_total{reason="idle"}')
+    assert v(b, "img_stream_frames_encoded") == v(b, "img_stream_frames_captured") - idle
+
+
+def test_idle_server_encodes_only_for_snapshots(micropython):
+    """Nobody watching: frames are captured, none encoded; a /snapshot gets a
+    frame encoded for it (and decodes); a viewer starts the encoding and its
+    leaving stops it."""
+    srv = ServerProcess(size="320x240", format="NV12", camera_fps=30)
+    try:
+        wait_for(lambda: srv.stats()["frames_captured"] >= 30, 20, "30 frames captured")
+        assert srv.stats()["frames_encoded"] == 0
+        for i in range(3):
+            status, _, body = srv.get("/snapshot")
+            im = Image.open(BytesIO(body))
+            im.load()
+            assert status == 200 and im.size == (320, 240)
+            # One encode per snapshot, then none: frames go by unencoded.
+            n = srv.stats()
+            wait_for(lambda: srv.stats()["frames_idle"] >= n["frames_idle"] + 2, 10, "idle frames")
+            assert n["frames_encoded"] == srv.stats()["frames_encoded"] == i + 1, n
+        s = open_stream(srv.port)
+        parser = StreamParser()
+        while parser.count < 10:
+            parser.feed(s.recv(1 << 16))
+        s.close()
+        wait_for(lambda: srv.stats()["clients"] == [], 10, "the viewer to be gone")
+        n = srv.stats()
+        wait_for(lambda: srv.stats()["frames_captured"] >= n["frames_captured"] + 30, 20,
+                 "30 more frames")
+        s = srv.stats()
+        assert s["frames_encoded"] == n["frames_encoded"] >= 13, (n, s)
+        assert s["frames_idle"] >= n["frames_idle"] + 30, (n, s)
+    finally:
+        srv.stop()
+
+
+def http_code(srv, path):
+    try:
+        return srv.get(path)[0]
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+def test_control_over_http(guarded):
+    """/control on the guarded server: 401 without credentials; with them the
+    quality and frame rate change what viewers get; bad values are 400."""
+    q = "&token=" + TOKEN
+    assert http_code(guarded, "/control?quality=20") == 401
+    wait_for(lambda: http_code(guarded, "/snapshot?token=" + TOKEN) == 200, 20, "a frame")
+    readers = Readers(guarded.port, 1, "/stream?token=" + TOKEN)
+    try:
+        wait_for(lambda: readers.counts()[0] >= 5, 20, "the reader")
+        big = len(readers.parsers[0].last)
+        status, _, body = guarded.get("/control?quality=15&fps=10" + q)
+        assert status == 200 and json.loads(body) == {"quality": 15, "fps": 10, "idle_fps": 0}
+        stats = lambda: json.loads(guarded.get("/stats?token=" + TOKEN)[2])
+        s0 = stats()
+        wait_for(lambda: stats()["frames_captured"] >= s0["frames_captured"] + 60, 30,
+                 "two seconds of frames")
+        s1 = stats()
+        small = len(readers.parsers[0].last)
+        im = Image.open(BytesIO(readers.parsers[0].last))
+        im.load()
+        assert im.size == (320, 240) and small < 0.7 * big, (small, big)
+        # 10 of the camera's 30 fps are encoded: about a third.
+        ratio = (s1["frames_encoded"] - s0["frames_encoded"]) / (
+            s1["frames_captured"] - s0["frames_captured"])
+        assert 0.2 < ratio < 0.45, (ratio, s0, s1)
+        assert s1["frames_limited"] > s0["frames_limited"]
+        for bad in ("quality=0", "quality=abc", "fps=-1", "fps=5000", "nope=1", "quality=5&quality=6"):
+            assert http_code(guarded, "/control?" + bad + q) == 400, bad
+        assert json.loads(guarded.get("/control?token=" + TOKEN)[2])["quality"] == 15
+    finally:
+        readers.close()
+        assert guarded.get("/control?quality=65&fps=0" + q)[0] == 200  # as the other tests expect
+
+
+def test_prometheus_scrapes_the_guarded_server(guarded, tmp_path):
+    """The real Prometheus (Debian's prometheus package) scrapes /metrics
+    with the scrape config docs/MJPEG.md shows (a Bearer token), every 1 s:
+    the target is up and the series have the values /stats has. promtool's
+    linter finds nothing to say about the text."""
+    import shutil
+    if not shutil.which("prometheus") or not shutil.which("promtool"):
+        pytest.fail("prometheus/promtool are not installed (Debian package prometheus)")
+    status, _, body = guarded.get("/metrics?token=" + TOKEN)
+    lint = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True,
+                          timeout=30)
+    assert lint.returncode == 0 and not lint.stdout.strip() and not lint.stderr.strip(), lint
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    (tmp_path / "prometheus.yml").write_text(
+        "global: {scrape_interval: 1s, scrape_timeout: 1s}\n"
+        "scrape_configs:\n"
+        "  - job_name: cam\n"
+        f"    static_configs: [{{targets: ['127.0.0.1:{guarded.port}']}}]\n"
+        f"    authorization: {{credentials: {TOKEN}}}\n")
+    prom = subprocess.Popen(
+        ["prometheus", f"--config.file={tmp_path / 'prometheus.yml'}",
+         f"--storage.tsdb.path={tmp_path / 'data'}", f"--web.listen-address=127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def query(q):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/query?query=" +
+                                        urllib.parse.quote(q), timeout=5) as r:
+                return {tuple(sorted(x["metric"].items())): float(x["value"][1])
+                        for x in json.loads(r.read())["data"]["result"]}
+        except OSError:
+            return {}
+    try:
+        # Two scrapes of a counter: rate() needs both.
+        wait_for(lambda: query('rate(img_stream_frames_captured_total{job="cam"}[5s]) > 0'), 60,
+                 "two scrapes")
+        up = query('up{job="cam"}')
+        assert list(up.values()) == [1.0], up
+        captured = list(query("img_stream_frames_captured_total").values())[0]
+        st = json.loads(guarded.get("/stats?token=" + TOKEN)[2])
+        assert 0 < captured <= st["frames_captured"], (captured, st)
+        refused = query("img_stream_requests_refused_total")
+        assert {dict(k)["reason"] for k in refused} >= {"busy", "unauthorized", "forbidden"}
+        assert list(query("img_stream_quality").values()) == [65.0]
+    finally:
+        prom.terminate()
+        prom.wait(10)

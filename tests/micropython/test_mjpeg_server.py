@@ -119,8 +119,10 @@ def test_stream_encodes_once_for_every_client():
         for c in cs:
             assert is_jpeg(c.last)
         s = server.stats()
-        # One encode per pushed frame, however many clients got it.
-        assert s["frames_encoded"] == s["frames_captured"], s
+        # One encode per pushed frame, however many clients got it (the first
+        # push came before the server had accepted them: nobody watched).
+        assert s["frames_encoded"] == s["frames_captured"] - s["frames_idle"], s
+        assert s["frames_idle"] <= 1, s
         assert s["parts_sent"] >= 15 and len(s["clients"]) == 3, s
         assert s["buffers"] <= 3 + 2, s
     finally:
@@ -229,20 +231,32 @@ def test_push_allocates_nothing_in_steady_state():
         server.close()
 
 
+def push_for(server, cam, ms, clients=()):
+    """push() as fast as the loop goes for `ms`; what each call returned."""
+    t0 = time.ticks_ms()
+    results = []
+    while time.ticks_diff(time.ticks_ms(), t0) < ms:
+        results.append(server.push(cam.snapshot()))
+        for c in clients:
+            c.read()
+    return results
+
+
 def test_fps_limit_skips_encodes():
     server, port = new_server(fps_limit=20)
     cam = SyntheticCamera(160, 120, img_stream.GRAYSCALE)
     try:
-        t0 = time.ticks_ms()
-        results = []
-        while time.ticks_diff(time.ticks_ms(), t0) < 500:
-            results.append(server.push(cam.snapshot()))
+        viewer = Client(port)
+        server.poll()  # accepts it: from now on someone watches
+        results = push_for(server, cam, 500, [viewer])
         s = server.stats()
         # 20 fps over 0.5 s: at most 11 encodes (50 ms apart), however many
         # pushes; fewer only if the machine stalls this process.
         assert 5 <= s["frames_encoded"] <= 11, s
         assert s["frames_captured"] == len(results) > s["frames_encoded"]
         assert results.count(True) == s["frames_encoded"]
+        assert s["frames_limited"] == len(results) - s["frames_encoded"], s
+        assert s["frames_idle"] == 0 and viewer.count > 0, s
     finally:
         server.close()
 
@@ -405,9 +419,11 @@ def test_viewer_that_sends_after_its_request_is_dropped():
         server.close()
 
 
-def get(port, server, path, headers=b""):
+def get(port, server, path, headers=b"", frame=None):
+    """One request, answered by poll() (or push(frame): a snapshot waits for one)."""
     c = Client(port, b"GET " + path + b" HTTP/1.1\r\nHost: t\r\n" + headers + b"\r\n")
-    pump(server, None, [c], lambda: c.closed or c.count > 0, push=server.poll)
+    pump(server, None, [c], lambda: c.closed or c.count > 0,
+         push=server.poll if frame is None else lambda: server.push(frame))
     c.close()
     return c
 
@@ -416,7 +432,7 @@ def test_auth_guards_every_path():
     import binascii
     server, port = new_server(auth="viewer:s3cret", token="tok-EN_1.~")
     cam = SyntheticCamera(160, 120, img_stream.GRAYSCALE)
-    server.push(cam.snapshot())
+    j = img_stream.encode(cam.snapshot())
     good = b"Authorization: Basic " + binascii.b2a_base64(b"viewer:s3cret", False) + b"\r\n"
     bad = [b"", b"Authorization: Basic " + binascii.b2a_base64(b"viewer:s3cres", False) + b"\r\n",
            b"Authorization: Basic \r\n", b"Authorization: Bearer tok-EN_1.\r\n",
@@ -435,7 +451,7 @@ def test_auth_guards_every_path():
             for p, h in ((path, good), (path, good.replace(b"Basic", b"basic")),
                          (path + b"?token=tok-EN_1.~", b""), (path + b"?a=1&token=tok-EN_1.~", b""),
                          (path, b"Authorization: Bearer tok-EN_1.~\r\n")):
-                c = get(port, server, p, h)
+                c = get(port, server, p, h, j)
                 assert c.status().split(b" ")[1] == code, (p, h, c.status())
                 assert b"Access-Control-Allow-Origin" not in bytes(c.data)[:400]
         s = server.stats()
@@ -486,3 +502,241 @@ def test_same_compares_whole_values():
     assert same(b"abc", b"abc") and same(b"", b"")
     for given in (b"", b"ab", b"abd", b"abcd", b"xbc", b"\x00bc"):
         assert not same(given, b"abc"), given
+
+
+def test_nobody_watching_means_no_encoding():
+    server, port = new_server()
+    cam = SyntheticCamera(160, 120, img_stream.GRAYSCALE)
+    try:
+        assert not any(server.push(cam.snapshot()) for _ in range(50))
+        s = server.stats()
+        assert s["frames_encoded"] == 0 and s["frames_idle"] == 50 and s["buffers"] == 0, s
+        v = Client(port)
+        pump(server, cam, [v], lambda: v.count >= 5)
+        v.close()
+        # Once the server has seen it go, pushes are not encoded again.
+        pump(server, cam, [], lambda: server.stats()["clients_dropped"] == 1)
+        n, idle = server.stats()["frames_encoded"], server.stats()["frames_idle"]
+        assert not any(server.push(cam.snapshot()) for _ in range(20))
+        s = server.stats()
+        assert s["frames_encoded"] == n and s["frames_idle"] == idle + 20, s
+        assert s["frames_captured"] == s["frames_encoded"] + s["frames_idle"], s
+    finally:
+        server.close()
+
+
+def test_idle_fps_caps_encodes_while_idle_and_snapshots_are_served_at_once():
+    server, port = new_server(idle_fps=10)
+    cam = SyntheticCamera(160, 120, img_stream.GRAYSCALE)
+    try:
+        results = push_for(server, cam, 500)
+        s = server.stats()
+        # 10 fps over 0.5 s: at most 5 encodes, 100 ms apart (the first one
+        # 100 ms after the start); fewer only if the machine stalls this process.
+        assert 2 <= s["frames_encoded"] <= 5 and results.count(True) == s["frames_encoded"], s
+        assert s["frames_idle"] == len(results) - s["frames_encoded"], s
+        # The newest idle frame is recent enough: served from the call that
+        # accepts the request, nothing encoded for it.
+        snap = Client(port, b"GET /snapshot HTTP/1.1\r\n\r\n")
+        server.poll()
+        snap.read()
+        assert snap.closed and snap.status() == b"HTTP/1.1 200 OK", snap.status()
+        assert is_jpeg(bytes(snap.data).split(b"\r\n\r\n", 1)[1])
+        assert server.stats()["frames_encoded"] == s["frames_encoded"]
+    finally:
+        server.close()
+
+
+def test_snapshot_while_idle_waits_for_the_next_push():
+    server, port = new_server(request_timeout_ms=200)
+    cam = SyntheticCamera(160, 120, img_stream.GRAYSCALE)
+    j = img_stream.encode(cam.snapshot(), quality=30)
+    try:
+        server.push(cam.snapshot())
+        snap = Client(port, b"GET /snapshot HTTP/1.1\r\n\r\n")
+        pump(server, None, [snap], lambda: server.stats()["snapshots_waiting"] == 1,
+             push=server.poll)
+        # poll() has no frame to give it: it waits.
+        for _ in range(5):
+            server.poll()
+            snap.read()
+        assert snap.data == b"" and server.stats()["frames_encoded"] == 0
+        # The next push() encodes for it (a JPEG passes through: the body is it).
+        assert server.push(j)
+        snap.read()
+        assert snap.closed and bytes(snap.data).split(b"\r\n\r\n", 1)[1] == j
+        s = server.stats()
+        assert s["frames_encoded"] == 1 and s["snapshots_waiting"] == 0, s
+        assert not server.push(j)  # and then nobody wants frames again
+        # A snapshot that no push() comes for gets 503 after request_timeout_ms
+        # (the one encoded frame is stale by now).
+        late = Client(port, b"GET /snapshot HTTP/1.1\r\n\r\n")
+        t0 = time.ticks_ms()
+        pump(server, None, [late], lambda: late.closed, push=server.poll)
+        assert time.ticks_diff(time.ticks_ms(), t0) >= 150
+        assert late.status() == b"HTTP/1.1 503 Service Unavailable", late.status()
+    finally:
+        server.close()
+
+
+def test_waiting_snapshots_are_capped_oldest_first():
+    server, port = new_server(max_pending=2)
+    try:
+        cs = []
+        for _ in range(2):
+            cs.append(Client(port, b"GET /snapshot HTTP/1.1\r\n\r\n"))
+            pump(server, None, [], lambda: server.stats()["snapshots_waiting"] == len(cs),
+                 push=server.poll)
+        cs.append(Client(port, b"GET /snapshot HTTP/1.1\r\n\r\n"))
+        pump(server, None, cs, lambda: cs[0].closed, push=server.poll)
+        # The oldest was answered (503) to make room; the other two wait.
+        assert cs[0].closed and b" 503 " in cs[0].status(), cs[0].status()
+        s = server.stats()
+        assert s["evicted"] == 1 and s["snapshots_waiting"] == 2, s
+        server.push(SyntheticCamera(160, 120, img_stream.GRAYSCALE).snapshot())
+        for c in cs[1:]:
+            c.read()
+            assert c.closed and c.status() == b"HTTP/1.1 200 OK", c.status()
+    finally:
+        server.close()
+
+
+def test_idle_push_allocates_nothing():
+    import gc
+    server, port = new_server()
+    img = SyntheticCamera(320, 240, img_stream.NV12).snapshot()
+    try:
+        server.push(img)
+        gc.collect()
+        before = gc.mem_alloc()
+        for _ in range(200):
+            server.push(img)
+        # At most one once-a-second rate update (a few floats) falls in here;
+        # 16 B of garbage per push would be 3200 B.
+        grown = gc.mem_alloc() - before
+        assert grown < 200 * 16 and server.stats()["frames_idle"] == 201, grown
+    finally:
+        server.close()
+
+
+def metrics(server, port, headers=b""):
+    """GET /metrics, parsed: {sample name with labels: value}, checking the
+    text format as it goes (each family's HELP and TYPE come first, once)."""
+    c = get(port, server, b"/metrics", headers)
+    head, body = bytes(c.data).split(b"\r\n\r\n", 1)
+    assert b"Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n" in head, head
+    out, family, kinds = {}, None, {}
+    for line in body.decode().split("\n")[:-1]:
+        if line.startswith("# HELP "):
+            family = line.split(" ")[2]
+            assert family not in kinds, family
+        elif line.startswith("# TYPE "):
+            _, _, name, kind = line.split(" ")
+            assert name == family and kind in ("counter", "gauge", "summary"), line
+            kinds[name] = kind
+        else:
+            name, value = line.split(" ")
+            assert name.split("{")[0] in (family, family + "_sum", family + "_count"), line
+            out[name] = float(value)
+    assert body.endswith(b"\n") and len(kinds) >= 15, kinds
+    return out
+
+
+def test_metrics_serve_the_stats_in_prometheus_text():
+    server, port = new_server(quality=40, max_clients=3)
+    cam = SyntheticCamera(160, 120, img_stream.GRAYSCALE)
+    try:
+        for _ in range(3):
+            server.push(cam.snapshot())  # idle: not encoded
+        v = Client(port)
+        pump(server, cam, [v], lambda: v.count >= 5)
+        m = metrics(server, port)
+        s = server.stats()
+        assert m["img_stream_frames_captured_total"] == s["frames_captured"]
+        assert m["img_stream_frames_encoded_total"] == s["frames_encoded"] >= 5
+        assert m['img_stream_frames_not_encoded_total{reason="idle"}'] == s["frames_idle"] >= 3
+        assert m["img_stream_encode_seconds_count"] == s["frames_encoded"]
+        assert 0 < m["img_stream_encode_seconds_sum"] < 10
+        assert m["img_stream_parts_sent_total"] == s["parts_sent"] >= 5
+        assert m["img_stream_sent_bytes_total"] <= s["bytes_sent"]  # /metrics' own bytes came after
+        assert m["img_stream_jpeg_bytes"] == s["jpeg_bytes"] > 100
+        assert m["img_stream_viewers"] == 1 and m["img_stream_viewers_max"] == 3
+        assert m["img_stream_quality"] == 40 and m["img_stream_idle_fps"] == 0
+        assert m['img_stream_requests_refused_total{reason="bad_request"}'] == 0
+        v.close()
+    finally:
+        server.close()
+
+
+def control(port, server, query, headers=b""):
+    c = get(port, server, b"/control" + query, headers)
+    head, _, body = bytes(c.data).partition(b"\r\n\r\n")
+    return c.status().split(b" ")[1], body
+
+
+def test_control_changes_quality_and_fps():
+    server, port = new_server()
+    cam = SyntheticCamera(320, 240, img_stream.RGB888)
+    img = cam.snapshot()
+    try:
+        v = Client(port)
+        pump(server, None, [v], lambda: v.count >= 2, push=lambda: server.push(img))
+        big = server.stats()["jpeg_bytes"]
+        code, body = control(port, server, b"?quality=10&fps=20")
+        assert code == b"200" and json.loads(body) == {"quality": 10, "fps": 20, "idle_fps": 0}
+        assert server.quality == 10 and server.fps_limit == 20
+        n = v.count
+        pump(server, None, [v], lambda: v.count >= n + 3, push=lambda: server.push(img))
+        # The same picture, smaller at quality 10; fps_limit now skips pushes.
+        assert len(v.last) == server.stats()["jpeg_bytes"] < big * 0.7, (len(v.last), big)
+        assert server.stats()["frames_limited"] > 0
+        code, body = control(port, server, b"?fps=0&idle_fps=2")
+        assert code == b"200" and server.fps_limit is None and server.idle_fps == 2
+        code, body = control(port, server, b"")  # no values: the settings, unchanged
+        assert code == b"200" and json.loads(body) == {"quality": 10, "fps": 0, "idle_fps": 2}
+        v.close()
+    finally:
+        server.close()
+
+
+def test_control_refuses_bad_values_and_changes_nothing():
+    server, port = new_server()
+    try:
+        for q in (b"?quality=0", b"?quality=101", b"?quality=abc", b"?quality=-5",
+                  b"?quality=", b"?quality=1e2", b"?quality=+50", b"?quality=%2050",
+                  b"?quality=00000050", b"?fps=1001", b"?idle_fps=x", b"?quality=50&quality=60",
+                  b"?quality=50&fps=abc", b"?brightness=3", b"?quality"):
+            code, body = control(port, server, q)
+            assert code == b"400", (q, code, body)
+            assert server.quality == 65 and server.fps_limit is None and server.idle_fps == 0, q
+        assert b"quality must be an integer 1..100" in control(port, server, b"?quality=0")[1]
+        assert b"unknown setting" in control(port, server, b"?x=1")[1]
+        assert server.stats()["bad_requests"] == 17
+    finally:
+        server.close()
+
+
+def test_control_needs_credentials_and_refuses_cross_site_pages():
+    server, port = new_server(token="tk", allow_origin="https://ha.example")
+    try:
+        assert control(port, server, b"?quality=20")[0] == b"401"
+        assert control(port, server, b"?quality=20&token=tk")[0] == b"200"
+        assert server.quality == 20
+        # A browser says another site's page sent it: refused, even with the
+        # credentials a browser would attach by itself.
+        for h in (b"Sec-Fetch-Site: cross-site\r\n", b"Sec-Fetch-Site: same-site\r\n",
+                  b"Sec-Fetch-Site: cross-site\r\nOrigin: https://evil.example\r\n"):
+            assert control(port, server, b"?quality=30&token=tk", h)[0] == b"403", h
+        assert server.quality == 20 and server.stats()["forbidden"] == 3
+        # The origin the server names may, and the page's own origin may.
+        for h in (b"Sec-Fetch-Site: cross-site\r\nOrigin: https://ha.example\r\n",
+                  b"Sec-Fetch-Site: same-origin\r\n", b"sec-fetch-site: none\r\n"):
+            assert control(port, server, b"?quality=31&token=tk", h)[0] == b"200", h
+        assert server.quality == 31
+        m = metrics(server, port, b"Authorization: Bearer tk\r\n")
+        assert m['img_stream_requests_refused_total{reason="forbidden"}'] == 3
+        assert m['img_stream_requests_refused_total{reason="unauthorized"}'] == 1
+    finally:
+        server.close()
+    raises(ValueError, new_server, idle_fps=-1, contains="idle_fps")
+    raises(ValueError, new_server, idle_fps=0.5, contains="idle_fps")

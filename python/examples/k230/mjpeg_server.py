@@ -1,6 +1,10 @@
 # K230: the camera as an MJPEG web camera. Open http://<board>:8080/ in a
 # browser (or point VLC, ffmpeg, OpenCV or Home Assistant at
-# http://<board>:8080/stream). Copy this file and img_stream_http.py to the
+# http://<board>:8080/stream; Prometheus at http://<board>:8080/metrics).
+# Change quality or frame rate while it runs:
+#   curl 'http://<board>:8080/control?quality=40&fps=15'
+# While nobody watches, nothing is encoded (idle_fps=0): a /snapshot waits for
+# the next frame. Copy this file and img_stream_http.py to the
 # board once its network is up. On the unix port the sensor is emulated
 # (python/media/ over python/synthetic_camera.py).
 #
@@ -8,6 +12,7 @@
 #     port=8080 host=0.0.0.0 size=640x480 format=YUV420SP quality=65
 #     camera_fps=30   unix port: pace the emulated sensor (0: as fast as it encodes)
 #     fps_limit=0 max_clients=4 stall_ms=10000 seconds=0 (0: forever)
+#     idle_fps=0      frames a second encoded while nobody watches
 #     report=0        print "loop <frames> <ms>" every N frames (the load test reads it)
 #     auth=user:password  HTTP Basic auth; token=...  ?token= / Bearer (both off when empty)
 import sys
@@ -20,7 +25,8 @@ from media.media import MediaManager
 
 opts = {"port": "8080", "host": "0.0.0.0", "size": "640x480", "format": "YUV420SP",
         "quality": "65", "camera_fps": "30", "fps_limit": "0", "max_clients": "4",
-        "stall_ms": "10000", "seconds": "0", "report": "0", "auth": "", "token": ""}
+        "stall_ms": "10000", "seconds": "0", "report": "0", "auth": "", "token": "",
+        "idle_fps": "0"}
 for arg in sys.argv[1:]:
     k, _, v = arg.partition("=")
     if k not in opts:
@@ -49,8 +55,9 @@ server = img_stream_http.MjpegServer(
     int(opts["port"]), host=opts["host"], max_clients=int(opts["max_clients"]),
     quality=int(opts["quality"]), fps_limit=int(opts["fps_limit"]) or None,
     stall_timeout_ms=int(opts["stall_ms"]), auth=opts["auth"] or None,
-    token=opts["token"] or None)
-print("serving http://%s:%s/ (stream: /stream, snapshot: /snapshot, stats: /stats)" % (
+    token=opts["token"] or None, idle_fps=int(opts["idle_fps"]))
+print("serving http://%s:%s/ (stream: /stream, snapshot: /snapshot, stats: /stats, "
+      "metrics: /metrics, settings: /control)" % (
     "127.0.0.1" if opts["host"] == "0.0.0.0" else opts["host"], opts["port"]))
 
 start = last = time.ticks_ms()

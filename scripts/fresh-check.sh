@@ -94,12 +94,14 @@ trap cleanup EXIT
         debootstrap --variant=minbase "$SUITE" "$root" "$mirror" >"$root.debootstrap.log" 2>&1 ||
         { tail -20 "$root.debootstrap.log"; die "debootstrap failed"; }
     rm -f "$root.debootstrap.log"
-    # The machine's own apt configuration (mirror, suites, options), its DNS
-    # and CA bundle.
+    # The machine's own apt configuration (mirror, suites, options), its DNS,
+    # hosts file and CA bundle.
     rm -f "$root/etc/apt/sources.list"
     cp -a /etc/apt/sources.list* "$root/etc/apt/" 2>/dev/null || true
     cp -a /etc/apt/apt.conf.d/. "$root/etc/apt/apt.conf.d/"
     cp /etc/resolv.conf "$root/etc/resolv.conf"
+    # Every machine has localhost in /etc/hosts; debootstrap writes none.
+    cp /etc/hosts "$root/etc/hosts"
     mkdir -p "$root/etc/ssl"
     cp "$HOST_CA" "$root/etc/ssl/host-ca.crt"
     # No services start inside the root while packages install.

@@ -37,12 +37,14 @@ if [ ${#missing[@]} -gt 0 ]; then
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-    # Debian's mosquitto package starts a system broker on 1883; the tests run
-    # their own brokers on free ports and need none.
-    if printf '%s\n' "${missing[@]}" | grep -qx mosquitto; then
-        (command -v systemctl >/dev/null && $SUDO systemctl stop mosquitto 2>/dev/null) || true
-        (command -v service >/dev/null && $SUDO service mosquitto stop >/dev/null 2>&1) || true
-    fi
+    # Debian's mosquitto and prometheus packages start system services (on
+    # 1883 and 9090); the tests run their own on free ports and need none.
+    for svc in mosquitto prometheus; do
+        if printf '%s\n' "${missing[@]}" | grep -qx "$svc"; then
+            (command -v systemctl >/dev/null && $SUDO systemctl stop "$svc" 2>/dev/null) || true
+            (command -v service >/dev/null && $SUDO service "$svc" stop >/dev/null 2>&1) || true
+        fi
+    done
 fi
 
 if [ ${#pip_pkgs[@]} -gt 0 ]; then

@@ -67,6 +67,17 @@ die() {
     exit 1
 }
 
+# A private mount namespace for "$@": mounts made inside vanish with it. Inside
+# a chroot (make fresh-check builds this chroot inside one) "/" is no mount
+# point, and unshare cannot make it private ("cannot change root filesystem
+# propagation"); the mounts it inherits there are already private (the
+# enclosing namespace made them so), so it keeps their propagation as it is.
+private_ns() {
+    local propagation=private
+    mountpoint -q / || propagation=unchanged
+    unshare --mount --propagation "$propagation" -- "$@"
+}
+
 # The Debian mirror comes from the machine's own apt configuration.
 find_mirror() {
     bash "$(dirname "${BASH_SOURCE[0]}")/debian-mirror.sh" || die "no Debian mirror found in /etc/apt"
@@ -86,7 +97,7 @@ run_in() {
     shift
     [ -d "$root" ] || die "no chroot at $root"
     mkdir -p "$CARGO_CACHE"
-    unshare --mount --propagation private -- "${BASH_SOURCE[0]}" __inner "$root" "$PWD" "$@"
+    private_ns "${BASH_SOURCE[0]}" __inner "$root" "$PWD" "$@"
 }
 
 inner() {
@@ -151,8 +162,7 @@ create() {
     echo "riscv-chroot: creating $ROOT (a few minutes, ~3 GB)" >&2
     # In its own mount namespace: the /proc and /sys debootstrap mounts in the
     # target cannot outlive it on the host if it is interrupted.
-    unshare --mount --propagation private -- \
-        debootstrap --variant=minbase "$SUITE" "$tmp" "$mirror" >"$tmp.log" 2>&1 ||
+    private_ns debootstrap --variant=minbase "$SUITE" "$tmp" "$mirror" >"$tmp.log" 2>&1 ||
         die "debootstrap failed, see $tmp.log"
     sources_lines "$mirror" >"$tmp/etc/apt/sources.list"
     # Never start services inside the chroot during package installation.

@@ -1,5 +1,9 @@
 """Writes the markdown section of scripts/bench_riscv.sh from its counts:
-report.py WORK WIDTH HEIGHT SECONDS COMMIT LOAD_BEFORE LOAD_AFTER VERSIONS."""
+report.py WORK WIDTH HEIGHT SECONDS COMMIT LOAD_BEFORE LOAD_AFTER VERSIONS [UPSTREAM_COMMIT].
+
+Also writes WORK/lines.txt: one machine-readable line per measurement,
+`riscv64 FORMAT ENCODER instr_px=X m1eq_px=Y bytes=N`."""
+import os
 import datetime
 import math
 import sys
@@ -8,9 +12,12 @@ from PIL import Image
 
 work, w, h = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 took, commit, load_before, load_after, versions = sys.argv[4:9]
+upstream = sys.argv[9] if len(sys.argv) > 9 else ""
 px = w * h
 FORMATS = ["GRAYSCALE", "RGB565", "RGB888", "NV12"]
-ENCODERS = ["fast", "fastzbb", "fastv", "generic", "turbo", "turbov"]
+ENCODERS = ["fast", "fastzbb", "fastv", "generic", "turbo", "turbov"] + (["turborvv"] if upstream else [])
+# The encoders of the machine-readable lines (issue 16's names).
+LINE_NAMES = {"fast": "fast", "fastv": "fast+v", "turbo": "turbo", "turbov": "turbo+v", "turborvv": "turbo-rvv"}
 SOURCE = {"GRAYSCALE": "gray.raw", "RGB565": "rgb565x.rgb", "RGB888": "rgb888.raw", "NV12": "rgb888.raw"}
 
 
@@ -21,6 +28,18 @@ def count(tag):
 
 def per_px(fmt, enc):
     return (count(f"{fmt}.{enc}.2") - count(f"{fmt}.{enc}.1")) / px
+
+
+def m1eq_px(fmt, enc):
+    """m1-equivalent count per pixel (vector builds; scalar ones: instructions)."""
+    if not os.path.exists(f"{work}/{fmt}.{enc}.2.m1eq"):
+        return per_px(fmt, enc)
+
+    def m1(n):
+        with open(f"{work}/{fmt}.{enc}.{n}.m1eq") as f:
+            return float(f.read())
+
+    return (m1(2) - m1(1)) / px
 
 
 def jpeg(fmt, enc):
@@ -40,6 +59,8 @@ def psnr(fmt, enc):
 
 
 rows = []
+vrows = []
+lines = []
 notes = []
 for fmt in FORMATS:
     v = {e: per_px(fmt, e) for e in ENCODERS}
@@ -55,6 +76,38 @@ for fmt in FORMATS:
         f"{v['turbo'] / v['generic']:.2f}× | {len(jpeg(fmt, 'fast'))} / {len(jpeg(fmt, 'turbo'))} | "
         f"{psnr(fmt, 'fast'):.2f} / {psnr(fmt, 'turbo'):.2f} | {same} |"
     )
+    m = {e: m1eq_px(fmt, e) for e in ENCODERS}
+    for e, name in LINE_NAMES.items():
+        if e in v:
+            lines.append(f"riscv64 {fmt} {name} instr_px={v[e]:.2f} m1eq_px={m[e]:.2f} bytes={len(jpeg(fmt, e))}")
+    if upstream:
+        vrows.append(
+            f"| {fmt} | {v['fastv']:.1f} / {m['fastv']:.1f} | {v['turbov']:.1f} / {m['turbov']:.1f} | "
+            f"{v['turborvv']:.1f} / {m['turborvv']:.1f} | {v['fastv'] / v['turborvv']:.2f} | "
+            f"{m['fastv'] / m['turborvv']:.2f} | {len(jpeg(fmt, 'fastv'))} / {len(jpeg(fmt, 'turborvv'))} | "
+            f"{psnr(fmt, 'fastv'):.2f} / {psnr(fmt, 'turborvv'):.2f} |"
+        )
+with open(f"{work}/lines.txt", "w") as f:
+    f.write("\n".join(lines) + "\n")
+
+if upstream:
+    vector_table = f"""
+
+#### Vector builds against upstream libjpeg-turbo's RVV SIMD, {w}x{h}, q65
+
+Instructions / m1-equivalents per pixel. **turbo-rvv** = upstream libjpeg-turbo at `{upstream[:7]}` (main, its
+`simd/riscv64/` RVV code: colour conversion, downsampling, islow DCT, quantisation; Huffman in C), built with its
+own CMake (Release, static, `riscv64-linux-gnu-gcc`), SIMD chosen at run time, driven by the same harness. Goal of
+issue 16: Fast +v at most 0.67 of turbo-rvv's m1-equivalents and below its instructions.
+
+| format | Fast +v | turbo +v | turbo-rvv | Fast +v ÷ turbo-rvv, instr | Fast +v ÷ turbo-rvv, m1eq | bytes Fast +v / turbo-rvv | PSNR |
+|---|---:|---:|---:|---:|---:|---:|---:|
+""" + "\n".join(vrows)
+else:
+    vector_table = """
+
+(No upstream libjpeg-turbo tree was available, so the comparison with its RVV SIMD is missing: see
+`scripts/bench_riscv.sh`.)"""
 
 now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 qemu, rustc, gcc = (versions.splitlines() + ["", "", ""])[:3]
@@ -68,7 +121,8 @@ unlike qemu's wall time, which says nothing about the board.
 
 Command: `bash scripts/bench_riscv.sh --write` (part of `make bench`), run {now}, took {took} s.
 
-Software: {qemu} (`-cpu rv64,v=true,vlen=128`), {rustc}, {gcc}, libjpeg-turbo 2.1.5 (Debian trixie's source).
+Software: {qemu} (`-cpu rv64,v=true,vlen=128`), {rustc}, {gcc}, libjpeg-turbo 2.1.5 (Debian trixie's source)""" + (
+    f", upstream libjpeg-turbo {upstream}." if upstream else "." ) + f"""
 Code: img_stream {commit}. Machine load (does not affect counts) {load_before} before, {load_after} after.
 
 Input: `tests/data/photos/coffee.png` centre-cropped and resized to {w}x{h} (Lanczos), converted to each format (NV12: full-range BT.601, chroma averaged over 2x2); quality 65, 4:2:0 (GRAYSCALE: one component).
@@ -93,13 +147,16 @@ Columns, all built for riscv64 and counted under the same qemu:
 
 | format | Fast | Fast +zbb | Fast +v | Generic | turbo | turbo +v | turbo ÷ Fast | turbo +v ÷ Fast +v | turbo ÷ Generic | bytes | PSNR | +zbb, +v same bytes |
 |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|
-""" + "\n".join(rows) + """
+""" + "\n".join(rows) + vector_table + """
 
 How counted: `qemu-riscv64 -one-insn-per-tb -d exec,nochain` logs one line per executed instruction (Debian's
 qemu-user has no TCG plugins); the log streams through a FIFO into `grep -c`. A calibration loop with a known
 count (2004, `bench/riscv/loop.S`) is counted exactly before every run. Per encode = count(2 encodes) −
 count(1 encode), divided by the pixels: start-up, file reading and first-call set-up cancel, and qemu is
-deterministic, so the figures repeat exactly for the same build.
+deterministic, so the figures repeat exactly for the same build. m1-equivalents (`bench/riscv/m1eq.py`, calibrated on
+`bench/riscv/loop_v.S` before every run) weight each RVV instruction by the register group it works on: LMUL
+under the last executed `vset`, widening and narrowing 2×LMUL, loads and stores fields × EMUL, whole-register
+moves their register count, fractional LMUL, mask ops, single-element moves and `vset` 1; scalar instructions 1.
 
 What the figures mean: an RVV instruction counts as one, however many elements it processes, while on the
 K230's C908 core (VLEN 128) one can take several cycles (more with register grouping, LMUL > 1), so the +v

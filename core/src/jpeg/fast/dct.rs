@@ -82,17 +82,16 @@ fn transpose(d: &[f32; 64], out: &mut [f32; 64]) {
 }
 
 /// Forward DCT of one block of samples (row-major, 0..=255) into `out`
-/// (transposed and scaled; see the module docs).
+/// (transposed and scaled; see the module docs). `tmp` is working space
+/// (its contents do not matter), passed in so no block zeroes an array.
 #[inline]
-pub fn forward(samples: &[u8; 64], out: &mut [f32; 64]) {
-    // Out of place throughout: each step writes a fresh array instead of
-    // copying back.
-    let mut b = [0f32; 64];
-    // Eight samples of 128 per column: the level shift only moves DC.
-    columns(samples, &mut b, 8.0 * 128.0);
-    let mut a = [0f32; 64];
-    transpose(&b, &mut a);
-    columns(&a, out, 0.0);
+pub fn forward(samples: &[u8; 64], out: &mut [f32; 64], tmp: &mut [f32; 64]) {
+    // Out of place throughout: each step writes the other array instead of
+    // copying back. Eight samples of 128 per column: the level shift only
+    // moves DC.
+    columns(samples, out, 8.0 * 128.0);
+    transpose(out, tmp);
+    columns(tmp, out, 0.0);
 }
 
 #[cfg(test)]
@@ -135,7 +134,7 @@ mod tests {
     fn check(samples: &[u8; 64]) {
         let want = reference(samples);
         let mut got = [0f32; 64];
-        forward(samples, &mut got);
+        forward(samples, &mut got, &mut [0.0; 64]);
         for v in 0..8 {
             for u in 0..8 {
                 let g = f64::from(got[u * 8 + v]) / (8.0 * SCALE[v] * SCALE[u]);
@@ -169,7 +168,7 @@ mod tests {
     #[test]
     fn flat_block_has_only_dc() {
         let mut got = [0f32; 64];
-        forward(&[200; 64], &mut got);
+        forward(&[200; 64], &mut got, &mut [0.0; 64]);
         // (200 - 128) * 8 (DC gain) * 8 (output scale).
         assert_eq!(got[0], 72.0 * 64.0);
         assert!(got[1..].iter().all(|&c| c == 0.0));

@@ -7,12 +7,12 @@
 //! float DCT output).
 
 use super::dct::SCALE;
-#[cfg(test)]
+#[cfg(any(test, all(target_arch = "riscv64", target_feature = "v")))]
 use super::tables::ZIGZAG;
 
 /// Adding 1.5 * 2^23 to a float of magnitude below 2^22 rounds it to an
 /// integer held in the low mantissa bits.
-const ROUND: f32 = 12_582_912.0;
+pub const ROUND: f32 = 12_582_912.0;
 
 /// One quantisation table prepared for the transposed DCT layout.
 pub struct Divisors {
@@ -30,12 +30,12 @@ const fn transpose(t: usize) -> usize {
 
 /// `ZIGZAG_T[k]`: position in the transposed DCT output of the k-th
 /// coefficient in zig-zag order (spelled out in [`Divisors::quantize`]).
-#[cfg(test)]
-const ZIGZAG_T: [usize; 64] = {
-    let mut out = [0usize; 64];
+#[cfg(any(test, all(target_arch = "riscv64", target_feature = "v")))]
+pub const ZIGZAG_T: [u16; 64] = {
+    let mut out = [0u16; 64];
     let mut k = 0;
     while k < 64 {
-        out[k] = transpose(ZIGZAG[k] as usize);
+        out[k] = transpose(ZIGZAG[k] as usize) as u16;
         k += 1;
     }
     out
@@ -57,22 +57,28 @@ impl Divisors {
         }
     }
 
-    /// Quantises transposed DCT output `coef` into zig-zag order.
+    /// The reciprocals, per transposed position (for the RVV kernel).
+    #[cfg(all(target_arch = "riscv64", target_feature = "v"))]
+    pub fn recip(&self) -> &[f32; 64] {
+        &self.recip
+    }
+
+    /// Quantises transposed DCT output `coef` into zig-zag order; `q` is
+    /// working space (its contents do not matter).
     #[inline]
-    pub fn quantize(&self, coef: &[f32; 64], zz: &mut [i16; 64]) {
-        let mut q = [0i16; 64];
+    pub fn quantize(&self, coef: &[f32; 64], q: &mut [i16; 64], zz: &mut [i16; 64]) {
         for t in 0..64 {
             // |coef * recip| <= 2048, well inside the trick's range.
             let bits = (coef[t] * self.recip[t] + ROUND).to_bits() as i32;
             q[t] = (bits - ROUND.to_bits() as i32) as i16;
         }
         // Written out so every index is a constant: one load and one store
-        // per coefficient, no bounds checks (a test checks it against
-        // ZIGZAG_T).
+        // per coefficient, no bounds checks and no temporary array (a test
+        // checks it against ZIGZAG_T).
         macro_rules! pick {
-            ($($t:literal),*) => { [$(q[$t]),*] };
+            ($($t:literal),*) => { let mut k = 0; $( zz[k] = q[$t]; k += 1; )* let _ = k; };
         }
-        *zz = pick!(
+        pick!(
             0, 8, 1, 2, 9, 16, 24, 17, 10, 3, 4, 11, 18, 25, 32, 40, 33, 26, 19, 12, 5, 6, 13, 20,
             27, 34, 41, 48, 56, 49, 42, 35, 28, 21, 14, 7, 15, 22, 29, 36, 43, 50, 57, 58, 51, 44,
             37, 30, 23, 31, 38, 45, 52, 59, 60, 53, 46, 39, 47, 54, 61, 62, 55, 63
@@ -94,7 +100,7 @@ mod tests {
                 let mut coef = [0f32; 64];
                 coef[2 * 8 + 1] = (c * f64::from(q) * 8.0 * SCALE[1] * SCALE[2]) as f32;
                 let mut zz = [0i16; 64];
-                div.quantize(&coef, &mut zz);
+                div.quantize(&coef, &mut [0; 64], &mut zz);
                 assert_eq!(f64::from(zz[7]), c.round(), "c={c} q={q}");
             }
         }
@@ -110,10 +116,10 @@ mod tests {
             *c = ((n + 1) as f64 * 8.0 * SCALE[n / 8] * SCALE[n % 8]) as f32;
         }
         let mut zz = [0i16; 64];
-        div.quantize(&coef, &mut zz);
+        div.quantize(&coef, &mut [0; 64], &mut zz);
         for k in 0..64 {
             assert_eq!(zz[k] as usize, ZIGZAG[k] as usize + 1, "k={k}");
-            assert_eq!(transpose(ZIGZAG_T[k]), ZIGZAG[k] as usize);
+            assert_eq!(transpose(usize::from(ZIGZAG_T[k])), ZIGZAG[k] as usize);
         }
     }
 
@@ -127,7 +133,7 @@ mod tests {
         coef[8] = (8.0 * SCALE[1] * 10.0) as f32;
         coef[1] = (8.0 * SCALE[1] * 7.0) as f32;
         let mut zz = [0i16; 64];
-        div.quantize(&coef, &mut zz);
+        div.quantize(&coef, &mut [0; 64], &mut zz);
         assert_eq!(zz[1], 5);
         assert_eq!(zz[2], 7);
     }

@@ -66,12 +66,20 @@ const fn magnitude_of(v: i32) -> (u32, u32) {
     (size, bits)
 }
 
-/// `MAGNITUDE[v + MAG_HALF] = bits << 4 | size` for every value in range.
+/// `MAGNITUDE[v mod 4096] = bits << 4 | size` for every value in range:
+/// indexed by the low 12 bits of `v` (two's complement), which two shifts
+/// extract with no offset to add.
 static MAGNITUDE: [u16; 2 * MAG_HALF as usize] = {
     let mut t = [0u16; 2 * MAG_HALF as usize];
     let mut i = 0;
     while i < t.len() {
-        let (size, bits) = magnitude_of(i as i32 - MAG_HALF);
+        let v = (i as i32)
+            - if i as i32 >= MAG_HALF {
+                2 * MAG_HALF
+            } else {
+                0
+            };
+        let (size, bits) = magnitude_of(v);
         t[i] = ((bits << 4) | size) as u16;
         i += 1;
     }
@@ -82,7 +90,7 @@ static MAGNITUDE: [u16; 2 * MAG_HALF as usize] = {
 /// (impossible for 8-bit samples) wrap to a wrong but in-bounds entry.
 #[inline(always)]
 fn magnitude(v: i32) -> (u32, u32) {
-    let e = u32::from(MAGNITUDE[((v + MAG_HALF) as usize) & (2 * MAG_HALF as usize - 1)]);
+    let e = u32::from(MAGNITUDE[(v as u32 as usize) & (2 * MAG_HALF as usize - 1)]);
     (e & 15, e >> 4)
 }
 

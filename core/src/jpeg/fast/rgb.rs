@@ -167,6 +167,21 @@ struct Planes {
     b: [u16; MAX_PX],
 }
 
+/// Working arrays of one MCU's conversion, kept in the reader so that no
+/// MCU zeroes them (their contents between MCUs do not matter).
+struct Sums {
+    /// Luma of every pixel, row-major.
+    y: [u8; MAX_PX],
+    /// Summed R, G, B behind each chroma sample.
+    rs: [u16; 64],
+    gs: [u16; 64],
+    bs: [u16; 64],
+    /// Horizontal pair sums (H = 2).
+    hr: [u16; 128],
+    hg: [u16; 128],
+    hb: [u16; 128],
+}
+
 /// Reader for an RGB layout `L`, output luma sampling `H`x`V`.
 pub struct Rgb<'a, L: Layout, const H: usize, const V: usize> {
     frame: RawFrame<'a>,
@@ -176,6 +191,7 @@ pub struct Rgb<'a, L: Layout, const H: usize, const V: usize> {
     px: Planes,
     raw: [[u8; RAW]; 3],
     scratch: [u8; 48],
+    sums: Sums,
     _layout: core::marker::PhantomData<L>,
 }
 
@@ -193,6 +209,15 @@ impl<'a, L: Layout, const H: usize, const V: usize> Rgb<'a, L, H, V> {
             },
             raw: [[0; RAW]; 3],
             scratch: [0; 48],
+            sums: Sums {
+                y: [0; MAX_PX],
+                rs: [0; 64],
+                gs: [0; 64],
+                bs: [0; 64],
+                hr: [0; 128],
+                hg: [0; 128],
+                hb: [0; 128],
+            },
             _layout: core::marker::PhantomData,
         }
     }
@@ -221,6 +246,11 @@ impl<L: Layout, const H: usize, const V: usize> Source for Rgb<'_, L, H, V> {
         for (raw, rows) in raw.iter_mut().zip(self.rows.iter()).take(planes) {
             let off = if L::PLANAR { x0 } else { x0 * L::BPP };
             for (row, src) in rows[..8 * V].iter().enumerate() {
+                #[cfg(all(target_arch = "riscv64", target_feature = "v"))]
+                if let Some(s) = src.get(off..off + line) {
+                    super::rvv::copy_short(s, &mut raw[row * line..][..line]);
+                    continue;
+                }
                 let src = fetch_len(src, off, line, L::BPP, scratch);
                 raw[row * line..][..line].copy_from_slice(src);
             }
@@ -235,7 +265,15 @@ impl<L: Layout, const H: usize, const V: usize> Source for Rgb<'_, L, H, V> {
             &mut px.b,
         );
 
-        let mut y = [0u8; MAX_PX];
+        let Sums {
+            y,
+            rs,
+            gs,
+            bs,
+            hr,
+            hg,
+            hb,
+        } = &mut self.sums;
         let rgb = px.r[..n].iter().zip(&px.g[..n]).zip(&px.b[..n]);
         for (y, ((&r, &g), &b)) in y[..n].iter_mut().zip(rgb) {
             *y = luma(r, g, b);
@@ -249,13 +287,11 @@ impl<L: Layout, const H: usize, const V: usize> Source for Rgb<'_, L, H, V> {
 
         // Summed R, G, B of the pixels behind each chroma sample: pairs
         // along each row (H = 2), then pairs of rows (V = 2).
-        let (mut rs, mut gs, mut bs) = ([0u16; 64], [0u16; 64], [0u16; 64]);
         if H == 1 {
             rs.copy_from_slice(&px.r[..64]);
             gs.copy_from_slice(&px.g[..64]);
             bs.copy_from_slice(&px.b[..64]);
         } else {
-            let (mut hr, mut hg, mut hb) = ([0u16; 128], [0u16; 128], [0u16; 128]);
             for i in 0..8 * V * 8 {
                 hr[i] = px.r[2 * i] + px.r[2 * i + 1];
                 hg[i] = px.g[2 * i] + px.g[2 * i + 1];

@@ -215,6 +215,128 @@ pub fn dct_quantize(samples: &[u8; 64], recip: &[f32; 64], zz: &mut [i16; 64]) -
     mask
 }
 
+/// Copies 16 bytes from each of the 16 rows `src` (already bounds-checked
+/// by the caller) into the four luma blocks of a 16x16 MCU, left half of a
+/// row to `y[2 * (r / 8)]`, right half to the block after it. The portable
+/// code does this a byte at a time on rv64 (47 instructions a row): here a
+/// row is one vector load and one two-element strided store.
+#[inline]
+pub fn luma_16x16(src: &[&[u8; 16]; 16], y: &mut [[u8; 64]; 4]) {
+    // SAFETY: each load reads the 16 bytes of one `&[u8; 16]`; the stores
+    // write 8 bytes at row offsets 0..56 of blocks 0..3 of `y` (eight-byte
+    // elements, aligned: `Mcu` is 64-byte aligned and each offset is a
+    // multiple of 8); v8..v23 are declared clobbered.
+    unsafe {
+        core::arch::asm!(
+            "vsetivli zero, 16, e8, m1, ta, ma",
+            "vle8.v v8, ({r0})", "vle8.v v9, ({r1})", "vle8.v v10, ({r2})", "vle8.v v11, ({r3})",
+            "vle8.v v12, ({r4})", "vle8.v v13, ({r5})", "vle8.v v14, ({r6})", "vle8.v v15, ({r7})",
+            "ld {t}, 64({p})", "vle8.v v16, ({t})",
+            "ld {t}, 72({p})", "vle8.v v17, ({t})",
+            "ld {t}, 80({p})", "vle8.v v18, ({t})",
+            "ld {t}, 88({p})", "vle8.v v19, ({t})",
+            "ld {t}, 96({p})", "vle8.v v20, ({t})",
+            "ld {t}, 104({p})", "vle8.v v21, ({t})",
+            "ld {t}, 112({p})", "vle8.v v22, ({t})",
+            "ld {t}, 120({p})", "vle8.v v23, ({t})",
+            // Each row as two 64-bit elements: left half to block 2k,
+            // right half 64 bytes further, in block 2k + 1.
+            "vsetivli zero, 2, e64, m1, ta, ma",
+            "li {t}, 64",
+            "vsse64.v v8, ({d}), {t}", "addi {d}, {d}, 8",
+            "vsse64.v v9, ({d}), {t}", "addi {d}, {d}, 8",
+            "vsse64.v v10, ({d}), {t}", "addi {d}, {d}, 8",
+            "vsse64.v v11, ({d}), {t}", "addi {d}, {d}, 8",
+            "vsse64.v v12, ({d}), {t}", "addi {d}, {d}, 8",
+            "vsse64.v v13, ({d}), {t}", "addi {d}, {d}, 8",
+            "vsse64.v v14, ({d}), {t}", "addi {d}, {d}, 8",
+            "vsse64.v v15, ({d}), {t}", "addi {d}, {d}, 72",
+            "vsse64.v v16, ({d}), {t}", "addi {d}, {d}, 8",
+            "vsse64.v v17, ({d}), {t}", "addi {d}, {d}, 8",
+            "vsse64.v v18, ({d}), {t}", "addi {d}, {d}, 8",
+            "vsse64.v v19, ({d}), {t}", "addi {d}, {d}, 8",
+            "vsse64.v v20, ({d}), {t}", "addi {d}, {d}, 8",
+            "vsse64.v v21, ({d}), {t}", "addi {d}, {d}, 8",
+            "vsse64.v v22, ({d}), {t}", "addi {d}, {d}, 8",
+            "vsse64.v v23, ({d}), {t}",
+            r0 = in(reg) src[0].as_ptr(), r1 = in(reg) src[1].as_ptr(),
+            r2 = in(reg) src[2].as_ptr(), r3 = in(reg) src[3].as_ptr(),
+            r4 = in(reg) src[4].as_ptr(), r5 = in(reg) src[5].as_ptr(),
+            r6 = in(reg) src[6].as_ptr(), r7 = in(reg) src[7].as_ptr(),
+            p = in(reg) src.as_ptr(),
+            d = inout(reg) y.as_mut_ptr() => _,
+            t = out(reg) _,
+            out("v8") _, out("v9") _, out("v10") _, out("v11") _,
+            out("v12") _, out("v13") _, out("v14") _, out("v15") _,
+            out("v16") _, out("v17") _, out("v18") _, out("v19") _,
+            out("v20") _, out("v21") _, out("v22") _, out("v23") _,
+            options(nostack),
+        );
+    }
+}
+
+/// Copies 8 bytes from each of the 8 rows `src` into one 8x8 block.
+#[inline]
+pub fn block_8x8(src: &[&[u8; 8]; 8], y: &mut [u8; 64]) {
+    // SAFETY: each load reads the 8 bytes of one `&[u8; 8]`, each store 8
+    // bytes of `y` at offsets 0..56 (byte elements: no alignment needed);
+    // v8..v15 are declared clobbered.
+    unsafe {
+        core::arch::asm!(
+            "vsetivli zero, 8, e8, m1, ta, ma",
+            "vle8.v v8, ({r0})", "vle8.v v9, ({r1})", "vle8.v v10, ({r2})", "vle8.v v11, ({r3})",
+            "vle8.v v12, ({r4})", "vle8.v v13, ({r5})", "vle8.v v14, ({r6})", "vle8.v v15, ({r7})",
+            "vse8.v v8, ({d})", "addi {d}, {d}, 8",
+            "vse8.v v9, ({d})", "addi {d}, {d}, 8",
+            "vse8.v v10, ({d})", "addi {d}, {d}, 8",
+            "vse8.v v11, ({d})", "addi {d}, {d}, 8",
+            "vse8.v v12, ({d})", "addi {d}, {d}, 8",
+            "vse8.v v13, ({d})", "addi {d}, {d}, 8",
+            "vse8.v v14, ({d})", "addi {d}, {d}, 8",
+            "vse8.v v15, ({d})",
+            r0 = in(reg) src[0].as_ptr(), r1 = in(reg) src[1].as_ptr(),
+            r2 = in(reg) src[2].as_ptr(), r3 = in(reg) src[3].as_ptr(),
+            r4 = in(reg) src[4].as_ptr(), r5 = in(reg) src[5].as_ptr(),
+            r6 = in(reg) src[6].as_ptr(), r7 = in(reg) src[7].as_ptr(),
+            d = inout(reg) y.as_mut_ptr() => _,
+            out("v8") _, out("v9") _, out("v10") _, out("v11") _,
+            out("v12") _, out("v13") _, out("v14") _, out("v15") _,
+            options(nostack),
+        );
+    }
+}
+
+/// Copies `src` into `dst` (same length, at most 64 bytes) with one vector
+/// load and store; the portable copy is a byte at a time on rv64.
+#[inline]
+pub fn copy_short(src: &[u8], dst: &mut [u8]) {
+    let n = src.len().min(dst.len()).min(64);
+    // SAFETY: both accesses cover the first `n` bytes of their slices
+    // (vl = n: `vsetvli` grants n here, as n <= VLMAX = 64 for e8/m4 at
+    // VLEN 128, 32 for m2); v8..v11 are declared clobbered.
+    unsafe {
+        if n <= 32 {
+            core::arch::asm!(
+                "vsetvli zero, {n}, e8, m2, ta, ma",
+                "vle8.v v8, ({s})",
+                "vse8.v v8, ({d})",
+                n = in(reg) n, s = in(reg) src.as_ptr(), d = in(reg) dst.as_mut_ptr(),
+                out("v8") _, out("v9") _,
+                options(nostack),
+            );
+        } else {
+            core::arch::asm!(
+                "vsetvli zero, {n}, e8, m4, ta, ma",
+                "vle8.v v8, ({s})",
+                "vse8.v v8, ({d})",
+                n = in(reg) n, s = in(reg) src.as_ptr(), d = in(reg) dst.as_mut_ptr(),
+                out("v8") _, out("v9") _, out("v10") _, out("v11") _,
+                options(nostack),
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::{dct, huffman, quant::Divisors, tables};

@@ -25,6 +25,9 @@ pub trait Layout {
     const BPP: usize;
     /// Whether R, G and B are separate planes (else plane 0 holds all).
     const PLANAR: bool = false;
+    /// Whether this is little-endian RGB565, which has an RVV kernel.
+    #[cfg(all(target_arch = "riscv64", target_feature = "v"))]
+    const RGB565_LE: bool = false;
     /// Unpacks `n` pixels to 8-bit R, G, B. `src[p]` holds `n * BPP` bytes
     /// of plane `p`.
     fn unpack(src: [&[u8]; 3], n: usize, r: &mut [u16], g: &mut [u16], b: &mut [u16]);
@@ -63,6 +66,8 @@ fn unpack565(w: u16) -> (u16, u16, u16) {
 
 impl Layout for Rgb565 {
     const BPP: usize = 2;
+    #[cfg(all(target_arch = "riscv64", target_feature = "v"))]
+    const RGB565_LE: bool = true;
     #[inline(always)]
     fn unpack(s: [&[u8]; 3], n: usize, r: &mut [u16], g: &mut [u16], b: &mut [u16]) {
         let px = r[..n].iter_mut().zip(&mut g[..n]).zip(&mut b[..n]);
@@ -121,14 +126,14 @@ impl Layout for Rgbp888 {
 }
 
 // libjpeg's FIX(x) = round(x * 2^16) for the JFIF equations.
-const Y_R: u32 = 19595;
-const Y_G: u32 = 38470;
-const Y_B: u32 = 7471;
-const CB_R: i32 = -11059;
-const CB_G: i32 = -21709;
-const CR_G: i32 = -27439;
-const CR_B: i32 = -5329;
-const HALF: i32 = 32768;
+pub const Y_R: u32 = 19595;
+pub const Y_G: u32 = 38470;
+pub const Y_B: u32 = 7471;
+pub const CB_R: i32 = -11059;
+pub const CB_G: i32 = -21709;
+pub const CR_G: i32 = -27439;
+pub const CR_B: i32 = -5329;
+pub const HALF: i32 = 32768;
 
 /// Y of one pixel, exactly libjpeg's `rgb_ycc_convert`.
 #[inline(always)]
@@ -140,7 +145,7 @@ fn luma(r: u16, g: u16, b: u16) -> u8 {
 /// zero) plus one half minus one unit, libjpeg's `CBCR_OFFSET + ONE_HALF -
 /// 1`, which keeps the pure-blue/pure-red extreme below 256.
 #[inline(always)]
-const fn chroma_offset(log2n: u32) -> i32 {
+pub const fn chroma_offset(log2n: u32) -> i32 {
     let shift = 16 + log2n;
     (128 << shift) + (1 << (shift - 1)) - 1
 }
@@ -223,6 +228,38 @@ impl<'a, L: Layout, const H: usize, const V: usize> Rgb<'a, L, H, V> {
     }
 }
 
+impl<L: Layout, const H: usize, const V: usize> Rgb<'_, L, H, V> {
+    /// A whole 4:2:0 RGB565 MCU through `rvv::rgb565_rows`, row pair by row
+    /// pair; false (nothing done) where rows are short (the right edge) or
+    /// not 2-byte aligned (its 16-bit loads), for the portable path to do.
+    #[cfg(all(target_arch = "riscv64", target_feature = "v"))]
+    #[inline(always)]
+    fn rgb565_rvv(&mut self, x0: usize, mcu: &mut Mcu) -> bool {
+        let Some(rows) = super::gather::chunks::<32, 16>(&self.rows[0], 2 * x0) else {
+            return false;
+        };
+        if rows.iter().any(|r| r.as_ptr() as usize % 2 != 0) {
+            return false;
+        }
+        let y = &mut self.sums.y;
+        for (p, (ys, pair)) in y.chunks_exact_mut(32).zip(rows.chunks_exact(2)).enumerate() {
+            if let (Ok(ys), [r0, r1]) = (<&mut [u8; 32]>::try_from(ys), pair) {
+                super::rvv::rgb565_rows([r0, r1], ys, &mut mcu.cb[8 * p..], &mut mcu.cr[8 * p..]);
+            }
+        }
+        let mut lrows = [&[0u8; 16]; 16];
+        for (l, c) in lrows.iter_mut().zip(y.chunks_exact(16)) {
+            if let Some(c) = c.first_chunk::<16>() {
+                *l = c;
+            }
+        }
+        super::rvv::luma_16x16(&lrows, &mut mcu.y);
+        let cols = (self.frame.width() as usize - x0).div_ceil(H);
+        pad_chroma(mcu, cols, self.chroma_rows);
+        true
+    }
+}
+
 impl<L: Layout, const H: usize, const V: usize> Source for Rgb<'_, L, H, V> {
     fn start_row(&mut self, y0: usize) {
         let last = self.frame.height() as usize - 1;
@@ -235,6 +272,10 @@ impl<L: Layout, const H: usize, const V: usize> Source for Rgb<'_, L, H, V> {
 
     #[inline]
     fn gather(&mut self, x0: usize, mcu: &mut Mcu) {
+        #[cfg(all(target_arch = "riscv64", target_feature = "v"))]
+        if L::RGB565_LE && H == 2 && V == 2 && self.rgb565_rvv(x0, mcu) {
+            return;
+        }
         let px = &mut self.px;
         // The MCU's rows of raw bytes, back to back, so that unpacking is
         // one long loop.

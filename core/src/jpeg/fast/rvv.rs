@@ -337,6 +337,186 @@ pub fn copy_short(src: &[u8], dst: &mut [u8]) {
     }
 }
 
+/// Unpacks the RGB565 words in `$w` (e16) to 8-bit R, G, B in `$r`, `$g`,
+/// `$b` with `rgb::unpack565`'s bit replication, written as multiplications
+/// (`x << 3 | x >> 2 == (x * 33) >> 2` for 5 bits, `(x * 65) >> 4` for 6:
+/// the two parts never overlap).
+macro_rules! unpack565 {
+    ($w:literal, $r:literal, $g:literal, $b:literal) => {
+        concat!(
+            "vsrl.vi ",
+            $r,
+            ", ",
+            $w,
+            ", 11\n",
+            "vmul.vx ",
+            $r,
+            ", ",
+            $r,
+            ", {c33}\n",
+            "vsrl.vi ",
+            $r,
+            ", ",
+            $r,
+            ", 2\n",
+            "vsrl.vi ",
+            $g,
+            ", ",
+            $w,
+            ", 5\n",
+            "vand.vx ",
+            $g,
+            ", ",
+            $g,
+            ", {c63}\n",
+            "vmul.vx ",
+            $g,
+            ", ",
+            $g,
+            ", {c65}\n",
+            "vsrl.vi ",
+            $g,
+            ", ",
+            $g,
+            ", 4\n",
+            "vand.vx ",
+            $b,
+            ", ",
+            $w,
+            ", {c31}\n",
+            "vmul.vx ",
+            $b,
+            ", ",
+            $b,
+            ", {c33}\n",
+            "vsrl.vi ",
+            $b,
+            ", ",
+            $b,
+            ", 2\n",
+        )
+    };
+}
+
+/// `rgb::luma` of R, G, B in `$r`, `$g`, `$b` (e16) into `$y` (e16): the
+/// 32-bit sum in v24..v25, `+ 32768 >> 16` by `vnclipu` rounding to
+/// nearest-up (vxrm = 0), which cannot saturate here (the result is <= 255).
+macro_rules! luma {
+    ($r:literal, $g:literal, $b:literal, $y:literal) => {
+        concat!(
+            "vwmulu.vx v24, ",
+            $r,
+            ", {yr}\n",
+            "vwmaccu.vx v24, {yg}, ",
+            $g,
+            "\n",
+            "vwmaccu.vx v24, {yb}, ",
+            $b,
+            "\n",
+            "vnclipu.wi ",
+            $y,
+            ", v24, 16\n",
+        )
+    };
+}
+
+/// Two rows of a 4:2:0 RGB565 MCU (16 little-endian pixels each) to their
+/// 32 luma samples (`y`, row-major) and the row of 8 Cb and Cr samples they
+/// make, exactly as `rgb::Rgb` computes them (`luma`, and `chroma_b` /
+/// `chroma_r` of the 2x2 sums). Even and odd pixels are loaded apart
+/// (a two-field segment load), which is the horizontal pairing for free.
+#[inline]
+pub fn rgb565_rows(rows: [&[u8; 32]; 2], y: &mut [u8; 32], cb: &mut [u8], cr: &mut [u8]) {
+    use super::rgb::{chroma_offset, CB_G, CB_R, CR_B, CR_G, HALF, Y_B, Y_G, Y_R};
+    assert!(cb.len() >= 8 && cr.len() >= 8);
+    // SAFETY: the loads read the 32 bytes of each row; the stores write the
+    // 32 bytes of `y` and 8 bytes of `cb` and `cr` (checked above), all
+    // byte or 16-bit elements of byte buffers (the segment loads use e16:
+    // rows come from the frame, which RGB565 validation keeps 2-aligned ...
+    // see the caller); v2..v29 are declared clobbered and vxrm is set here.
+    unsafe {
+        core::arch::asm!(
+            "csrwi vxrm, 0",
+            "vsetivli zero, 8, e32, m2, ta, ma",
+            "vmv.v.x v28, {off}",
+            "vsetivli zero, 8, e16, m1, ta, ma",
+            "vlseg2e16.v v8, ({r0})",
+            "vlseg2e16.v v10, ({r1})",
+            unpack565!("v8", "v12", "v13", "v14"),
+            unpack565!("v9", "v15", "v16", "v17"),
+            unpack565!("v10", "v18", "v19", "v20"),
+            unpack565!("v11", "v21", "v22", "v23"),
+            luma!("v12", "v13", "v14", "v4"),
+            luma!("v15", "v16", "v17", "v5"),
+            luma!("v18", "v19", "v20", "v6"),
+            luma!("v21", "v22", "v23", "v7"),
+            // 2x2 sums: even + odd pixels of both rows.
+            "vadd.vv v12, v12, v15",
+            "vadd.vv v12, v12, v18",
+            "vadd.vv v12, v12, v21",
+            "vadd.vv v13, v13, v16",
+            "vadd.vv v13, v13, v19",
+            "vadd.vv v13, v13, v22",
+            "vadd.vv v14, v14, v17",
+            "vadd.vv v14, v14, v20",
+            "vadd.vv v14, v14, v23",
+            // Cb and Cr: offset + three products (the 32768 ones unsigned,
+            // as 32768 is no i16; the sums wrap exactly as i32 arithmetic),
+            // then >> 18 (2x2 pixels summed).
+            "vmv2r.v v24, v28",
+            "vmv2r.v v26, v28",
+            "vwmacc.vx v24, {cbr}, v12",
+            "vwmacc.vx v24, {cbg}, v13",
+            "vwmaccu.vx v24, {half}, v14",
+            "vwmaccu.vx v26, {half}, v12",
+            "vwmacc.vx v26, {crg}, v13",
+            "vwmacc.vx v26, {crb}, v14",
+            "vnsra.wi v2, v24, 18",
+            "vnsra.wi v3, v26, 18",
+            // To bytes; luma rows re-interleaved (even, odd) as they are
+            // stored.
+            "vsetivli zero, 8, e8, mf2, ta, ma",
+            "vnsrl.wi v4, v4, 0",
+            "vnsrl.wi v5, v5, 0",
+            "vnsrl.wi v6, v6, 0",
+            "vnsrl.wi v7, v7, 0",
+            "vnsrl.wi v2, v2, 0",
+            "vnsrl.wi v3, v3, 0",
+            "vsseg2e8.v v4, ({y0})",
+            "vsseg2e8.v v6, ({y1})",
+            "vse8.v v2, ({cb})",
+            "vse8.v v3, ({cr})",
+            r0 = in(reg) rows[0].as_ptr(),
+            r1 = in(reg) rows[1].as_ptr(),
+            y0 = in(reg) y.as_mut_ptr(),
+            y1 = in(reg) y.as_mut_ptr().add(16),
+            cb = in(reg) cb.as_mut_ptr(),
+            cr = in(reg) cr.as_mut_ptr(),
+            off = in(reg) chroma_offset(2),
+            c33 = in(reg) 33,
+            c63 = in(reg) 63,
+            c65 = in(reg) 65,
+            c31 = in(reg) 31,
+            yr = in(reg) Y_R,
+            yg = in(reg) Y_G,
+            yb = in(reg) Y_B,
+            cbr = in(reg) CB_R,
+            cbg = in(reg) CB_G,
+            half = in(reg) HALF,
+            crg = in(reg) CR_G,
+            crb = in(reg) CR_B,
+            out("v2") _, out("v3") _, out("v4") _, out("v5") _,
+            out("v6") _, out("v7") _, out("v8") _, out("v9") _,
+            out("v10") _, out("v11") _, out("v12") _, out("v13") _,
+            out("v14") _, out("v15") _, out("v16") _, out("v17") _,
+            out("v18") _, out("v19") _, out("v20") _, out("v21") _,
+            out("v22") _, out("v23") _, out("v24") _, out("v25") _,
+            out("v26") _, out("v27") _, out("v28") _, out("v29") _,
+            options(nostack),
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::{dct, huffman, quant::Divisors, tables};

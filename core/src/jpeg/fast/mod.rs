@@ -25,16 +25,17 @@
 //! lanes, byte flags for the non-zero mask) and stays branch-light where it
 //! cannot, which is what an in-order core without SIMD rewards too.
 
-// With RVV, `rvv` replaces the portable DCT, quantiser and non-zero mask;
-// they stay as the reference its tests compare it with.
+// On riscv64, `rvv` (with V) or `Divisors::quantize_masked` (without)
+// replace parts of the portable DCT, quantiser and non-zero mask; those
+// stay as the reference the tests compare them with.
 mod bitwriter;
 #[cfg_attr(all(target_arch = "riscv64", target_feature = "v"), allow(dead_code))]
 mod dct;
 mod gather;
-#[cfg_attr(all(target_arch = "riscv64", target_feature = "v"), allow(dead_code))]
+#[cfg_attr(target_arch = "riscv64", allow(dead_code))]
 mod huffman;
 mod markers;
-#[cfg_attr(all(target_arch = "riscv64", target_feature = "v"), allow(dead_code))]
+#[cfg_attr(target_arch = "riscv64", allow(dead_code))]
 mod quant;
 mod rgb;
 #[cfg(all(target_arch = "riscv64", target_feature = "v"))]
@@ -205,8 +206,8 @@ struct Scratch {
     /// DCT output and working space (portable path).
     #[cfg(not(all(target_arch = "riscv64", target_feature = "v")))]
     coef: [[f32; 64]; 2],
-    /// Quantised coefficients in DCT order (portable path).
-    #[cfg(not(all(target_arch = "riscv64", target_feature = "v")))]
+    /// Quantised coefficients in DCT order (portable path on SIMD targets).
+    #[cfg(not(target_arch = "riscv64"))]
     q: [i16; 64],
 }
 
@@ -216,7 +217,7 @@ impl Scratch {
             zz: [0; 64],
             #[cfg(not(all(target_arch = "riscv64", target_feature = "v")))]
             coef: [[0.0; 64]; 2],
-            #[cfg(not(all(target_arch = "riscv64", target_feature = "v")))]
+            #[cfg(not(target_arch = "riscv64"))]
             q: [0; 64],
         }
     }
@@ -238,8 +239,14 @@ fn block<S: Sink>(
     let nonzero = {
         let [coef, tmp] = &mut s.coef;
         dct::forward(samples, coef, tmp);
-        div.quantize(coef, &mut s.q, &mut s.zz);
-        huffman::nonzero_mask(&s.zz)
+        #[cfg(target_arch = "riscv64")]
+        let mask = div.quantize_masked(coef, &mut s.zz);
+        #[cfg(not(target_arch = "riscv64"))]
+        let mask = {
+            div.quantize(coef, &mut s.q, &mut s.zz);
+            huffman::nonzero_mask(&s.zz)
+        };
+        mask
     };
     huffman::encode_block(&s.zz, nonzero, pred, huff, w);
 }

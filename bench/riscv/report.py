@@ -116,8 +116,9 @@ print(f"""<!-- riscv:begin -->
 
 What: the K230 is a RISC-V board and its in-order core rewards retiring fewer instructions, so the encoders
 are also compared as riscv64 code: retired instructions per pixel of ours and of libjpeg-turbo's portable C
-path, cross-built and run under the same qemu, each with and without RVV auto-vectorisation. Deterministic,
-unlike qemu's wall time, which says nothing about the board.
+path (each scalar and built with RVV), and of upstream libjpeg-turbo with its hand-written RVV SIMD, all
+cross-built and run under the same qemu; vector builds also in m1-equivalents. Deterministic, unlike qemu's
+wall time, which says nothing about the board.
 
 Command: `bash scripts/bench_riscv.sh --write` (part of `make bench`), run {now}, took {took} s.
 
@@ -130,10 +131,12 @@ Input: `tests/data/photos/coffee.png` centre-cropped and resized to {w}x{h} (Lan
 Columns, all built for riscv64 and counted under the same qemu:
 
 - **Fast** = `Engine::Fast` through `is_encode_into`, the staticlib as `make cross-lib` builds it (`rv64gc`, scalar);
-  **Fast +zbb** = the same source built with `RUSTFLAGS=-Ctarget-feature=+zbb` (bit manipulation: one-instruction
-  leading/trailing zero counts for the Huffman coder, which plain `rv64gc` computes with multiply and table tricks);
-  **Fast +v** = built with `-Ctarget-feature=+v` instead (LLVM may auto-vectorise with RVV), as `make canmv`
-  builds the firmware's archive;
+  **Fast +zbb** = the same source built with `RUSTFLAGS=-Ctarget-feature=+zbb` (bit manipulation: a
+  one-instruction trailing-zero count for the Huffman coder's zero runs, which plain `rv64gc` computes with a
+  multiply and a table);
+  **Fast +v** = built with `-Ctarget-feature=+v` instead, as `make canmv` builds the firmware's archive: that
+  build uses the hand-written RVV kernels of `core/src/jpeg/fast/rvv.rs` (DCT + quantisation + zig-zag, RGB565
+  colour conversion, row copies), which compute exactly what the portable code does;
 - **Generic** = `Engine::Generic` (jpeg-encoder 0.7), scalar;
 - **turbo** = libjpeg-turbo's portable C path (`jsimd_none.c`; 2.1 has no RISC-V SIMD), GCC `-O2 -march=rv64gc`,
   driven with the calls TurboJPEG makes for `TJFLAG_ACCURATEDCT | TJFLAG_NOREALLOC` (islow DCT, one compressor
@@ -151,7 +154,8 @@ Columns, all built for riscv64 and counted under the same qemu:
 
 How counted: `qemu-riscv64 -one-insn-per-tb -d exec,nochain` logs one line per executed instruction (Debian's
 qemu-user has no TCG plugins); the log streams through a FIFO into `grep -c`. A calibration loop with a known
-count (2004, `bench/riscv/loop.S`) is counted exactly before every run. Per encode = count(2 encodes) −
+count (2004, `bench/riscv/loop.S`) is counted exactly before every run (vector builds: through `bench/riscv/m1eq.py`,
+which counts the same lines). Per encode = count(2 encodes) −
 count(1 encode), divided by the pixels: start-up, file reading and first-call set-up cancel, and qemu is
 deterministic, so the figures repeat exactly for the same build. m1-equivalents (`bench/riscv/m1eq.py`, calibrated on
 `bench/riscv/loop_v.S` before every run) weight each RVV instruction by the register group it works on: LMUL
@@ -161,7 +165,7 @@ moves their register count, fractional LMUL, mask ops, single-element moves and 
 What the figures mean: an RVV instruction counts as one, however many elements it processes, while on the
 K230's C908 core (VLEN 128) one can take several cycles (more with register grouping, LMUL > 1), so the +v
 columns likely overstate the saving in time: count the firmware's +v build as somewhere between its column and
-the scalar one until the board's own figures exist. The +zbb column counts only if the board's core implements Zbb
+the scalar one until the board's own figures exist; the m1-equivalent columns are a closer proxy. The +zbb column counts only if the board's core implements Zbb
 (CanMV's own C flags, `rv64imafdcv`, do not assume it). The last column checks that the three builds of Fast
 write identical bytes. The board's own numbers (encode ms
 and fps) come from running the encoder there (docs/CANMV.md).""" + ("\n\n" + "\n".join(notes) if notes else "") + """

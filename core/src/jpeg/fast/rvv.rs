@@ -215,6 +215,22 @@ pub fn dct_quantize(samples: &[u8; 64], recip: &[f32; 64], zz: &mut [i16; 64]) -
     mask
 }
 
+/// Loads row `k` of the row-pointer array at `{p}` into vector register
+/// `$v` for each `k => $v`, under the current vtype (`{t}` is scratch).
+macro_rules! load_rows {
+    ($($k:literal => $v:literal),* $(,)?) => {
+        concat!($("ld {t}, 8*", $k, "({p})\n", "vle8.v ", $v, ", ({t})\n"),*)
+    };
+}
+
+/// Stores each register with `$store` at `{d}`, `{d}` advancing 8 bytes
+/// after each.
+macro_rules! store_rows {
+    ($store:literal; $($v:literal),* $(,)?) => {
+        concat!($($store, " ", $v, "\n", "addi {d}, {d}, 8\n"),*)
+    };
+}
+
 /// Copies 16 bytes from each of the 16 rows `src` (already bounds-checked
 /// by the caller) into the four luma blocks of a 16x16 MCU, left half of a
 /// row to `y[2 * (r / 8)]`, right half to the block after it. The portable
@@ -224,45 +240,28 @@ pub fn dct_quantize(samples: &[u8; 64], recip: &[f32; 64], zz: &mut [i16; 64]) -
 pub fn luma_16x16(src: &[&[u8; 16]; 16], y: &mut [[u8; 64]; 4]) {
     // SAFETY: each load reads the 16 bytes of one `&[u8; 16]`; the stores
     // write 8 bytes at row offsets 0..56 of blocks 0..3 of `y` (eight-byte
-    // elements, aligned: `Mcu` is 64-byte aligned and each offset is a
+    // elements, aligned: `Mcu` is 8-byte aligned and each offset is a
     // multiple of 8); v8..v23 are declared clobbered.
     unsafe {
         core::arch::asm!(
             "vsetivli zero, 16, e8, m1, ta, ma",
-            "vle8.v v8, ({r0})", "vle8.v v9, ({r1})", "vle8.v v10, ({r2})", "vle8.v v11, ({r3})",
-            "vle8.v v12, ({r4})", "vle8.v v13, ({r5})", "vle8.v v14, ({r6})", "vle8.v v15, ({r7})",
-            "ld {t}, 64({p})", "vle8.v v16, ({t})",
-            "ld {t}, 72({p})", "vle8.v v17, ({t})",
-            "ld {t}, 80({p})", "vle8.v v18, ({t})",
-            "ld {t}, 88({p})", "vle8.v v19, ({t})",
-            "ld {t}, 96({p})", "vle8.v v20, ({t})",
-            "ld {t}, 104({p})", "vle8.v v21, ({t})",
-            "ld {t}, 112({p})", "vle8.v v22, ({t})",
-            "ld {t}, 120({p})", "vle8.v v23, ({t})",
+            load_rows!(
+                0 => "v8", 1 => "v9", 2 => "v10", 3 => "v11", 4 => "v12", 5 => "v13",
+                6 => "v14", 7 => "v15", 8 => "v16", 9 => "v17", 10 => "v18", 11 => "v19",
+                12 => "v20", 13 => "v21", 14 => "v22", 15 => "v23",
+            ),
             // Each row as two 64-bit elements: left half to block 2k,
             // right half 64 bytes further, in block 2k + 1.
             "vsetivli zero, 2, e64, m1, ta, ma",
             "li {t}, 64",
-            "vsse64.v v8, ({d}), {t}", "addi {d}, {d}, 8",
-            "vsse64.v v9, ({d}), {t}", "addi {d}, {d}, 8",
-            "vsse64.v v10, ({d}), {t}", "addi {d}, {d}, 8",
-            "vsse64.v v11, ({d}), {t}", "addi {d}, {d}, 8",
-            "vsse64.v v12, ({d}), {t}", "addi {d}, {d}, 8",
-            "vsse64.v v13, ({d}), {t}", "addi {d}, {d}, 8",
-            "vsse64.v v14, ({d}), {t}", "addi {d}, {d}, 8",
-            "vsse64.v v15, ({d}), {t}", "addi {d}, {d}, 72",
-            "vsse64.v v16, ({d}), {t}", "addi {d}, {d}, 8",
-            "vsse64.v v17, ({d}), {t}", "addi {d}, {d}, 8",
-            "vsse64.v v18, ({d}), {t}", "addi {d}, {d}, 8",
-            "vsse64.v v19, ({d}), {t}", "addi {d}, {d}, 8",
-            "vsse64.v v20, ({d}), {t}", "addi {d}, {d}, 8",
-            "vsse64.v v21, ({d}), {t}", "addi {d}, {d}, 8",
-            "vsse64.v v22, ({d}), {t}", "addi {d}, {d}, 8",
-            "vsse64.v v23, ({d}), {t}",
-            r0 = in(reg) src[0].as_ptr(), r1 = in(reg) src[1].as_ptr(),
-            r2 = in(reg) src[2].as_ptr(), r3 = in(reg) src[3].as_ptr(),
-            r4 = in(reg) src[4].as_ptr(), r5 = in(reg) src[5].as_ptr(),
-            r6 = in(reg) src[6].as_ptr(), r7 = in(reg) src[7].as_ptr(),
+            store_rows!("vsse64.v"; "v8, ({d}), {t}", "v9, ({d}), {t}", "v10, ({d}), {t}",
+                "v11, ({d}), {t}", "v12, ({d}), {t}", "v13, ({d}), {t}", "v14, ({d}), {t}",
+                "v15, ({d}), {t}"),
+            // Rows 8..15 go to blocks 2 and 3.
+            "addi {d}, {d}, 64",
+            store_rows!("vsse64.v"; "v16, ({d}), {t}", "v17, ({d}), {t}", "v18, ({d}), {t}",
+                "v19, ({d}), {t}", "v20, ({d}), {t}", "v21, ({d}), {t}", "v22, ({d}), {t}",
+                "v23, ({d}), {t}"),
             p = in(reg) src.as_ptr(),
             d = inout(reg) y.as_mut_ptr() => _,
             t = out(reg) _,
@@ -284,21 +283,15 @@ pub fn block_8x8(src: &[&[u8; 8]; 8], y: &mut [u8; 64]) {
     unsafe {
         core::arch::asm!(
             "vsetivli zero, 8, e8, m1, ta, ma",
-            "vle8.v v8, ({r0})", "vle8.v v9, ({r1})", "vle8.v v10, ({r2})", "vle8.v v11, ({r3})",
-            "vle8.v v12, ({r4})", "vle8.v v13, ({r5})", "vle8.v v14, ({r6})", "vle8.v v15, ({r7})",
-            "vse8.v v8, ({d})", "addi {d}, {d}, 8",
-            "vse8.v v9, ({d})", "addi {d}, {d}, 8",
-            "vse8.v v10, ({d})", "addi {d}, {d}, 8",
-            "vse8.v v11, ({d})", "addi {d}, {d}, 8",
-            "vse8.v v12, ({d})", "addi {d}, {d}, 8",
-            "vse8.v v13, ({d})", "addi {d}, {d}, 8",
-            "vse8.v v14, ({d})", "addi {d}, {d}, 8",
-            "vse8.v v15, ({d})",
-            r0 = in(reg) src[0].as_ptr(), r1 = in(reg) src[1].as_ptr(),
-            r2 = in(reg) src[2].as_ptr(), r3 = in(reg) src[3].as_ptr(),
-            r4 = in(reg) src[4].as_ptr(), r5 = in(reg) src[5].as_ptr(),
-            r6 = in(reg) src[6].as_ptr(), r7 = in(reg) src[7].as_ptr(),
+            load_rows!(
+                0 => "v8", 1 => "v9", 2 => "v10", 3 => "v11", 4 => "v12", 5 => "v13",
+                6 => "v14", 7 => "v15",
+            ),
+            store_rows!("vse8.v"; "v8, ({d})", "v9, ({d})", "v10, ({d})", "v11, ({d})",
+                "v12, ({d})", "v13, ({d})", "v14, ({d})", "v15, ({d})"),
+            p = in(reg) src.as_ptr(),
             d = inout(reg) y.as_mut_ptr() => _,
+            t = out(reg) _,
             out("v8") _, out("v9") _, out("v10") _, out("v11") _,
             out("v12") _, out("v13") _, out("v14") _, out("v15") _,
             options(nostack),

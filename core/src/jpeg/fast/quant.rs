@@ -112,6 +112,10 @@ impl Divisors {
                     zz[k] = v;
                     mask |= u64::from(v != 0) << k;
                     k += 1;
+                    // No code: keeps LLVM from hoisting all 64 loads and
+                    // conversions ahead of the stores, which spilled most
+                    // of them to the stack (rv64gc).
+                    core::sync::atomic::compiler_fence(core::sync::atomic::Ordering::SeqCst);
                 )*
                 let _ = k;
             };

@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # The riscv64 view of `make bench`: retired instructions per pixel of our
-# encoders and of libjpeg-turbo's portable C path, all cross-built for riscv64
-# and run under the same qemu-riscv64, with and without RVV.
+# encoders, of libjpeg-turbo's portable C path and of upstream libjpeg-turbo
+# with its hand-written RVV SIMD, all cross-built for riscv64 and run under
+# the same qemu-riscv64, with and without RVV; vector builds are also counted
+# "m1-equivalent" (bench/riscv/m1eq.py: each RVV instruction weighted by the
+# register-group size it works on).
 #
 #   bench_riscv.sh [--write]
 #
 # Prints a markdown section; --write also puts it into docs/BENCHMARKS.md
 # between `<!-- riscv:begin -->` and `<!-- riscv:end -->`.
 # Environment: RISCV_BENCH_SIZE (320x240), RISCV_BENCH_JOBS (2 parallel qemu
-# runs), RISCV_BENCH_TARGET_DIR (target/riscv-bench).
+# runs), RISCV_BENCH_TARGET_DIR (target/riscv-bench), RISCV_BENCH_TURBO_GIT
+# (a git directory of libjpeg-turbo/libjpeg-turbo, main branch; default: where
+# this workplace's fetch puts it).
 #
 # Counting: Debian's qemu-user has no TCG plugins, so each run uses
 # `qemu-riscv64 -one-insn-per-tb -d exec,nochain`: one translation block per
@@ -30,6 +35,12 @@
 #   riscv64-linux-gnu-gcc -O2 and jsimd_none.c (= WITH_SIMD=0; 2.1 has no
 #   RISC-V SIMD anyway), once for rv64gc and once for rv64gcv (GCC's
 #   auto-vectoriser); bench/riscv/enc_turbo.c drives it.
+# - upstream libjpeg-turbo (main, with simd/riscv64/): its source exported
+#   from RISCV_BENCH_TURBO_GIT at that tree's HEAD into build/riscv-bench/
+#   turbo-upstream with the commit recorded, built once with its own CMake
+#   (Release, static, SIMD on, chosen at run time), the same harness linked
+#   to it. Without the git tree and without a cached build, that column is
+#   skipped with a message saying how to get it.
 set -euo pipefail
 
 PROJECT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -46,6 +57,8 @@ TURBO_VERSION=2.1.5
 TURBO_ORIG=libjpeg-turbo_$TURBO_VERSION.orig.tar.gz
 TURBO_SHA256=254f3642b04e309fee775123133c6464181addc150499561020312ec61c1bf7c
 TURBO_SRC=$CACHE/src/libjpeg-turbo-$TURBO_VERSION
+UPSTREAM_GIT=${RISCV_BENCH_TURBO_GIT:-/work/.mirror/libjpeg-turbo+libjpeg-turbo/repo}
+UPSTREAM=$CACHE/turbo-upstream
 TRIPLE=riscv64gc-unknown-linux-gnu
 PHOTO=tests/data/photos/coffee.png
 chroot_run() { bash scripts/riscv-chroot.sh run "$@"; }
@@ -77,7 +90,7 @@ fetch_turbo() {
     (cd "$CACHE/dl" && apt-get "${opts[@]}" -qq source --download-only libjpeg-turbo) || true
 }
 if [ ! -f "$TURBO_SRC/.unpacked" ]; then
-    if ! echo "$TURBO_SHA256  $CACHE/dl/$TURBO_ORIG" | sha256sum -c --quiet - 2>/dev/null; then
+    if ! echo "$TURBO_SHA256  $CACHE/dl/$TURBO_ORIG" | sha256sum -c --quiet - >/dev/null 2>&1; then
         fetch_turbo
     fi
     echo "$TURBO_SHA256  $CACHE/dl/$TURBO_ORIG" | sha256sum -c --quiet - ||
@@ -86,6 +99,24 @@ if [ ! -f "$TURBO_SRC/.unpacked" ]; then
     mkdir -p "$CACHE/src"
     tar -xzf "$CACHE/dl/$TURBO_ORIG" -C "$CACHE/src"
     touch "$TURBO_SRC/.unpacked"
+fi
+
+# Upstream libjpeg-turbo: exported once per commit; the build is cached beside it.
+upstream_commit=""
+if head=$(git --git-dir="$UPSTREAM_GIT" rev-parse --verify -q 'HEAD^{commit}' 2>/dev/null); then
+    if [ "$(cat "$UPSTREAM/commit" 2>/dev/null)" != "$head" ]; then
+        rm -rf "$UPSTREAM"
+        mkdir -p "$UPSTREAM/src"
+        git --git-dir="$UPSTREAM_GIT" archive "$head" | tar -x -C "$UPSTREAM/src"
+        echo "$head" >"$UPSTREAM/commit"
+    fi
+fi
+if [ -f "$UPSTREAM/commit" ]; then
+    upstream_commit=$(cat "$UPSTREAM/commit")
+else
+    echo "bench_riscv: no upstream libjpeg-turbo at $UPSTREAM_GIT: skipping the turbo-rvv column." >&2
+    echo "bench_riscv: to add it, clone the public repository libjpeg-turbo/libjpeg-turbo (main branch)" >&2
+    echo "bench_riscv: and set RISCV_BENCH_TURBO_GIT to its .git directory." >&2
 fi
 
 # Our staticlib, scalar, with Zbb (bit manipulation: single-instruction
@@ -111,11 +142,22 @@ chroot_run sh bench/riscv/inner.sh build "$WORK" "$TURBO_SRC" \
     "$TARGET_DIR/scalar/$TRIPLE/release/libimg_stream.a" \
     "$TARGET_DIR/rvv/$TRIPLE/release/libimg_stream.a" \
     "$TARGET_DIR/zbb/$TRIPLE/release/libimg_stream.a"
+if [ -n "$upstream_commit" ]; then
+    echo "bench_riscv: building upstream libjpeg-turbo ${upstream_commit:0:7} (once per commit)" >&2
+    if ! chroot_run sh bench/riscv/inner.sh upstream "$WORK" "$UPSTREAM/src" "$UPSTREAM/build"; then
+        echo "bench_riscv: upstream libjpeg-turbo did not build (above): skipping the turbo-rvv column" >&2
+        upstream_commit=""
+    fi
+fi
 python3 bench/riscv/frames.py "$PHOTO" "$W" "$H" "$WORK"
 
 chroot_run sh bench/riscv/inner.sh count "$WORK" calibrate "$WORK/loop"
 [ "$(cat "$WORK/calibrate.count")" = 2004 ] ||
     die "the counter is off: calibration loop counted $(cat "$WORK/calibrate.count"), expected 2004"
+chroot_run sh bench/riscv/inner.sh vcount "$WORK" calibrate_v "$WORK/loop_v"
+[ "$(cat "$WORK/calibrate_v.count") $(cat "$WORK/calibrate_v.m1eq")" = "1607 3107.0" ] ||
+    die "the m1-equivalent counter is off: bench/riscv/loop_v.S counted" \
+        "$(cat "$WORK/calibrate_v.count") $(cat "$WORK/calibrate_v.m1eq"), expected 1607 3107.0"
 
 # format | our file, format code | libjpeg-turbo's file, kind
 FORMATS=(
@@ -129,18 +171,21 @@ jobs=$WORK/jobs.txt
 for row in "${FORMATS[@]}"; do
     read -r name ours code theirs kind <<<"$row"
     for n in 1 2; do
-        echo "$name.fast.$n $WORK/enc_ours_scalar $WORK/$ours $W $H $code 2 $n 65 $WORK/$name.fast.$n.jpg" >>"$jobs"
-        echo "$name.fastzbb.$n $WORK/enc_ours_zbb $WORK/$ours $W $H $code 2 $n 65 $WORK/$name.fastzbb.$n.jpg" >>"$jobs"
-        echo "$name.fastv.$n $WORK/enc_ours_rvv $WORK/$ours $W $H $code 2 $n 65 $WORK/$name.fastv.$n.jpg" >>"$jobs"
-        echo "$name.generic.$n $WORK/enc_ours_scalar $WORK/$ours $W $H $code 1 $n 65 $WORK/$name.generic.$n.jpg" >>"$jobs"
-        echo "$name.turbo.$n $WORK/enc_turbo_scalar $WORK/$theirs $W $H $kind $n 65 $WORK/$name.turbo.$n.jpg" >>"$jobs"
-        echo "$name.turbov.$n $WORK/enc_turbo_rvv $WORK/$theirs $W $H $kind $n 65 $WORK/$name.turbov.$n.jpg" >>"$jobs"
+        [ -z "$upstream_commit" ] ||
+            echo "$name.turborvv.$n vcount $WORK/enc_turbo_upstream $WORK/$theirs $W $H $kind $n 65 $WORK/$name.turborvv.$n.jpg" >>"$jobs"
+        echo "$name.fast.$n count $WORK/enc_ours_scalar $WORK/$ours $W $H $code 2 $n 65 $WORK/$name.fast.$n.jpg" >>"$jobs"
+        echo "$name.fastzbb.$n count $WORK/enc_ours_zbb $WORK/$ours $W $H $code 2 $n 65 $WORK/$name.fastzbb.$n.jpg" >>"$jobs"
+        echo "$name.fastv.$n vcount $WORK/enc_ours_rvv $WORK/$ours $W $H $code 2 $n 65 $WORK/$name.fastv.$n.jpg" >>"$jobs"
+        echo "$name.generic.$n count $WORK/enc_ours_scalar $WORK/$ours $W $H $code 1 $n 65 $WORK/$name.generic.$n.jpg" >>"$jobs"
+        echo "$name.turbo.$n count $WORK/enc_turbo_scalar $WORK/$theirs $W $H $kind $n 65 $WORK/$name.turbo.$n.jpg" >>"$jobs"
+        echo "$name.turbov.$n vcount $WORK/enc_turbo_rvv $WORK/$theirs $W $H $kind $n 65 $WORK/$name.turbov.$n.jpg" >>"$jobs"
     done
 done
 echo "bench_riscv: $(wc -l <"$jobs") counted runs, $JOBS at a time (a few minutes)" >&2
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 # shellcheck disable=SC2016
-xargs -P "$JOBS" -L 1 sh -c 'bash scripts/riscv-chroot.sh run sh bench/riscv/inner.sh count "$0" "$@"' "$WORK" <"$jobs"
+# Each line: TAG count|vcount BINARY ARGS...
+xargs -P "$JOBS" -L 1 sh -c 'tag=$0 how=$1; shift; bash scripts/riscv-chroot.sh run sh bench/riscv/inner.sh "$how" "'"$WORK"'" "$tag" "$@"' <"$jobs"
 took=$(($(date -u +%s) - started))
 
 versions=$(chroot_run sh -c 'qemu-riscv64 --version | head -1; rustc --version; riscv64-linux-gnu-gcc --version | head -1')
@@ -148,8 +193,9 @@ commit=$(git rev-parse --short HEAD 2>/dev/null || echo "(not a git checkout)")
 [ -z "$(git status --porcelain -- core src 2>/dev/null)" ] || commit="$commit + uncommitted changes in core/ or src/"
 
 section=$(python3 bench/riscv/report.py "$WORK" "$W" "$H" "$took" "$commit" "$load_before" \
-    "$(cut -d' ' -f1-3 /proc/loadavg)" "$versions")
+    "$(cut -d' ' -f1-3 /proc/loadavg)" "$versions" "$upstream_commit")
 echo "$section"
+cat "$WORK/lines.txt"
 if [ "$WRITE" = 1 ]; then
     python3 scripts/put_section.py docs/BENCHMARKS.md riscv "$section"
     echo "bench_riscv: docs/BENCHMARKS.md updated" >&2

@@ -4,8 +4,42 @@
 use crate::sink::Sink;
 
 /// Bytes collected before one `Sink::write_all`: big enough that the sink
-/// sees few calls, small enough for the stack of a MicroPython task.
-const BUF_LEN: usize = 512;
+/// sees few calls even though a block reserves [`BLOCK_BYTES`], small enough
+/// for the stack of a MicroPython task.
+const BUF_LEN: usize = 2048;
+
+/// Most bytes one block's codes can make the writer store: up to 31 pending
+/// bits, a DC code and value (at most 27 bits) and 63 AC codes of at most
+/// 16 + 10 bits (ZRLs replace coefficients, so they add nothing), in whole
+/// 32-bit words, every byte stuffed, plus the one byte the stuffing path
+/// writes ahead. Reserved before a block so its coding loop never checks.
+pub const BLOCK_BYTES: usize = 8 * (31 + 27 + 63 * 26usize).div_ceil(32) + 1;
+
+/// The entropy coder's pending bits, kept apart from [`Writer`] so a block's
+/// coding loop holds them in registers (the writer's buffer stores would
+/// otherwise force them back to memory after every code).
+#[derive(Clone, Copy)]
+pub struct Bits {
+    /// Pending bits, right-aligned; only the low `nbits` are meaningful.
+    acc: u64,
+    /// Number of pending bits, always < 32 between calls.
+    nbits: u32,
+}
+
+impl Bits {
+    /// Appends the `n` low bits of `bits` (MSB first), handing each full
+    /// 32-bit word to `w`, which must have room ([`Writer::reserve`]).
+    /// `n <= 32`; `bits` must have no set bits above `n`.
+    #[inline(always)]
+    pub fn put<S: Sink>(&mut self, w: &mut Writer<'_, S>, bits: u32, n: u32) {
+        self.acc = (self.acc << n) | u64::from(bits);
+        self.nbits += n;
+        if self.nbits >= 32 {
+            self.nbits -= 32;
+            w.emit_word((self.acc >> self.nbits) as u32);
+        }
+    }
+}
 
 /// Byte and bit writer over a sink.
 ///
@@ -15,10 +49,7 @@ pub struct Writer<'s, S: Sink> {
     sink: &'s mut S,
     buf: [u8; BUF_LEN],
     len: usize,
-    /// Pending bits, right-aligned; only the low `nbits` are meaningful.
-    acc: u64,
-    /// Number of pending bits, always < 32 between calls.
-    nbits: u32,
+    bits: Bits,
     failed: bool,
 }
 
@@ -29,8 +60,7 @@ impl<'s, S: Sink> Writer<'s, S> {
             sink,
             buf: [0; BUF_LEN],
             len: 0,
-            acc: 0,
-            nbits: 0,
+            bits: Bits { acc: 0, nbits: 0 },
             failed: false,
         }
     }
@@ -63,42 +93,58 @@ impl<'s, S: Sink> Writer<'s, S> {
         }
     }
 
-    /// Appends the `n` low bits of `bits` (MSB first) to the entropy-coded
-    /// segment. `n <= 32`; `bits` must have no set bits above `n`.
+    /// The pending bits, for a coding loop to work on ([`Writer::restore`]
+    /// gives them back).
     #[inline(always)]
-    pub fn put(&mut self, bits: u32, n: u32) {
-        self.acc = (self.acc << n) | u64::from(bits);
-        self.nbits += n;
-        if self.nbits >= 32 {
-            self.nbits -= 32;
-            self.emit_word((self.acc >> self.nbits) as u32);
+    pub fn take_bits(&self) -> Bits {
+        self.bits
+    }
+
+    /// Puts back the pending bits a coding loop worked on.
+    #[inline(always)]
+    pub fn restore(&mut self, bits: Bits) {
+        self.bits = bits;
+    }
+
+    /// Makes room for `n` more bytes in the buffer (`n <= BUF_LEN`),
+    /// flushing it if needed.
+    #[inline(always)]
+    pub fn reserve(&mut self, n: usize) {
+        if self.len > BUF_LEN - n {
+            self.flush();
         }
     }
 
-    /// Writes 32 entropy-coded bits, stuffing a 0x00 after every 0xFF.
+    /// Appends the `n` low bits of `bits` (MSB first) to the entropy-coded
+    /// segment. `n <= 32`; `bits` must have no set bits above `n`.
+    #[cfg(test)]
+    pub fn put(&mut self, bits: u32, n: u32) {
+        self.reserve(8);
+        let mut b = self.bits;
+        b.put(self, bits, n);
+        self.bits = b;
+    }
+
+    /// Writes 32 entropy-coded bits into reserved room, stuffing a 0x00
+    /// after every 0xFF. No call on any path: a call inside the coding loop
+    /// made LLVM keep the loop's values on the stack (rv64).
     #[inline(always)]
     fn emit_word(&mut self, w: u32) {
-        if self.len > BUF_LEN - 8 {
-            self.flush();
-        }
         // High bit of a byte set in this mask <=> that byte (or one below it)
         // is 0xFF: +1 carries out of exactly the 0xFF bytes.
         if w & 0x8080_8080 & !w.wrapping_add(0x0101_0101) == 0 {
-            self.buf[self.len..self.len + 4].copy_from_slice(&w.to_be_bytes());
+            if let Some(dst) = self.buf.get_mut(self.len..self.len + 4) {
+                dst.copy_from_slice(&w.to_be_bytes());
+            }
             self.len += 4;
         } else {
-            self.emit_stuffed(w);
-        }
-    }
-
-    #[cold]
-    fn emit_stuffed(&mut self, w: u32) {
-        for b in w.to_be_bytes() {
-            self.buf[self.len] = b;
-            self.len += 1;
-            if b == 0xFF {
-                self.buf[self.len] = 0;
-                self.len += 1;
+            for b in w.to_be_bytes() {
+                let stuffed = usize::from(b == 0xFF);
+                if let Some(dst) = self.buf.get_mut(self.len..self.len + 2) {
+                    dst[0] = b;
+                    dst[1] = 0;
+                }
+                self.len += 1 + stuffed;
             }
         }
     }
@@ -106,12 +152,13 @@ impl<'s, S: Sink> Writer<'s, S> {
     /// Ends the entropy-coded segment: pads the last byte with 1 bits
     /// (T.81 F.1.2.3) and writes out whole bytes, stuffed.
     pub fn finish_bits(&mut self) {
-        let pad = (8 - self.nbits % 8) % 8;
-        self.acc = (self.acc << pad) | ((1u64 << pad) - 1);
-        self.nbits += pad;
-        while self.nbits >= 8 {
-            self.nbits -= 8;
-            let b = (self.acc >> self.nbits) as u8;
+        let Bits { mut acc, mut nbits } = self.bits;
+        let pad = (8 - nbits % 8) % 8;
+        acc = (acc << pad) | ((1u64 << pad) - 1);
+        nbits += pad;
+        while nbits >= 8 {
+            nbits -= 8;
+            let b = (acc >> nbits) as u8;
             if self.len > BUF_LEN - 2 {
                 self.flush();
             }
@@ -122,7 +169,7 @@ impl<'s, S: Sink> Writer<'s, S> {
                 self.len += 1;
             }
         }
-        self.acc = 0;
+        self.bits = Bits { acc: 0, nbits: 0 };
     }
 }
 

@@ -28,13 +28,17 @@ pub const SCALE: [f64; 8] = [
 /// `centre` is subtracted from the DC term (the level shift of pass 1).
 /// Generic over the input so pass 1 reads the `u8` samples directly: no
 /// separate widening loop and no array to hold its result.
+/// With `TRANSPOSED`, coefficient k of column c goes to `out[c * 8 + k]`
+/// instead of `out[k * 8 + c]`: the transpose folded into the stores.
 #[inline(always)]
-fn columns<T: Copy>(d: &[T; 64], out: &mut [f32; 64], centre: f32)
+fn columns<T: Copy, const TRANSPOSED: bool>(d: &[T; 64], out: &mut [f32; 64], centre: f32)
 where
     f32: From<T>,
 {
     let d = |i: usize| f32::from(d[i]);
     for c in 0..8 {
+        // Where `out[n + c]` of the untransposed layout goes (n = 8 * k).
+        let at = |k: usize| if TRANSPOSED { c * 8 + k / 8 } else { k + c };
         let tmp0 = d(c) + d(56 + c);
         let tmp7 = d(c) - d(56 + c);
         let tmp1 = d(8 + c) + d(48 + c);
@@ -49,11 +53,11 @@ where
         let tmp13 = tmp0 - tmp3;
         let tmp11 = tmp1 + tmp2;
         let tmp12 = tmp1 - tmp2;
-        out[c] = tmp10 + tmp11 - centre;
-        out[32 + c] = tmp10 - tmp11;
+        out[at(0)] = tmp10 + tmp11 - centre;
+        out[at(32)] = tmp10 - tmp11;
         let z1 = (tmp12 + tmp13) * core::f32::consts::FRAC_1_SQRT_2;
-        out[16 + c] = tmp13 + z1;
-        out[48 + c] = tmp13 - z1;
+        out[at(16)] = tmp13 + z1;
+        out[at(48)] = tmp13 - z1;
 
         // Odd part.
         let tmp10 = tmp4 + tmp5;
@@ -65,10 +69,10 @@ where
         let z3 = tmp11 * core::f32::consts::FRAC_1_SQRT_2;
         let z11 = tmp7 + z3;
         let z13 = tmp7 - z3;
-        out[40 + c] = z13 + z2;
-        out[24 + c] = z13 - z2;
-        out[8 + c] = z11 + z4;
-        out[56 + c] = z11 - z4;
+        out[at(40)] = z13 + z2;
+        out[at(24)] = z13 - z2;
+        out[at(8)] = z11 + z4;
+        out[at(56)] = z11 - z4;
     }
 }
 
@@ -82,17 +86,23 @@ fn transpose(d: &[f32; 64], out: &mut [f32; 64]) {
 }
 
 /// Forward DCT of one block of samples (row-major, 0..=255) into `out`
-/// (transposed and scaled; see the module docs).
+/// (transposed and scaled; see the module docs). `tmp` is working space
+/// (its contents do not matter), passed in so no block zeroes an array.
 #[inline]
-pub fn forward(samples: &[u8; 64], out: &mut [f32; 64]) {
-    // Out of place throughout: each step writes a fresh array instead of
-    // copying back.
-    let mut b = [0f32; 64];
-    // Eight samples of 128 per column: the level shift only moves DC.
-    columns(samples, &mut b, 8.0 * 128.0);
-    let mut a = [0f32; 64];
-    transpose(&b, &mut a);
-    columns(&a, out, 0.0);
+pub fn forward(samples: &[u8; 64], out: &mut [f32; 64], tmp: &mut [f32; 64]) {
+    // Out of place throughout: each step writes the other array instead of
+    // copying back. Eight samples of 128 per column: the level shift only
+    // moves DC.
+    // Scalar cores store pass 1 transposed (no separate transpose: 128 loads
+    // and stores a block fewer); SIMD targets keep row stores, which
+    // vectorise, and transpose after.
+    if cfg!(target_arch = "riscv64") {
+        columns::<_, true>(samples, tmp, 8.0 * 128.0);
+    } else {
+        columns::<_, false>(samples, out, 8.0 * 128.0);
+        transpose(out, tmp);
+    }
+    columns::<_, false>(tmp, out, 0.0);
 }
 
 #[cfg(test)]
@@ -135,7 +145,7 @@ mod tests {
     fn check(samples: &[u8; 64]) {
         let want = reference(samples);
         let mut got = [0f32; 64];
-        forward(samples, &mut got);
+        forward(samples, &mut got, &mut [0.0; 64]);
         for v in 0..8 {
             for u in 0..8 {
                 let g = f64::from(got[u * 8 + v]) / (8.0 * SCALE[v] * SCALE[u]);
@@ -167,9 +177,26 @@ mod tests {
     }
 
     #[test]
+    fn transposed_stores_match_the_separate_transpose() {
+        let mut seed = 77u32;
+        for _ in 0..100 {
+            let mut b = [0u8; 64];
+            for s in b.iter_mut() {
+                seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                *s = (seed >> 24) as u8;
+            }
+            let (mut rows, mut want, mut got) = ([0f32; 64], [0f32; 64], [0f32; 64]);
+            columns::<_, false>(&b, &mut rows, 1024.0);
+            transpose(&rows, &mut want);
+            columns::<_, true>(&b, &mut got, 1024.0);
+            assert_eq!(got.map(f32::to_bits), want.map(f32::to_bits));
+        }
+    }
+
+    #[test]
     fn flat_block_has_only_dc() {
         let mut got = [0f32; 64];
-        forward(&[200; 64], &mut got);
+        forward(&[200; 64], &mut got, &mut [0.0; 64]);
         // (200 - 128) * 8 (DC gain) * 8 (output scale).
         assert_eq!(got[0], 72.0 * 64.0);
         assert!(got[1..].iter().all(|&c| c == 0.0));

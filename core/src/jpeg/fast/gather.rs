@@ -7,7 +7,9 @@
 
 use crate::frame::RawFrame;
 
-/// The 8x8 sample blocks of one MCU, row-major, 0..=255.
+/// The 8x8 sample blocks of one MCU, row-major, 0..=255. Aligned so the
+/// RVV row copies can store eight bytes as one element.
+#[repr(C, align(8))]
 pub struct Mcu {
     /// Luma blocks in scan order (left to right, top to bottom).
     pub y: [[u8; 64]; 4],
@@ -52,6 +54,22 @@ pub fn fetch<'b, const N: usize>(
             scratch
         }
     }
+}
+
+/// `N` bytes from `off` of every row, or `None` if any row ends first (the
+/// caller then takes the padding path).
+#[cfg(all(target_arch = "riscv64", target_feature = "v"))]
+#[inline(always)]
+pub fn chunks<'a, const N: usize, const R: usize>(
+    rows: &[&'a [u8]; R],
+    off: usize,
+) -> Option<[&'a [u8; N]; R]> {
+    let first = rows.first()?.get(off..)?.first_chunk::<N>()?;
+    let mut out = [first; R];
+    for (o, r) in out.iter_mut().zip(rows) {
+        *o = r.get(off..)?.first_chunk::<N>()?;
+    }
+    Some(out)
 }
 
 /// Like [`fetch`], for a length known only to the caller's monomorphised

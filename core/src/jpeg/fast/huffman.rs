@@ -5,9 +5,12 @@
 //! value bits that follow it, so a coefficient costs a single
 //! [`Writer::put`]: `entry >> 5 | value_bits`, `entry & 31` bits long.
 //! Zero runs are found with a 64-bit "non-zero" mask and `trailing_zeros`,
-//! so zero coefficients cost nothing in the coding loop.
+//! so zero coefficients cost nothing in the coding loop. A coefficient's
+//! size category and value bits come from one table load ([`MAGNITUDE`]),
+//! not from a leading-zero count (a 30-instruction sequence on rv64gc
+//! without Zbb), and the pending bits stay in registers for the whole block.
 
-use super::bitwriter::Writer;
+use super::bitwriter::{Bits, Writer, BLOCK_BYTES};
 use super::tables::{codes, HuffSpec, AC_CHROMA, AC_LUMA, DC_CHROMA, DC_LUMA};
 use crate::sink::Sink;
 
@@ -47,15 +50,48 @@ pub static LUMA: Tables = tables(&DC_LUMA, &AC_LUMA);
 /// Tables for Cb and Cr.
 pub static CHROMA: Tables = tables(&DC_CHROMA, &AC_CHROMA);
 
+/// Values a coefficient or DC difference can take in 8-bit baseline JPEG
+/// (T.81 F.1.2: AC sizes up to 10, DC differences up to 11) lie in
+/// `-MAG_HALF..MAG_HALF`.
+const MAG_HALF: i32 = 2048;
+
 /// Size category and value bits of a coefficient or DC difference
-/// (T.81 F.1.2.1.1): negative values send the low bits of `v - 1`.
-#[inline(always)]
-fn magnitude(v: i32) -> (u32, u32) {
+/// (T.81 F.1.2.1.1), computed the slow way: negative values send the low
+/// bits of `v - 1`.
+const fn magnitude_of(v: i32) -> (u32, u32) {
     let sign = v >> 31;
     let abs = ((v ^ sign) - sign) as u32;
     let size = 32 - abs.leading_zeros();
     let bits = ((v + sign) as u32) & ((1u32 << size) - 1);
     (size, bits)
+}
+
+/// `MAGNITUDE[v mod 4096] = bits << 4 | size` for every value in range:
+/// indexed by the low 12 bits of `v` (two's complement), which two shifts
+/// extract with no offset to add.
+static MAGNITUDE: [u16; 2 * MAG_HALF as usize] = {
+    let mut t = [0u16; 2 * MAG_HALF as usize];
+    let mut i = 0;
+    while i < t.len() {
+        let v = (i as i32)
+            - if i as i32 >= MAG_HALF {
+                2 * MAG_HALF
+            } else {
+                0
+            };
+        let (size, bits) = magnitude_of(v);
+        t[i] = ((bits << 4) | size) as u16;
+        i += 1;
+    }
+    t
+};
+
+/// Size category and value bits of `v`, one table load. Out-of-range values
+/// (impossible for 8-bit samples) wrap to a wrong but in-bounds entry.
+#[inline(always)]
+fn magnitude(v: i32) -> (u32, u32) {
+    let e = u32::from(MAGNITUDE[(v as u32 as usize) & (2 * MAG_HALF as usize - 1)]);
+    (e & 15, e >> 4)
 }
 
 /// Bit k set <=> `zz[k] != 0`.
@@ -64,7 +100,7 @@ fn magnitude(v: i32) -> (u32, u32) {
 /// eight flags at a time gathered into a byte by one multiplication: byte j
 /// of the word, 0 or 1, lands on bit 56 + j and no partial products carry.
 #[inline(always)]
-fn nonzero_mask(zz: &[i16; 64]) -> u64 {
+pub fn nonzero_mask(zz: &[i16; 64]) -> u64 {
     let mut flags = [0u8; 64];
     for (f, &c) in flags.iter_mut().zip(zz.iter()) {
         *f = u8::from(c != 0);
@@ -77,16 +113,25 @@ fn nonzero_mask(zz: &[i16; 64]) -> u64 {
     m
 }
 
-/// Codes one block (zig-zag order); `pred` is the component's previous DC.
+/// Codes one block (zig-zag order) whose [`nonzero_mask`] is `nonzero`;
+/// `pred` is the component's previous DC.
 #[inline]
-pub fn encode_block<S: Sink>(zz: &[i16; 64], pred: &mut i32, t: &Tables, w: &mut Writer<'_, S>) {
+pub fn encode_block<S: Sink>(
+    zz: &[i16; 64],
+    nonzero: u64,
+    pred: &mut i32,
+    t: &Tables,
+    w: &mut Writer<'_, S>,
+) {
+    w.reserve(BLOCK_BYTES);
+    let mut out: Bits = w.take_bits();
     let dc = i32::from(zz[0]);
     let (size, bits) = magnitude(dc - *pred);
     *pred = dc;
     let e = t.dc[(size & 15) as usize];
-    w.put((e >> 5) | bits, e & 31);
+    out.put(w, (e >> 5) | bits, e & 31);
 
-    let mut mask = nonzero_mask(zz) & !1;
+    let mut mask = nonzero & !1;
     let mut last = 0u32;
     while mask != 0 {
         let pos = mask.trailing_zeros();
@@ -94,18 +139,19 @@ pub fn encode_block<S: Sink>(zz: &[i16; 64], pred: &mut i32, t: &Tables, w: &mut
         let mut run = pos - last - 1;
         while run >= 16 {
             let zrl = t.ac[0xf0];
-            w.put(zrl >> 5, zrl & 31);
+            out.put(w, zrl >> 5, zrl & 31);
             run -= 16;
         }
         let (size, bits) = magnitude(i32::from(zz[(pos & 63) as usize]));
         let e = t.ac[((run << 4) | size) as usize & 255];
-        w.put((e >> 5) | bits, e & 31);
+        out.put(w, (e >> 5) | bits, e & 31);
         last = pos;
     }
     if last != 63 {
         let eob = t.ac[0];
-        w.put(eob >> 5, eob & 31);
+        out.put(w, eob >> 5, eob & 31);
     }
+    w.restore(out);
 }
 
 #[cfg(test)]
@@ -134,6 +180,16 @@ mod tests {
     }
 
     #[test]
+    fn magnitude_table_matches_computation() {
+        let mut checked = 0;
+        for v in -MAG_HALF..MAG_HALF {
+            assert_eq!(magnitude(v), magnitude_of(v), "v={v}");
+            checked += 1;
+        }
+        assert_eq!(checked, 4096);
+    }
+
+    #[test]
     fn magnitude_categories() {
         assert_eq!(magnitude(0), (0, 0));
         assert_eq!(magnitude(1), (1, 1));
@@ -149,7 +205,7 @@ mod tests {
         let mut out = Vec::new();
         let mut w = Writer::new(&mut out);
         let mut p = pred;
-        encode_block(zz, &mut p, &LUMA, &mut w);
+        encode_block(zz, nonzero_mask(zz), &mut p, &LUMA, &mut w);
         w.finish_bits();
         w.flush();
         out

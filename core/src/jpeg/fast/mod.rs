@@ -5,7 +5,9 @@
 //! libjpeg's float AAN DCT (`dct`), reciprocal quantisation with zig-zag
 //! reordering (`quant`) and Huffman coding with the Annex K tables
 //! (`huffman`) into a 64-bit bit accumulator that writes to the sink in
-//! 512-byte pieces (`bitwriter`). Headers come from `markers`, tables from
+//! pieces of up to 2 KB (`bitwriter`). On riscv64 with RVV, `rvv` does the
+//! DCT, quantisation and zig-zag of a block in one hand-written kernel with
+//! the same results. Headers come from `markers`, tables from
 //! `tables`. Nothing allocates; working memory is under 12 KB of stack
 //! (most of it the RGB reader's MCU buffers).
 //!
@@ -23,13 +25,21 @@
 //! lanes, byte flags for the non-zero mask) and stays branch-light where it
 //! cannot, which is what an in-order core without SIMD rewards too.
 
+// On riscv64, `rvv` (with V) or `Divisors::quantize_masked` (without)
+// replace parts of the portable DCT, quantiser and non-zero mask; those
+// stay as the reference the tests compare them with.
 mod bitwriter;
+#[cfg_attr(all(target_arch = "riscv64", target_feature = "v"), allow(dead_code))]
 mod dct;
 mod gather;
+#[cfg_attr(target_arch = "riscv64", allow(dead_code))]
 mod huffman;
 mod markers;
+#[cfg_attr(target_arch = "riscv64", allow(dead_code))]
 mod quant;
 mod rgb;
+#[cfg(all(target_arch = "riscv64", target_feature = "v"))]
+mod rvv;
 mod tables;
 mod yuv;
 
@@ -167,18 +177,46 @@ fn scan<R: Source, S: Sink, const H: usize, const V: usize, const COLOR: bool>(
     let cols = (frame.width() as usize).div_ceil(mcu_w);
     let rows = (frame.height() as usize).div_ceil(mcu_h);
     let mut mcu = Mcu::new();
+    let mut scratch = Scratch::new();
     let mut pred = [0i32; 3];
     for my in 0..rows {
         reader.start_row(my * mcu_h);
         for mx in 0..cols {
             reader.gather(mx * mcu_w, &mut mcu);
             for y in &mcu.y[..H * V] {
-                block(y, t.luma, &mut pred[0], &huffman::LUMA, w);
+                block(y, t.luma, &mut pred[0], &huffman::LUMA, &mut scratch, w);
             }
             if COLOR {
-                block(&mcu.cb, t.chroma, &mut pred[1], &huffman::CHROMA, w);
-                block(&mcu.cr, t.chroma, &mut pred[2], &huffman::CHROMA, w);
+                let s = &mut scratch;
+                block(&mcu.cb, t.chroma, &mut pred[1], &huffman::CHROMA, s, w);
+                block(&mcu.cr, t.chroma, &mut pred[2], &huffman::CHROMA, s, w);
             }
+        }
+    }
+}
+
+/// Working arrays of [`block`], made once per scan so that no block
+/// zeroes them (a `memset` per array per block otherwise). Their contents
+/// between blocks do not matter.
+struct Scratch {
+    /// Quantised coefficients in zig-zag order.
+    zz: [i16; 64],
+    /// DCT output and working space (portable path).
+    #[cfg(not(all(target_arch = "riscv64", target_feature = "v")))]
+    coef: [[f32; 64]; 2],
+    /// Quantised coefficients in DCT order (portable path on SIMD targets).
+    #[cfg(not(target_arch = "riscv64"))]
+    q: [i16; 64],
+}
+
+impl Scratch {
+    fn new() -> Scratch {
+        Scratch {
+            zz: [0; 64],
+            #[cfg(not(all(target_arch = "riscv64", target_feature = "v")))]
+            coef: [[0.0; 64]; 2],
+            #[cfg(not(target_arch = "riscv64"))]
+            q: [0; 64],
         }
     }
 }
@@ -190,11 +228,23 @@ fn block<S: Sink>(
     div: &Divisors,
     pred: &mut i32,
     huff: &huffman::Tables,
+    s: &mut Scratch,
     w: &mut Writer<'_, S>,
 ) {
-    let mut coef = [0f32; 64];
-    dct::forward(samples, &mut coef);
-    let mut zz = [0i16; 64];
-    div.quantize(&coef, &mut zz);
-    huffman::encode_block(&zz, pred, huff, w);
+    #[cfg(all(target_arch = "riscv64", target_feature = "v"))]
+    let nonzero = rvv::dct_quantize(samples, div.recip(), &mut s.zz);
+    #[cfg(not(all(target_arch = "riscv64", target_feature = "v")))]
+    let nonzero = {
+        let [coef, tmp] = &mut s.coef;
+        dct::forward(samples, coef, tmp);
+        #[cfg(target_arch = "riscv64")]
+        let mask = div.quantize_masked(coef, &mut s.zz);
+        #[cfg(not(target_arch = "riscv64"))]
+        let mask = {
+            div.quantize(coef, &mut s.q, &mut s.zz);
+            huffman::nonzero_mask(&s.zz)
+        };
+        mask
+    };
+    huffman::encode_block(&s.zz, nonzero, pred, huff, w);
 }

@@ -25,6 +25,9 @@ pub trait Layout {
     const BPP: usize;
     /// Whether R, G and B are separate planes (else plane 0 holds all).
     const PLANAR: bool = false;
+    /// Whether this is little-endian RGB565, which has an RVV kernel.
+    #[cfg(all(target_arch = "riscv64", target_feature = "v"))]
+    const RGB565_LE: bool = false;
     /// Unpacks `n` pixels to 8-bit R, G, B. `src[p]` holds `n * BPP` bytes
     /// of plane `p`.
     fn unpack(src: [&[u8]; 3], n: usize, r: &mut [u16], g: &mut [u16], b: &mut [u16]);
@@ -63,6 +66,8 @@ fn unpack565(w: u16) -> (u16, u16, u16) {
 
 impl Layout for Rgb565 {
     const BPP: usize = 2;
+    #[cfg(all(target_arch = "riscv64", target_feature = "v"))]
+    const RGB565_LE: bool = true;
     #[inline(always)]
     fn unpack(s: [&[u8]; 3], n: usize, r: &mut [u16], g: &mut [u16], b: &mut [u16]) {
         let px = r[..n].iter_mut().zip(&mut g[..n]).zip(&mut b[..n]);
@@ -121,14 +126,14 @@ impl Layout for Rgbp888 {
 }
 
 // libjpeg's FIX(x) = round(x * 2^16) for the JFIF equations.
-const Y_R: u32 = 19595;
-const Y_G: u32 = 38470;
-const Y_B: u32 = 7471;
-const CB_R: i32 = -11059;
-const CB_G: i32 = -21709;
-const CR_G: i32 = -27439;
-const CR_B: i32 = -5329;
-const HALF: i32 = 32768;
+pub const Y_R: u32 = 19595;
+pub const Y_G: u32 = 38470;
+pub const Y_B: u32 = 7471;
+pub const CB_R: i32 = -11059;
+pub const CB_G: i32 = -21709;
+pub const CR_G: i32 = -27439;
+pub const CR_B: i32 = -5329;
+pub const HALF: i32 = 32768;
 
 /// Y of one pixel, exactly libjpeg's `rgb_ycc_convert`.
 #[inline(always)]
@@ -140,7 +145,7 @@ fn luma(r: u16, g: u16, b: u16) -> u8 {
 /// zero) plus one half minus one unit, libjpeg's `CBCR_OFFSET + ONE_HALF -
 /// 1`, which keeps the pure-blue/pure-red extreme below 256.
 #[inline(always)]
-const fn chroma_offset(log2n: u32) -> i32 {
+pub const fn chroma_offset(log2n: u32) -> i32 {
     let shift = 16 + log2n;
     (128 << shift) + (1 << (shift - 1)) - 1
 }
@@ -167,6 +172,21 @@ struct Planes {
     b: [u16; MAX_PX],
 }
 
+/// Working arrays of one MCU's conversion, kept in the reader so that no
+/// MCU zeroes them (their contents between MCUs do not matter).
+struct Sums {
+    /// Luma of every pixel, row-major.
+    y: [u8; MAX_PX],
+    /// Summed R, G, B behind each chroma sample.
+    rs: [u16; 64],
+    gs: [u16; 64],
+    bs: [u16; 64],
+    /// Horizontal pair sums (H = 2).
+    hr: [u16; 128],
+    hg: [u16; 128],
+    hb: [u16; 128],
+}
+
 /// Reader for an RGB layout `L`, output luma sampling `H`x`V`.
 pub struct Rgb<'a, L: Layout, const H: usize, const V: usize> {
     frame: RawFrame<'a>,
@@ -176,6 +196,7 @@ pub struct Rgb<'a, L: Layout, const H: usize, const V: usize> {
     px: Planes,
     raw: [[u8; RAW]; 3],
     scratch: [u8; 48],
+    sums: Sums,
     _layout: core::marker::PhantomData<L>,
 }
 
@@ -193,8 +214,49 @@ impl<'a, L: Layout, const H: usize, const V: usize> Rgb<'a, L, H, V> {
             },
             raw: [[0; RAW]; 3],
             scratch: [0; 48],
+            sums: Sums {
+                y: [0; MAX_PX],
+                rs: [0; 64],
+                gs: [0; 64],
+                bs: [0; 64],
+                hr: [0; 128],
+                hg: [0; 128],
+                hb: [0; 128],
+            },
             _layout: core::marker::PhantomData,
         }
+    }
+}
+
+impl<L: Layout, const H: usize, const V: usize> Rgb<'_, L, H, V> {
+    /// A whole 4:2:0 RGB565 MCU through `rvv::rgb565_rows`, row pair by row
+    /// pair; false (nothing done) where rows are short (the right edge) or
+    /// not 2-byte aligned (its 16-bit loads), for the portable path to do.
+    #[cfg(all(target_arch = "riscv64", target_feature = "v"))]
+    #[inline(always)]
+    fn rgb565_rvv(&mut self, x0: usize, mcu: &mut Mcu) -> bool {
+        let Some(rows) = super::gather::chunks::<32, 16>(&self.rows[0], 2 * x0) else {
+            return false;
+        };
+        if rows.iter().any(|r| r.as_ptr() as usize % 2 != 0) {
+            return false;
+        }
+        let y = &mut self.sums.y;
+        for (p, (ys, pair)) in y.chunks_exact_mut(32).zip(rows.chunks_exact(2)).enumerate() {
+            if let (Ok(ys), [r0, r1]) = (<&mut [u8; 32]>::try_from(ys), pair) {
+                super::rvv::rgb565_rows([r0, r1], ys, &mut mcu.cb[8 * p..], &mut mcu.cr[8 * p..]);
+            }
+        }
+        let mut lrows = [&[0u8; 16]; 16];
+        for (l, c) in lrows.iter_mut().zip(y.chunks_exact(16)) {
+            if let Some(c) = c.first_chunk::<16>() {
+                *l = c;
+            }
+        }
+        super::rvv::luma_16x16(&lrows, &mut mcu.y);
+        let cols = (self.frame.width() as usize - x0).div_ceil(H);
+        pad_chroma(mcu, cols, self.chroma_rows);
+        true
     }
 }
 
@@ -210,6 +272,10 @@ impl<L: Layout, const H: usize, const V: usize> Source for Rgb<'_, L, H, V> {
 
     #[inline]
     fn gather(&mut self, x0: usize, mcu: &mut Mcu) {
+        #[cfg(all(target_arch = "riscv64", target_feature = "v"))]
+        if L::RGB565_LE && H == 2 && V == 2 && self.rgb565_rvv(x0, mcu) {
+            return;
+        }
         let px = &mut self.px;
         // The MCU's rows of raw bytes, back to back, so that unpacking is
         // one long loop.
@@ -221,6 +287,11 @@ impl<L: Layout, const H: usize, const V: usize> Source for Rgb<'_, L, H, V> {
         for (raw, rows) in raw.iter_mut().zip(self.rows.iter()).take(planes) {
             let off = if L::PLANAR { x0 } else { x0 * L::BPP };
             for (row, src) in rows[..8 * V].iter().enumerate() {
+                #[cfg(all(target_arch = "riscv64", target_feature = "v"))]
+                if let Some(s) = src.get(off..off + line) {
+                    super::rvv::copy_short(s, &mut raw[row * line..][..line]);
+                    continue;
+                }
                 let src = fetch_len(src, off, line, L::BPP, scratch);
                 raw[row * line..][..line].copy_from_slice(src);
             }
@@ -235,7 +306,15 @@ impl<L: Layout, const H: usize, const V: usize> Source for Rgb<'_, L, H, V> {
             &mut px.b,
         );
 
-        let mut y = [0u8; MAX_PX];
+        let Sums {
+            y,
+            rs,
+            gs,
+            bs,
+            hr,
+            hg,
+            hb,
+        } = &mut self.sums;
         let rgb = px.r[..n].iter().zip(&px.g[..n]).zip(&px.b[..n]);
         for (y, ((&r, &g), &b)) in y[..n].iter_mut().zip(rgb) {
             *y = luma(r, g, b);
@@ -249,13 +328,11 @@ impl<L: Layout, const H: usize, const V: usize> Source for Rgb<'_, L, H, V> {
 
         // Summed R, G, B of the pixels behind each chroma sample: pairs
         // along each row (H = 2), then pairs of rows (V = 2).
-        let (mut rs, mut gs, mut bs) = ([0u16; 64], [0u16; 64], [0u16; 64]);
         if H == 1 {
             rs.copy_from_slice(&px.r[..64]);
             gs.copy_from_slice(&px.g[..64]);
             bs.copy_from_slice(&px.b[..64]);
         } else {
-            let (mut hr, mut hg, mut hb) = ([0u16; 128], [0u16; 128], [0u16; 128]);
             for i in 0..8 * V * 8 {
                 hr[i] = px.r[2 * i] + px.r[2 * i + 1];
                 hg[i] = px.g[2 * i] + px.g[2 * i + 1];

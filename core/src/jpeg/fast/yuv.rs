@@ -29,6 +29,10 @@ impl Source for Gray<'_> {
 
     #[inline]
     fn gather(&mut self, x0: usize, mcu: &mut Mcu) {
+        #[cfg(all(target_arch = "riscv64", target_feature = "v"))]
+        if let Some(src) = super::gather::chunks::<8, 8>(&self.rows, x0) {
+            return super::rvv::block_8x8(&src, &mut mcu.y[0]);
+        }
         let mut scratch = [0u8; 8];
         for (dst, row) in mcu.y[0].chunks_exact_mut(8).zip(self.rows.iter()) {
             dst.copy_from_slice(fetch(row, x0, 1, &mut scratch));
@@ -56,6 +60,25 @@ impl<'a, const H: usize, const V: usize> Nv12<'a, H, V> {
     }
 }
 
+impl<const H: usize, const V: usize> Nv12<'_, H, V> {
+    #[inline(always)]
+    fn luma(&self, x0: usize, mcu: &mut Mcu) {
+        #[cfg(all(target_arch = "riscv64", target_feature = "v"))]
+        if H == 2 && V == 2 {
+            if let Some(src) = super::gather::chunks::<16, 16>(&self.y, x0) {
+                return super::rvv::luma_16x16(&src, &mut mcu.y);
+            }
+        }
+        let mut s8 = [0u8; 8];
+        for r in 0..8 * V {
+            for hb in 0..H {
+                let src = fetch(self.y[r], x0 + 8 * hb, 1, &mut s8);
+                mcu.y[(r / 8) * H + hb][(r % 8) * 8..][..8].copy_from_slice(src);
+            }
+        }
+    }
+}
+
 impl<const H: usize, const V: usize> Source for Nv12<'_, H, V> {
     fn start_row(&mut self, y0: usize) {
         let h = self.frame.height() as usize;
@@ -68,13 +91,7 @@ impl<const H: usize, const V: usize> Source for Nv12<'_, H, V> {
 
     #[inline]
     fn gather(&mut self, x0: usize, mcu: &mut Mcu) {
-        let mut s8 = [0u8; 8];
-        for r in 0..8 * V {
-            for hb in 0..H {
-                let src = fetch(self.y[r], x0 + 8 * hb, 1, &mut s8);
-                mcu.y[(r / 8) * H + hb][(r % 8) * 8..][..8].copy_from_slice(src);
-            }
-        }
+        self.luma(x0, mcu);
         let mut s16 = [0u8; 16];
         for (r, row) in self.uv.iter().enumerate() {
             // U,V pairs from byte x0 (pair x0 / 2): eight for H = 2, four

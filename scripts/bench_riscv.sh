@@ -143,6 +143,8 @@ chroot_run sh bench/riscv/inner.sh build "$WORK" "$TURBO_SRC" \
     "$TARGET_DIR/rvv/$TRIPLE/release/libimg_stream.a" \
     "$TARGET_DIR/zbb/$TRIPLE/release/libimg_stream.a"
 if [ -n "$upstream_commit" ]; then
+    # Upstream builds with CMake, which only this bench needs in the chroot.
+    bash scripts/riscv-chroot.sh install-extra cmake
     echo "bench_riscv: building upstream libjpeg-turbo ${upstream_commit:0:7} (once per commit)" >&2
     if ! chroot_run sh bench/riscv/inner.sh upstream "$WORK" "$UPSTREAM/src" "$UPSTREAM/build"; then
         echo "bench_riscv: upstream libjpeg-turbo did not build (above): skipping the turbo-rvv column" >&2

@@ -11,6 +11,7 @@
 #   riscv-chroot.sh candidates     show what the mirror offers now next to the minimums
 #   riscv-chroot.sh prune          delete chroots of other package sets and interrupted builds
 #   riscv-chroot.sh check-minimums ROOT   check ROOT's installed versions against MINIMUMS
+#   riscv-chroot.sh install-extra PKG...  add packages one caller needs (bench: cmake)
 #
 # Why a chroot: no rustup target can be downloaded here, but Debian packages
 # all of it. Why outside the clone: it is ~3 GB, and every fresh clone (CI)
@@ -321,6 +322,28 @@ refresh)
     build_and_swap
     ;;
 candidates) candidates ;;
+install-extra)
+    # install-extra PKG...: packages only some callers need (make bench:
+    # cmake for upstream libjpeg-turbo), put into the chroot when missing.
+    # Not part of the package set or its cache key; a refreshed chroot gets
+    # them again from the next caller.
+    shift
+    [ $# -gt 0 ] || die "usage: $0 install-extra PKG..."
+    ensure
+    lock
+    extra=()
+    for pkg in "$@"; do
+        dpkg-query --admindir="$ROOT/var/lib/dpkg" -W -f='${Status}' "$pkg" 2>/dev/null |
+            grep -q "install ok installed" || extra+=("$pkg")
+    done
+    if [ ${#extra[@]} -gt 0 ]; then
+        echo "riscv-chroot: installing ${extra[*]} into $ROOT" >&2
+        run_in "$ROOT" apt-get -qq update >/dev/null
+        run_in "$ROOT" apt-get install -y -qq --no-install-recommends -t "$SUITE-backports" "${extra[@]}" >/dev/null ||
+            die "installing ${extra[*]} failed"
+        run_in "$ROOT" apt-get clean
+    fi
+    ;;
 check-minimums)
     # check-minimums ROOT: the minimum check alone, on any root's dpkg
     # database (tests/host/test_install_scripts.py feeds it made-up versions).
@@ -339,5 +362,5 @@ __inner)
     shift
     inner "$@"
     ;;
-*) die "usage: $0 ensure|path|run CMD...|versions|refresh|candidates|prune" ;;
+*) die "usage: $0 ensure|path|run CMD...|versions|refresh|candidates|prune|install-extra PKG...|check-minimums ROOT" ;;
 esac

@@ -43,6 +43,7 @@
 use core::fmt;
 
 use crate::crc32::crc32;
+use crate::pixel::PixelFormat;
 use crate::wire::{self, Checked};
 
 /// Field ranges after the shared prefix ([`wire::field`]).
@@ -209,6 +210,30 @@ impl FrameRepr {
             payload_len: header.payload_len(),
             payload_crc: header.payload_crc(),
         })
+    }
+
+    /// The v1 header of a JPEG frame carrying `jpeg`: the format is
+    /// [`PixelFormat::Jpeg`], the flags are 0, and the payload length and
+    /// CRC are those of `jpeg`.
+    pub fn jpeg(
+        seq: u32,
+        timestamp_us: u64,
+        width: u16,
+        height: u16,
+        camera_id: u16,
+        jpeg: &[u8],
+    ) -> FrameRepr {
+        FrameRepr {
+            flags: 0,
+            seq,
+            timestamp_us,
+            width,
+            height,
+            format: PixelFormat::Jpeg.code(),
+            camera_id,
+            payload_len: jpeg.len() as u32,
+            payload_crc: crc32(jpeg),
+        }
     }
 
     /// Length of the header this repr emits ([`HEADER_LEN`]).

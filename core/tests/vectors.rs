@@ -16,7 +16,6 @@ use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 
 use img_stream_core::chunk::{self, ChunkHeader, ChunkRepr};
-use img_stream_core::crc32::crc32;
 use img_stream_core::framing::{
     self, Decision, Discard, FrameHeader, FrameRepr, DEFAULT_MAX_PAYLOAD, HEADER_LEN,
 };
@@ -75,15 +74,8 @@ fn tiny_jpeg() -> Vec<u8> {
 
 fn repr(seq: u32, ts: u64, w: u16, h: u16, format: u8, cam: u16, payload: &[u8]) -> FrameRepr {
     FrameRepr {
-        flags: 0,
-        seq,
-        timestamp_us: ts,
-        width: w,
-        height: h,
         format,
-        camera_id: cam,
-        payload_len: payload.len() as u32,
-        payload_crc: crc32(payload),
+        ..FrameRepr::jpeg(seq, ts, w, h, cam, payload)
     }
 }
 

@@ -4,6 +4,8 @@
 # adapter accepts the same words, checked against that header at compile
 # time), and the images the emulated media.sensor hands out. Never frozen
 # into firmware: the board has the real module.
+from synthetic_camera import ImageGeometry
+
 GRAYSCALE = 0x08020001
 RGB565 = 0x0C030002
 RGB888 = 0x0C090003
@@ -22,7 +24,7 @@ def image_size(w, h, fmt):
     return w * h * num // den
 
 
-class Image:
+class Image(ImageGeometry):
     """A packed frame in a video buffer, like sensor.snapshot()'s image:
     width(), height(), format(), size(), bytearray() (a zero-copy view).
     The buffer goes back to the sensor at the next snapshot() of its
@@ -30,22 +32,13 @@ class Image:
     board would read an unmapped (or reused) buffer."""
 
     def __init__(self, w, h, fmt, data):
-        self._w, self._h, self._fmt = w, h, fmt
+        super().__init__(w, h, fmt)
         self._data = data
 
     def _live(self):
         if self._data is None:
             raise OSError("image released: its buffer went back to the sensor (take a new snapshot)")
         return self._data
-
-    def width(self):
-        return self._w
-
-    def height(self):
-        return self._h
-
-    def format(self):
-        return self._fmt
 
     def size(self):
         return len(self._live())

@@ -50,15 +50,13 @@ def _colour_at(x, y, w, h):
     return v, v, v
 
 
-class SyntheticImage:
-    """One snapshot: the duck-typed image interface img_stream accepts."""
+class ImageGeometry:
+    """width(), height(), format() of an image whose geometry is fixed: the
+    part of the duck-typed image interface shared by these snapshots and the
+    emulated CanMV image.Image (python/image.py)."""
 
-    def __init__(self, view, width, height, fmt, stride):
-        self._view = view
-        self._w = width
-        self._h = height
-        self._fmt = fmt
-        self.stride = stride
+    def __init__(self, width, height, fmt):
+        self._w, self._h, self._fmt = width, height, fmt
 
     def width(self):
         return self._w
@@ -68,6 +66,15 @@ class SyntheticImage:
 
     def format(self):
         return self._fmt
+
+
+class SyntheticImage(ImageGeometry):
+    """One snapshot: the duck-typed image interface img_stream accepts."""
+
+    def __init__(self, view, width, height, fmt, stride):
+        super().__init__(width, height, fmt)
+        self._view = view
+        self.stride = stride
 
     def bytearray(self):
         return self._view

@@ -301,6 +301,24 @@ pub fn instructions(table: &[Vec<Option<f64>>]) -> String {
     s
 }
 
+/// The "measured" and "met" cells of a "column `a` at least 2× column `b`"
+/// target: wall and on-CPU speedups with the MP/s behind them, and a verdict
+/// for each.
+fn speedup_cells(r: &Row, a: usize, b: usize) -> (String, String) {
+    let (wall, cpu) = (r.speedup(a, b), r.speedup_cpu(a, b));
+    let verdict = |x: f64| if x >= 2.0 { "yes" } else { "**no**" };
+    (
+        format!(
+            "wall time {wall:.2}× ({:.1} vs {:.1} MP/s), on-CPU time {cpu:.2}× ({:.1} vs {:.1} MP/s)",
+            r.figures[a].mps,
+            r.figures[b].mps,
+            r.mps_cpu(a),
+            r.mps_cpu(b),
+        ),
+        format!("wall: {}, on-CPU: {}", verdict(wall), verdict(cpu)),
+    )
+}
+
 /// The targets, each with the measured figure and a verdict.
 pub fn targets(rows: &[Row], instr: &[Vec<Option<f64>>]) -> String {
     let mut s =
@@ -319,35 +337,18 @@ pub fn targets(rows: &[Row], instr: &[Vec<Option<f64>>]) -> String {
         else {
             continue;
         };
-        let (wall, cpu) = (r.speedup(fast, port), r.speedup_cpu(fast, port));
-        let verdict = |x: f64| if x >= 2.0 { "yes" } else { "**no**" };
+        let (measured, met) = speedup_cells(r, fast, port);
         let _ = writeln!(
             s,
-            "| Fast ≥ 2× libjpeg-turbo portable, {} VGA q65 | wall time {:.2}× ({:.1} vs {:.1} MP/s), on-CPU time {:.2}× ({:.1} vs {:.1} MP/s); against its fast DCT {:.2}× (on-CPU); Generic {:.2}× (on-CPU) | wall: {}, on-CPU: {} |",
+            "| Fast ≥ 2× libjpeg-turbo portable, {} VGA q65 | {measured}; against its fast DCT {:.2}× (on-CPU); Generic {:.2}× (on-CPU) | {met} |",
             format.name(),
-            wall,
-            r.figures[fast].mps,
-            r.figures[port].mps,
-            cpu,
-            r.mps_cpu(fast),
-            r.mps_cpu(port),
             r.speedup_cpu(fast, port_fast),
             r.speedup_cpu(generic, port),
-            verdict(wall),
-            verdict(cpu)
         );
-        let (wall, cpu) = (r.speedup(scalar, port), r.speedup_cpu(scalar, port));
+        let (measured, met) = speedup_cells(r, scalar, port);
         let _ = writeln!(
             s,
-            "| … the same, Fast as a scalar build (no auto-vectorisation: a core without vector unit) | wall time {:.2}× ({:.1} vs {:.1} MP/s), on-CPU time {:.2}× ({:.1} vs {:.1} MP/s) | wall: {}, on-CPU: {} |",
-            wall,
-            r.figures[scalar].mps,
-            r.figures[port].mps,
-            cpu,
-            r.mps_cpu(scalar),
-            r.mps_cpu(port),
-            verdict(wall),
-            verdict(cpu)
+            "| … the same, Fast as a scalar build (no auto-vectorisation: a core without vector unit) | {measured} | {met} |",
         );
     }
     let nv12 = instructions::FORMATS

@@ -28,8 +28,6 @@
 //! assert_eq!(ChunkRepr::parse(&header), Ok(repr));
 //! ```
 
-use core::fmt;
-
 use crate::wire::{self, Checked};
 
 /// Field ranges after the shared prefix ([`wire::field`]).
@@ -42,9 +40,6 @@ mod field {
     pub const RESERVED: Field = 18..20;
     pub const OFFSET: Field = 20..24;
     pub const TOTAL: Field = 24..28;
-    /// Where the CRC sits in a v1 header; in general it is the last four
-    /// bytes of `header_len`.
-    pub const HEADER_CRC: Field = 28..32;
 }
 
 /// The four bytes every chunk header starts with.
@@ -53,8 +48,8 @@ pub const MAGIC: [u8; 4] = *b"IMGC";
 /// The chunk header version this module emits and accepts.
 pub const VERSION: u8 = 1;
 
-/// Length of a v1 chunk header.
-pub const HEADER_LEN: usize = field::HEADER_CRC.end;
+/// Length of a v1 chunk header: its fields, then the header CRC.
+pub const HEADER_LEN: usize = wire::v1_header_len(field::TOTAL.end);
 
 /// The largest number of chunks one frame may be cut into.
 pub const MAX_COUNT: usize = u16::MAX as usize;
@@ -67,64 +62,50 @@ pub const DEFAULT_MAX_PENDING: usize = 4;
 /// chunk, in milliseconds (`docs/PROTOCOL.md` §3.3: 2 s).
 pub const DEFAULT_TIMEOUT_MS: u64 = 2_000;
 
-/// Why a chunk message or a chunking plan is unusable.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Error {
+wire::header_error! {
+    /// Why a chunk message or a chunking plan is unusable.
+    "chunk";
     /// The message ends before its header does.
-    Truncated,
-    /// The message does not start with [`MAGIC`].
-    BadMagic,
-    /// `header_len` is shorter than [`HEADER_LEN`], or a v1 header is not
-    /// exactly [`HEADER_LEN`] long.
-    BadHeaderLen,
-    /// The header CRC does not match its bytes.
-    BadHeaderCrc,
-    /// A well-formed header (its CRC matches) of a version this code does
-    /// not know.
-    UnsupportedVersion {
-        /// The version byte.
-        version: u8,
-        /// The header's own length.
-        header_len: u8,
-    },
-    /// `count` is 0, `index >= count`, or (in [`parse_message`]) `count`
-    /// exceeds `total`: every chunk carries at least one byte.
-    BadIndex,
-    /// The message carries no data after its header.
-    NoData,
-    /// `offset + data_len` runs past `total`.
-    OutOfRange,
-    /// `total` is below a frame header's length or above the receiver's
-    /// limit.
-    BadTotal,
-    /// Planning: the message size leaves no room for data after the header.
-    NoRoomForData,
-    /// Planning: the frame would need more than [`MAX_COUNT`] chunks, is
-    /// empty, or does not fit a `u32`.
-    TooManyChunks,
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Truncated => f.write_str("truncated chunk header"),
-            Error::BadMagic => f.write_str("bad chunk magic"),
-            Error::BadHeaderLen => f.write_str("bad chunk header length"),
-            Error::BadHeaderCrc => f.write_str("chunk header crc mismatch"),
-            Error::UnsupportedVersion {
-                version,
-                header_len,
-            } => write!(
-                f,
-                "unsupported chunk version {version} (header {header_len} bytes)"
-            ),
-            Error::BadIndex => f.write_str("chunk index out of range"),
-            Error::NoData => f.write_str("chunk carries no data"),
-            Error::OutOfRange => f.write_str("chunk data runs past the frame"),
-            Error::BadTotal => f.write_str("bad chunk frame length"),
-            Error::NoRoomForData => f.write_str("message size leaves no room for chunk data"),
-            Error::TooManyChunks => f.write_str("frame needs too many chunks"),
-        }
+    Truncated => "truncated chunk header",
+    variants {
+        /// A well-formed header (its CRC matches) of a version this code does
+        /// not know.
+        UnsupportedVersion {
+            /// The version byte.
+            version: u8,
+            /// The header's own length.
+            header_len: u8,
+        },
+        /// `count` is 0, `index >= count`, or (in [`parse_message`]) `count`
+        /// exceeds `total`: every chunk carries at least one byte.
+        BadIndex,
+        /// The message carries no data after its header.
+        NoData,
+        /// `offset + data_len` runs past `total`.
+        OutOfRange,
+        /// `total` is below a frame header's length or above the receiver's
+        /// limit.
+        BadTotal,
+        /// Planning: the message size leaves no room for data after the header.
+        NoRoomForData,
+        /// Planning: the frame would need more than [`MAX_COUNT`] chunks, is
+        /// empty, or does not fit a `u32`.
+        TooManyChunks,
+    }
+    display(f) {
+        Error::UnsupportedVersion {
+            version,
+            header_len,
+        } => write!(
+            f,
+            "unsupported chunk version {version} (header {header_len} bytes)"
+        ),
+        Error::BadIndex => f.write_str("chunk index out of range"),
+        Error::NoData => f.write_str("chunk carries no data"),
+        Error::OutOfRange => f.write_str("chunk data runs past the frame"),
+        Error::BadTotal => f.write_str("bad chunk frame length"),
+        Error::NoRoomForData => f.write_str("message size leaves no room for chunk data"),
+        Error::TooManyChunks => f.write_str("frame needs too many chunks"),
     }
 }
 
@@ -394,6 +375,23 @@ impl ExactSizeIterator for ChunkIter {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn header_faults_keep_their_texts() {
+        extern crate alloc;
+        use alloc::string::ToString;
+        // The shared faults' texts come from `wire::header_error!`.
+        let texts = [
+            (Error::Truncated, "truncated chunk header"),
+            (Error::BadMagic, "bad chunk magic"),
+            (Error::BadHeaderLen, "bad chunk header length"),
+            (Error::BadHeaderCrc, "chunk header crc mismatch"),
+            (Error::BadIndex, "chunk index out of range"),
+        ];
+        for (e, text) in texts {
+            assert_eq!(e.to_string(), text);
+        }
+    }
 
     /// Chunk 2 of 5 of frame 0x01020304 from camera 7 (checked against
     /// Python's `struct` and `zlib.crc32`).

@@ -43,6 +43,7 @@
 use core::fmt;
 
 use crate::crc32::crc32;
+use crate::pixel::PixelFormat;
 use crate::wire::{self, Checked};
 
 /// Field ranges after the shared prefix ([`wire::field`]).
@@ -57,9 +58,6 @@ mod field {
     pub const CAMERA_ID: Field = 26..28;
     pub const PAYLOAD_LEN: Field = 28..32;
     pub const PAYLOAD_CRC: Field = 32..36;
-    /// Where the CRC sits in a v1 header; in general it is the last four
-    /// bytes of `header_len`.
-    pub const HEADER_CRC: Field = 36..40;
 }
 
 /// The four bytes every frame header starts with.
@@ -68,8 +66,8 @@ pub const MAGIC: [u8; 4] = *b"IMGS";
 /// The protocol version this module emits and delivers.
 pub const VERSION: u8 = 1;
 
-/// Length of a v1 frame header.
-pub const HEADER_LEN: usize = field::HEADER_CRC.end;
+/// Length of a v1 frame header: its fields, then the header CRC.
+pub const HEADER_LEN: usize = wire::v1_header_len(field::PAYLOAD_CRC.end);
 
 /// Bytes a receiver needs before it can judge a candidate header: magic,
 /// version and header length.
@@ -78,51 +76,37 @@ pub const PREFIX_LEN: usize = wire::PREFIX_LEN;
 /// The receivers' default payload limit (16 MiB).
 pub const DEFAULT_MAX_PAYLOAD: u32 = 16 * 1024 * 1024;
 
-/// Why bytes are not a usable frame header.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Error {
+wire::header_error! {
+    /// Why bytes are not a usable frame header.
+    "frame";
     /// The buffer ends before the header (or payload) does.
-    Truncated,
-    /// The buffer does not start with [`MAGIC`].
-    BadMagic,
-    /// `header_len` is shorter than [`HEADER_LEN`], or a v1 header is not
-    /// exactly [`HEADER_LEN`] long.
-    BadHeaderLen,
-    /// The header CRC does not match its bytes.
-    BadHeaderCrc,
-    /// A well-formed header (its CRC matches) of a version this code does not
-    /// know; the frame occupies `header_len + payload_len` bytes and can be
-    /// skipped.
-    UnsupportedVersion {
-        /// The version byte.
-        version: u8,
-        /// The header's own length.
-        header_len: u8,
-        /// The payload length, which keeps its meaning in every version.
-        payload_len: u32,
-    },
-    /// The payload's CRC-32 differs from the header's `payload_crc`.
-    BadPayloadCrc,
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Truncated => f.write_str("truncated frame"),
-            Error::BadMagic => f.write_str("bad frame magic"),
-            Error::BadHeaderLen => f.write_str("bad frame header length"),
-            Error::BadHeaderCrc => f.write_str("frame header crc mismatch"),
-            Error::UnsupportedVersion {
-                version,
-                header_len,
-                payload_len,
-            } => write!(
-                f,
-                "unsupported frame version {version} \
-                 (header {header_len} bytes, payload {payload_len} bytes)"
-            ),
-            Error::BadPayloadCrc => f.write_str("frame payload crc mismatch"),
-        }
+    Truncated => "truncated frame",
+    variants {
+        /// A well-formed header (its CRC matches) of a version this code does not
+        /// know; the frame occupies `header_len + payload_len` bytes and can be
+        /// skipped.
+        UnsupportedVersion {
+            /// The version byte.
+            version: u8,
+            /// The header's own length.
+            header_len: u8,
+            /// The payload length, which keeps its meaning in every version.
+            payload_len: u32,
+        },
+        /// The payload's CRC-32 differs from the header's `payload_crc`.
+        BadPayloadCrc,
+    }
+    display(f) {
+        Error::UnsupportedVersion {
+            version,
+            header_len,
+            payload_len,
+        } => write!(
+            f,
+            "unsupported frame version {version} \
+             (header {header_len} bytes, payload {payload_len} bytes)"
+        ),
+        Error::BadPayloadCrc => f.write_str("frame payload crc mismatch"),
     }
 }
 
@@ -209,6 +193,30 @@ impl FrameRepr {
             payload_len: header.payload_len(),
             payload_crc: header.payload_crc(),
         })
+    }
+
+    /// The v1 header of a JPEG frame carrying `jpeg`: the format is
+    /// [`PixelFormat::Jpeg`], the flags are 0, and the payload length and
+    /// CRC are those of `jpeg`.
+    pub fn jpeg(
+        seq: u32,
+        timestamp_us: u64,
+        width: u16,
+        height: u16,
+        camera_id: u16,
+        jpeg: &[u8],
+    ) -> FrameRepr {
+        FrameRepr {
+            flags: 0,
+            seq,
+            timestamp_us,
+            width,
+            height,
+            format: PixelFormat::Jpeg.code(),
+            camera_id,
+            payload_len: jpeg.len() as u32,
+            payload_crc: crc32(jpeg),
+        }
     }
 
     /// Length of the header this repr emits ([`HEADER_LEN`]).
@@ -764,5 +772,8 @@ mod tests {
             "unsupported frame version 2 (header 48 bytes, payload 10 bytes)"
         );
         assert_eq!(Error::BadHeaderCrc.to_string(), "frame header crc mismatch");
+        assert_eq!(Error::Truncated.to_string(), "truncated frame");
+        assert_eq!(Error::BadMagic.to_string(), "bad frame magic");
+        assert_eq!(Error::BadHeaderLen.to_string(), "bad frame header length");
     }
 }

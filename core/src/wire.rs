@@ -11,7 +11,8 @@
 //!
 //! [`framing`](crate::framing) and [`chunk`](crate::chunk) build their
 //! public views with [`self_describing_view!`], which writes the shared
-//! accessors, and parse with [`parse_prefix`].
+//! accessors, define their errors with [`header_error!`], and parse with
+//! [`parse_prefix`].
 
 use crate::crc32::crc32;
 
@@ -37,6 +38,12 @@ pub(crate) const PREFIX_LEN: usize = field::HEADER_LEN + 1;
 
 /// Length of the trailing header CRC.
 const CRC_LEN: usize = 4;
+
+/// A v1 header's length: its fields end at `fields_end`, then comes the
+/// header CRC (in every version the last four bytes of `header_len`).
+pub(crate) const fn v1_header_len(fields_end: usize) -> usize {
+    fields_end + CRC_LEN
+}
 
 /// Reads the little-endian `u16` at `at`.
 pub(crate) fn get_u16(buf: &[u8], at: field::Field) -> u16 {
@@ -148,6 +155,49 @@ pub(crate) fn parse_prefix(
         return Err(Fault::BadHeaderLen);
     }
     Ok(Checked::V1)
+}
+
+/// Defines the module's `Error`: first the faults every self-describing
+/// header can have (those of [`Fault`], with their texts naming the header
+/// kind `$what`), then the module's own variants and their `Display` arms
+/// (which write to `$f`). Used with [`self_describing_view!`], which
+/// converts a [`Fault`] into this type.
+macro_rules! header_error {
+    (
+        $(#[$attr:meta])*
+        $what:literal;
+        $(#[$truncated_doc:meta])*
+        Truncated => $truncated:literal,
+        variants { $($variants:tt)* }
+        display($f:ident) { $($arms:tt)* }
+    ) => {
+        $(#[$attr])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Error {
+            $(#[$truncated_doc])*
+            Truncated,
+            /// The bytes do not start with [`MAGIC`].
+            BadMagic,
+            /// `header_len` is shorter than [`HEADER_LEN`], or a v1 header is not
+            /// exactly [`HEADER_LEN`] long.
+            BadHeaderLen,
+            /// The header CRC does not match its bytes.
+            BadHeaderCrc,
+            $($variants)*
+        }
+
+        impl core::fmt::Display for Error {
+            fn fmt(&self, $f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                match self {
+                    Error::Truncated => $f.write_str($truncated),
+                    Error::BadMagic => $f.write_str(concat!("bad ", $what, " magic")),
+                    Error::BadHeaderLen => $f.write_str(concat!("bad ", $what, " header length")),
+                    Error::BadHeaderCrc => $f.write_str(concat!($what, " header crc mismatch")),
+                    $($arms)*
+                }
+            }
+        }
+    };
 }
 
 /// Defines the view type `$view` with everything a self-describing view
@@ -319,4 +369,4 @@ macro_rules! field_accessors {
     };
 }
 
-pub(crate) use {field_accessors, self_describing_view};
+pub(crate) use {field_accessors, header_error, self_describing_view};

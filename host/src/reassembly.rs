@@ -799,24 +799,13 @@ fn remember(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use img_stream_core::crc32::crc32;
     use img_stream_core::framing::FrameRepr;
 
     fn frame_message(seq: u32, camera_id: u16, payload_len: usize) -> Vec<u8> {
         let payload: Vec<u8> = (0..payload_len)
             .map(|i| (i * 7 + seq as usize) as u8)
             .collect();
-        let repr = FrameRepr {
-            flags: 0,
-            seq,
-            timestamp_us: 1000 + u64::from(seq),
-            width: 32,
-            height: 16,
-            format: 9,
-            camera_id,
-            payload_len: payload_len as u32,
-            payload_crc: crc32(&payload),
-        };
+        let repr = FrameRepr::jpeg(seq, 1000 + u64::from(seq), 32, 16, camera_id, &payload);
         let mut out = vec![0; framing::HEADER_LEN];
         repr.emit(&mut out);
         out.extend(payload);

@@ -17,17 +17,14 @@ const BIN: &str = env!("CARGO_BIN_EXE_img-stream");
 const DEADLINE: Duration = Duration::from_secs(60);
 
 fn frame(seq: u32, camera_id: u16, payload: &[u8]) -> Vec<u8> {
-    let repr = FrameRepr {
-        flags: 0,
+    let repr = FrameRepr::jpeg(
         seq,
-        timestamp_us: 1_000_000 + u64::from(seq),
-        width: 320,
-        height: 240,
-        format: 9,
+        1_000_000 + u64::from(seq),
+        320,
+        240,
         camera_id,
-        payload_len: payload.len() as u32,
-        payload_crc: crc32(payload),
-    };
+        payload,
+    );
     let mut out = vec![0; HEADER_LEN];
     repr.emit(&mut out);
     out.extend_from_slice(payload);
@@ -56,6 +53,12 @@ struct Receiver {
 }
 
 impl Receiver {
+    /// A receiver listening on a free 127.0.0.1 port, writing into `dir`.
+    fn listen_into(dir: &Path, args: &[&str]) -> Receiver {
+        let out = dir.to_str().unwrap();
+        Receiver::start(&[&["--listen", "127.0.0.1:0", "--out", out], args].concat())
+    }
+
     fn start(args: &[&str]) -> Receiver {
         let mut child = Command::new(BIN)
             .args(["recv", "tcp"])
@@ -143,14 +146,7 @@ fn many_boards_at_once() {
     let dir = temp_dir("many");
     let (boards, per_board) = (8u16, 6u32);
     let total = u32::from(boards) * per_board;
-    let mut rx = Receiver::start(&[
-        "--listen",
-        "127.0.0.1:0",
-        "--out",
-        dir.to_str().unwrap(),
-        "--count",
-        &total.to_string(),
-    ]);
+    let mut rx = Receiver::listen_into(&dir, &["--count", &total.to_string()]);
     let addr = rx.listening_addr();
     // All boards connect before any sends, so the connections overlap.
     let socks: Vec<TcpStream> = (0..boards)
@@ -241,18 +237,8 @@ fn many_boards_at_once() {
 #[test]
 fn corrupt_frames_are_counted_and_never_written() {
     let dir = temp_dir("corrupt");
-    let mut rx = Receiver::start(&[
-        "--listen",
-        "127.0.0.1:0",
-        "--out",
-        dir.to_str().unwrap(),
-        "--count",
-        "3",
-        "--max-payload",
-        "4096",
-    ]);
-    let addr = rx.listening_addr();
-    let mut s = TcpStream::connect(addr).unwrap();
+    let mut rx = Receiver::listen_into(&dir, &["--count", "3", "--max-payload", "4096"]);
+    let mut s = TcpStream::connect(rx.listening_addr()).unwrap();
     let mut stream = b"\x00\x01garbage IMG IMGS before the first frame".to_vec();
     stream.extend(frame(1, 0, &payload(0, 1, 500)));
     // Payload bit flip: a CRC error.
@@ -309,16 +295,8 @@ fn corrupt_frames_are_counted_and_never_written() {
 #[test]
 fn count_stops_while_the_board_keeps_sending() {
     let dir = temp_dir("count");
-    let mut rx = Receiver::start(&[
-        "--listen",
-        "127.0.0.1:0",
-        "--out",
-        dir.to_str().unwrap(),
-        "--count",
-        "3",
-    ]);
-    let addr = rx.listening_addr();
-    let mut s = TcpStream::connect(addr).unwrap();
+    let mut rx = Receiver::listen_into(&dir, &["--count", "3"]);
+    let mut s = TcpStream::connect(rx.listening_addr()).unwrap();
     for seq in 0..10 {
         s.write_all(&frame(seq, 2, &payload(2, seq, 300))).unwrap();
     }
@@ -426,8 +404,7 @@ fn bad_arguments_exit_2_and_help_exits_0() {
 #[test]
 fn sigterm_prints_the_summary_and_exits_0() {
     let mut rx = Receiver::start(&["--listen", "127.0.0.1:0"]);
-    let addr = rx.listening_addr();
-    let mut s = TcpStream::connect(addr).unwrap();
+    let mut s = TcpStream::connect(rx.listening_addr()).unwrap();
     s.write_all(&frame(1, 0, &payload(0, 1, 10))).unwrap();
     let pid = rx.child.id().to_string();
     let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
@@ -440,9 +417,8 @@ fn sigterm_prints_the_summary_and_exits_0() {
 #[test]
 fn a_write_failure_ends_the_run_with_status_2() {
     let dir = temp_dir("fatal");
-    let mut rx = Receiver::start(&["--listen", "127.0.0.1:0", "--out", dir.to_str().unwrap()]);
-    let addr = rx.listening_addr();
-    let mut s = TcpStream::connect(addr).unwrap();
+    let mut rx = Receiver::listen_into(&dir, &[]);
+    let mut s = TcpStream::connect(rx.listening_addr()).unwrap();
     // A plain file where the camera's folder must go.
     let cam = format!("127.0.0.1_{}-cam0", s.local_addr().unwrap().port());
     std::fs::write(dir.join(&cam), b"in the way").unwrap();

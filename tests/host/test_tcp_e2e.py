@@ -46,15 +46,28 @@ def check_frames(out, n, sizes=SIZES):
     return rows
 
 
-def test_300_mixed_frames_into_the_receiver(tmp_path, micropython):
-    rx = Receiver("recv", "tcp", "--listen", "127.0.0.1:0", "--out", tmp_path, "--count", 300)
+def receive(out, count, send):
+    """Runs the real receiver on a free port into `out` until it has `count`
+    frames; `send(port)` is the board's side. Returns the stopped receiver
+    (for its counters) and what `send` returned."""
+    rx = Receiver("recv", "tcp", "--listen", "127.0.0.1:0", "--out", out, "--count", count)
     try:
-        port = rx.port()
-        p = run_micropython(STREAM, "127.0.0.1", port, 300)
-        assert "sent 300" in p.stdout
+        sent = send(rx.port())
         assert rx.wait() == 0
     finally:
         rx.stop()
+    return rx, sent
+
+
+def stream(n, through=lambda port: port):
+    """The board's side: STREAM sends n frames to the port `through` gives
+    for the receiver's port (a relay's, or the receiver's own)."""
+    return lambda port: run_micropython(STREAM, "127.0.0.1", through(port), n)
+
+
+def test_300_mixed_frames_into_the_receiver(tmp_path, micropython):
+    _, p = receive(tmp_path, 300, stream(300))
+    assert "sent 300" in p.stdout
     check_frames(tmp_path, 300)
 
 
@@ -131,13 +144,7 @@ def test_corrupted_frame_is_counted_and_not_saved(tmp_path, micropython):
             return bytes(b)
         return data
 
-    rx = Receiver("recv", "tcp", "--listen", "127.0.0.1:0", "--out", tmp_path, "--count", 29)
-    try:
-        relay = Relay(rx.port(), flip)
-        run_micropython(STREAM, "127.0.0.1", relay.port, 30)
-        assert rx.wait() == 0
-    finally:
-        rx.stop()
+    rx, _ = receive(tmp_path, 29, stream(30, through=lambda port: Relay(port, flip).port))
     rows = frames_jsonl(tmp_path)
     assert len(rows) == 29 and all(r["crc_ok"] for r in rows)
     assert rx.stat("crc") == 1
@@ -149,13 +156,7 @@ def test_garbage_before_a_frame_resynchronises(tmp_path, micropython):
     def garbage_first(data, offset):
         return (b"\x00IMG garbage IMGS\xff" * 20 + data) if offset == 0 else data
 
-    rx = Receiver("recv", "tcp", "--listen", "127.0.0.1:0", "--out", tmp_path, "--count", 10)
-    try:
-        relay = Relay(rx.port(), garbage_first)
-        run_micropython(STREAM, "127.0.0.1", relay.port, 10)
-        assert rx.wait() == 0
-    finally:
-        rx.stop()
+    receive(tmp_path, 10, stream(10, through=lambda port: Relay(port, garbage_first).port))
     check_frames(tmp_path, 10)
 
 
@@ -194,12 +195,9 @@ def test_receiver_closing_mid_frame_raises_and_next_connection_works(tmp_path, m
         c.close()
 
     threading.Thread(target=hang_up, daemon=True).start()
-    rx = Receiver("recv", "tcp", "--listen", "127.0.0.1:0", "--out", tmp_path, "--count", 5)
     try:
-        p = run_micropython(HALF_THEN_NEW, bad.getsockname()[1], rx.port())
-        assert rx.wait() == 0
+        _, p = receive(tmp_path, 5, lambda port: run_micropython(HALF_THEN_NEW, bad.getsockname()[1], port))
     finally:
-        rx.stop()
         bad.close()
     assert "oserror 32" in p.stdout or "oserror 104" in p.stdout, p.stdout
     assert "sent 5" in p.stdout

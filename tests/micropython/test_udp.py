@@ -24,6 +24,14 @@ def addr_of(port):
     return socket.getaddrinfo("127.0.0.1", port)[0][-1]
 
 
+def udp_pair(blocking=True):
+    """A bound receiving socket (blocking or not), a sending socket, and the
+    receiver's address."""
+    rx, port = bind_udp()
+    rx.setblocking(blocking)
+    return rx, socket.socket(socket.AF_INET, socket.SOCK_DGRAM), addr_of(port)
+
+
 def parse_chunk(d):
     assert d[0:4] == b"IMGC", d[0:4]
     assert d[4] == 1 and d[5] == CHUNK_LEN, (d[4], d[5])
@@ -55,14 +63,13 @@ def recv_frame(sock, n, mtu):
 
 
 def test_sendto_datagrams_reassemble_to_encode():
-    rx, port = bind_udp()
-    tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rx, tx, a = udp_pair()
     try:
         cam = SyntheticCamera(160, 120, img_stream.NV12)
         img_stream.set_camera_id(5)
         for mtu in (72, 300, 1400, 65507):
             img = cam.snapshot()
-            n = img_stream.send_udp(tx, addr_of(port), img, mtu=mtu, seq=40 + mtu, timestamp_us=2 ** 40)
+            n = img_stream.send_udp(tx, a, img, mtu=mtu, seq=40 + mtu, timestamp_us=2 ** 40)
             h, payload, chunks = recv_frame(rx, n, mtu)
             assert payload == img_stream.encode(img)
             assert (h["seq"], h["camera_id"], h["timestamp_us"]) == (40 + mtu, 5, 2 ** 40), h
@@ -77,9 +84,8 @@ def test_sendto_datagrams_reassemble_to_encode():
 
 
 def test_connected_socket_one_write_one_datagram():
-    rx, port = bind_udp()
-    tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    tx.connect(addr_of(port))
+    rx, tx, a = udp_pair()
+    tx.connect(a)
     try:
         img = SyntheticCamera(128, 96, img_stream.RGB565).snapshot()
         n = img_stream.send_udp(tx, None, img, mtu=500, quality=80)
@@ -112,9 +118,7 @@ def sends_allocate_nothing(send, rx, count=30):
 
 
 def test_sends_allocate_nothing_both_paths():
-    rx, port = bind_udp()
-    tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    a = addr_of(port)
+    rx, tx, a = udp_pair()
     try:
         grown, sizes = sends_allocate_nothing(lambda f: img_stream.send_udp(tx, a, f), rx)
         assert grown == 0 and sizes == [1] * 30, (grown, sizes)
@@ -127,10 +131,7 @@ def test_sends_allocate_nothing_both_paths():
 
 
 def test_300_multi_datagram_frames_do_not_grow_the_heap():
-    rx, port = bind_udp()
-    rx.setblocking(False)
-    tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    a = addr_of(port)
+    rx, tx, a = udp_pair(blocking=False)
     buf = bytearray(2048)
     cam = SyntheticCamera(160, 120, img_stream.RGB565)
     frames = [cam.snapshot() for _ in range(4)]
@@ -200,10 +201,9 @@ def test_python_level_sendto_with_gc_and_kept_views():
 
 
 def test_refused_port_raises_oserror_and_module_survives():
-    rx, port = bind_udp()
+    rx, tx, a = udp_pair()
     rx.close()  # nobody listens there now: ICMP port unreachable
-    tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    tx.connect(addr_of(port))
+    tx.connect(a)
     img = SyntheticCamera(320, 240, img_stream.RGB888).snapshot()
     e = None
     try:
@@ -213,10 +213,9 @@ def test_refused_port_raises_oserror_and_module_survives():
         e = ex
     tx.close()
     assert e is not None and e.errno == errno.ECONNREFUSED, e
-    rx, port = bind_udp()
-    tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rx, tx, a = udp_pair()
     try:
-        n = img_stream.send_udp(tx, addr_of(port), img, mtu=500)
+        n = img_stream.send_udp(tx, a, img, mtu=500)
         _, payload, _ = recv_frame(rx, n, 500)
         assert payload == img_stream.encode(img)
     finally:
@@ -225,10 +224,7 @@ def test_refused_port_raises_oserror_and_module_survives():
 
 
 def test_bad_arguments_send_nothing_and_keep_seq():
-    rx, port = bind_udp()
-    rx.setblocking(False)
-    tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    a = addr_of(port)
+    rx, tx, a = udp_pair(blocking=False)
     img = SyntheticCamera(64, 48, img_stream.GRAYSCALE).snapshot()
     try:
         img_stream.send_udp(tx, a, img, seq=100)
@@ -259,9 +255,7 @@ def test_bad_arguments_send_nothing_and_keep_seq():
 
 
 def test_pacing_spaces_datagrams():
-    rx, port = bind_udp()
-    tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    a = addr_of(port)
+    rx, tx, a = udp_pair()
     # Noise does not compress: a few kB, so several datagrams at mtu 532.
     import random
     noise = bytearray(64 * 64)

@@ -1,14 +1,15 @@
 # K230: stream the camera to a PC over UDP with img_stream (lost datagrams
 # drop a frame, never corrupt one). On the PC:
 #   img-stream recv udp --listen 0.0.0.0:9000 --out frames/
-# On the unix port: micropython stream_udp.py HOST PORT [FRAMES]
+# Copy this file, net_up.py and camera_up.py to the board. On the unix port:
+#   micropython stream_udp.py HOST PORT [FRAMES]
 import sys
 import socket
 
 import img_stream
-from media.sensor import *
-from media.media import MediaManager
+from media.media import CAM_CHN_ID_0
 from net_up import net_up
+from camera_up import camera_up, camera_down
 
 HOST, PORT, FRAMES = "192.168.1.100", 9000, 0
 argv = getattr(sys, "argv", [])
@@ -18,12 +19,7 @@ if len(argv) > 3:
     FRAMES = int(argv[3])
 
 print("network:", net_up())
-sensor = Sensor()
-sensor.reset()
-sensor.set_framesize(width=640, height=480, chn=CAM_CHN_ID_0)
-sensor.set_pixformat(Sensor.YUV420SP, chn=CAM_CHN_ID_0)
-MediaManager.init()
-sensor.run()
+sensor = camera_up(640, 480)
 
 sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 addr = socket.getaddrinfo(HOST, PORT)[0][-1]
@@ -33,6 +29,5 @@ while FRAMES == 0 or sent < FRAMES:
     img_stream.send_udp(sock, addr, sensor.snapshot(chn=CAM_CHN_ID_0), mtu=1400, max_rate=4_000_000)
     sent += 1
 sock.close()
-sensor.stop()
-MediaManager.deinit()
+camera_down(sensor)
 print("sent", sent)

@@ -10,6 +10,7 @@
 # 4. the riscv64 interpreter runs under qemu (RVV on) and imports img_stream;
 # 5. the tests/micropython/ suite passes on it;
 # 6. it writes the same JPEG bytes as the x86 build;
+# 7. img-stream-core's unit tests with RVV (+v, the firmware's build);
 # (tests/host/ with it as the board is the Makefile's test-riscv64-host.)
 set -uo pipefail
 
@@ -55,6 +56,11 @@ step micropython-suite env IMG_STREAM_TIME_SCALE="${IMG_STREAM_TIME_SCALE:-20}" 
     timeout --kill-after=10 "${CROSS_SUITE_TIMEOUT:-600}" \
     bash tests/micropython/run.sh "$rv64"
 step same-bytes bash tests/cross/same_bytes.sh "$x86" "$rv64"
+# The firmware's archive is built with +v (make canmv), and only that build
+# runs the encoder's hand-written RVV kernels: img-stream-core's unit tests
+# built that way under qemu, among them the digest test that pins every
+# build's JPEG bytes to x86's.
+step core-tests-rvv bash tests/cross/core_tests.sh v
 if [ ${#failed[@]} -gt 0 ]; then
     echo "cross: FAILED: ${failed[*]}"
     exit 1

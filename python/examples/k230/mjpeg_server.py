@@ -4,7 +4,7 @@
 # Change quality or frame rate while it runs:
 #   curl 'http://<board>:8080/control?quality=40&fps=15'
 # While nobody watches, nothing is encoded (idle_fps=0): a /snapshot waits for
-# the next frame. Copy this file and img_stream_http.py to the
+# the next frame. Copy this file, camera_up.py and img_stream_http.py to the
 # board once its network is up. On the unix port the sensor is emulated
 # (python/media/ over python/synthetic_camera.py).
 #
@@ -20,8 +20,9 @@ import time
 
 import img_stream
 import img_stream_http
-from media.sensor import *
-from media.media import MediaManager
+from media.sensor import Sensor
+from media.media import CAM_CHN_ID_0
+from camera_up import camera_up, camera_down
 
 opts = {"port": "8080", "host": "0.0.0.0", "size": "640x480", "format": "YUV420SP",
         "quality": "65", "camera_fps": "30", "fps_limit": "0", "max_clients": "4",
@@ -42,12 +43,7 @@ report = int(opts["report"])
 # places.
 # NV12 is img_stream's name for the sensor's YUV420SP.
 fmt = getattr(Sensor, {"NV12": "YUV420SP"}.get(opts["format"], opts["format"]))
-sensor = Sensor()
-sensor.reset()
-sensor.set_framesize(width=width, height=height, chn=CAM_CHN_ID_0)
-sensor.set_pixformat(fmt, chn=CAM_CHN_ID_0)
-MediaManager.init()
-sensor.run()
+sensor = camera_up(width, height, fmt)
 # A real sensor paces the loop; the emulated one delivers at once.
 paced = camera_fps > 0 and sys.platform == "linux"
 
@@ -87,5 +83,4 @@ print("done: %d frames captured, %d encoded, %d parts sent, %d dropped clients" 
 server.close()
 # Give the sensor and the video buffers back (the 2024 port's next
 # MediaManager.init() needs it).
-sensor.stop()
-MediaManager.deinit()
+camera_down(sensor)

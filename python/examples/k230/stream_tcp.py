@@ -1,14 +1,15 @@
 # K230: stream the camera to a PC over TCP with img_stream.
 # On the PC:  img-stream recv tcp --listen 0.0.0.0:9000 --out frames/
-# Copy this file (and net_up.py) to the board and set HOST. On the unix port:
+# Copy this file (and net_up.py, camera_up.py) to the board and set HOST. On the unix port:
 #   micropython stream_tcp.py HOST PORT [FRAMES] [WIDTH HEIGHT FORMAT]
 import sys
 import time
 import socket
 
 import img_stream
-from media.sensor import *
-from media.media import MediaManager
+from media.sensor import Sensor
+from media.media import CAM_CHN_ID_0
+from camera_up import camera_up, camera_down
 from net_up import net_up
 
 HOST = "192.168.1.100"
@@ -26,12 +27,7 @@ if len(argv) > 6:
     FORMAT = getattr(Sensor, argv[6])
 
 print("network:", net_up())
-sensor = Sensor()
-sensor.reset()
-sensor.set_framesize(width=WIDTH, height=HEIGHT, chn=CAM_CHN_ID_0)
-sensor.set_pixformat(FORMAT, chn=CAM_CHN_ID_0)
-MediaManager.init()
-sensor.run()
+sensor = camera_up(WIDTH, HEIGHT, FORMAT)
 
 
 def connect():
@@ -62,5 +58,4 @@ try:
             print("%d frames, %.1f fps" % (sent, 30 * 1000 / max(dt, 1)))
 finally:
     sock.close()
-    sensor.stop()
-    MediaManager.deinit()
+    camera_down(sensor)

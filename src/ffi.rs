@@ -20,6 +20,7 @@ use img_stream_core::{chunk, framing};
 use crate::pool::{PoolError, PoolInfo, POOL};
 use crate::rate::IsRateState;
 use crate::send::{self, SendError};
+use crate::staging;
 
 /// Success.
 pub const IS_OK: i32 = 0;
@@ -59,6 +60,9 @@ pub const IS_ERR_NULL: i32 = 16;
 pub const IS_ERR_STALLED: i32 = 17;
 /// Engine code not one of the `IS_ENGINE_*` values.
 pub const IS_ERR_BAD_ENGINE: i32 = 18;
+/// An `img_stream.Encoded` whose JPEG the pool no longer holds (another
+/// frame was encoded or sent through the pool since).
+pub const IS_ERR_STALE: i32 = 19;
 
 /// Engine code: the default engine ([`Engine::default`]).
 pub const IS_ENGINE_AUTO: i32 = 0;
@@ -103,6 +107,9 @@ pub struct IsFrame {
     pub stride: usize,
     /// Pixel format code (`IS_FMT_*`).
     pub format: u8,
+    /// Non-zero: the frame is the JPEG of `len` bytes the pool holds since
+    /// this generation (`img_stream.Encoded`); `data` is then unused.
+    pub held: u32,
 }
 
 #[cfg(test)]
@@ -116,6 +123,7 @@ impl IsFrame {
             height,
             stride: 0,
             format: code,
+            held: 0,
         }
     }
 
@@ -349,6 +357,9 @@ pub(crate) unsafe fn borrow_mut<'a>(p: *mut u8, cap: usize) -> Result<&'a mut [u
 /// # Safety
 /// `f.data` must point to `f.len` readable bytes for the call.
 pub(crate) unsafe fn bytes_of(f: &IsFrame) -> Result<&[u8], i32> {
+    if f.held != 0 {
+        return Ok(&[]); // the bytes are the pool's: see Input::Held
+    }
     // SAFETY: the caller guarantees `len` readable bytes at `data`.
     unsafe { borrow(f.data, f.len) }
 }
@@ -371,6 +382,11 @@ pub unsafe extern "C" fn is_options_check(options: *const IsEncodeOptions) -> i3
 pub(crate) enum Input<'a> {
     Raw(RawFrame<'a>),
     Jpeg(&'a [u8], jpeg::info::JpegInfo),
+    /// The JPEG the pool holds (checked against the pool when used).
+    Held {
+        generation: u32,
+        len: usize,
+    },
 }
 
 pub(crate) fn input<'a>(
@@ -378,6 +394,12 @@ pub(crate) fn input<'a>(
     data: &'a [u8],
     out: &mut IsOutcome,
 ) -> Result<Input<'a>, i32> {
+    if f.held != 0 {
+        return Ok(Input::Held {
+            generation: f.held,
+            len: f.len,
+        });
+    }
     if f.format == PixelFormat::Jpeg.code() {
         let info = jpeg::info::parse(data).ok_or(IS_ERR_BAD_JPEG)?;
         return Ok(Input::Jpeg(data, info));
@@ -411,6 +433,7 @@ pub unsafe extern "C" fn is_frame_check(frame: *const IsFrame, out: *mut IsOutco
             out.width = info.width.into();
             out.height = info.height.into();
         }
+        Input::Held { .. } => {}
     }
     IS_OK
 }
@@ -446,6 +469,19 @@ pub unsafe extern "C" fn is_encode_into(
             out.len = bytes.len();
             IS_OK
         }
+        Input::Held { generation, len } => {
+            let r = POOL.with(|p| -> Result<(), i32> {
+                let held = p.held(generation, len).ok_or(IS_ERR_STALE)?;
+                if len > dst.len() {
+                    out.needed = len;
+                    return Err(IS_ERR_OUTPUT_TOO_SMALL);
+                }
+                dst[..len].copy_from_slice(&p.bytes()[held]);
+                out.len = len;
+                Ok(())
+            });
+            staging::status(r, out)
+        }
         Input::Raw(raw) => {
             out.width = f.width;
             out.height = f.height;
@@ -476,7 +512,8 @@ pub unsafe extern "C" fn is_encode_into(
 
 /// Encodes `frame` into the module's reusable buffer; `*jpeg` points at the
 /// result, valid until the next call that uses the buffer. JPEG input is not
-/// copied: `*jpeg` then points into the caller's buffer.
+/// copied: `*jpeg` then points into the caller's buffer (or the pool's, for
+/// a held JPEG).
 ///
 /// # Safety
 /// Pointers valid for the call.
@@ -500,24 +537,85 @@ pub unsafe extern "C" fn is_pool_encode(
             unsafe { *jpeg = bytes.as_ptr() };
             IS_OK
         }
-        Input::Raw(raw) => {
-            out.width = f.width;
-            out.height = f.height;
-            let r = POOL.with(|p| {
-                let range =
-                    s.encode(|q| p.encode(&raw, q, s.subsampling, s.engine), |r| r.len())?;
-                Ok::<_, PoolError>((p.bytes()[range.clone()].as_ptr(), range.len()))
+        input => {
+            let r = POOL.with(|p| -> Result<(), i32> {
+                let range = staging::stage(p, input, &s, 0, out)?.jpeg;
+                out.len = range.len();
+                // SAFETY: `jpeg` is writable.
+                unsafe { *jpeg = p.bytes()[range].as_ptr() };
+                Ok(())
             });
-            match r.and_then(|r| r) {
-                Ok((ptr, len)) => {
-                    out.len = len;
-                    // SAFETY: `jpeg` is writable.
-                    unsafe { *jpeg = ptr };
-                    IS_OK
-                }
-                Err(e) => pool_status(e, out),
-            }
+            staging::status(r, out)
         }
+    }
+}
+
+/// A JPEG the pool holds for `img_stream.Encoded`: pass `generation` and
+/// `len` back in an [`IsFrame`]'s `held`/`len` to send it.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct IsHeld {
+    /// The pool's generation when the JPEG was put there (never 0).
+    pub generation: u32,
+    /// JPEG bytes.
+    pub len: usize,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+}
+
+/// Puts `frame`'s JPEG into the pool and holds it there (encoded from raw
+/// pixels, or JPEG input copied in once) for any number of transports to
+/// send in place, until the next call that uses the pool.
+///
+/// # Safety
+/// Pointers valid for the call.
+#[no_mangle]
+pub unsafe extern "C" fn is_pool_hold(
+    frame: *const IsFrame,
+    options: *const IsEncodeOptions,
+    held: *mut IsHeld,
+    out: *mut IsOutcome,
+) -> i32 {
+    // SAFETY: per the contract above.
+    let (f, o, held, out) = unsafe { (&*frame, &*options, &mut *held, &mut *out) };
+    let s = try_status!(settings(o));
+    let data = try_status!(unsafe { bytes_of(f) });
+    let input = try_status!(input(f, data, out));
+    let r = POOL.with(|p| -> Result<(), i32> {
+        let st = staging::stage(p, input, &s, 0, out)?;
+        *held = IsHeld {
+            generation: p.generation(),
+            len: st.jpeg.len(),
+            width: st.width.into(),
+            height: st.height.into(),
+        };
+        out.len = st.jpeg.len();
+        Ok(())
+    });
+    staging::status(r, out)
+}
+
+/// Where a held JPEG lies now (`*jpeg`, `len` bytes), for reading it (the
+/// buffer protocol of `img_stream.Encoded`); `IS_ERR_STALE` when the pool no
+/// longer holds it.
+///
+/// # Safety
+/// `held` readable, `jpeg` writable.
+#[no_mangle]
+pub unsafe extern "C" fn is_pool_held(held: *const IsHeld, jpeg: *mut *const u8) -> i32 {
+    // SAFETY: per the contract above.
+    let h = unsafe { &*held };
+    let r = POOL.with(|p| p.held(h.generation, h.len).map(|r| p.bytes()[r].as_ptr()));
+    match r {
+        Ok(Some(ptr)) => {
+            // SAFETY: `jpeg` is writable.
+            unsafe { *jpeg = ptr };
+            IS_OK
+        }
+        Ok(None) => IS_ERR_STALE,
+        Err(_) => IS_ERR_BUSY,
     }
 }
 

@@ -66,6 +66,10 @@
 // Engine code not one of the `IS_ENGINE_*` values.
 #define IS_ERR_BAD_ENGINE 18
 
+// An `img_stream.Encoded` whose JPEG the pool no longer holds (another
+// frame was encoded or sent through the pool since).
+#define IS_ERR_STALE 19
+
 // Engine code: the default engine ([`Engine::default`]).
 #define IS_ENGINE_AUTO 0
 
@@ -214,6 +218,9 @@ typedef struct IsFrame {
   size_t stride;
   // Pixel format code (`IS_FMT_*`).
   uint8_t format;
+  // Non-zero: the frame is the JPEG of `len` bytes the pool holds since
+  // this generation (`img_stream.Encoded`); `data` is then unused.
+  uint32_t held;
 } IsFrame;
 
 // What a call did, besides its status.
@@ -229,6 +236,19 @@ typedef struct IsOutcome {
   // Height of the frame sent.
   uint32_t height;
 } IsOutcome;
+
+// A JPEG the pool holds for `img_stream.Encoded`: pass `generation` and
+// `len` back in an [`IsFrame`]'s `held`/`len` to send it.
+typedef struct IsHeld {
+  // The pool's generation when the JPEG was put there (never 0).
+  uint32_t generation;
+  // JPEG bytes.
+  size_t len;
+  // Width in pixels.
+  uint32_t width;
+  // Height in pixels.
+  uint32_t height;
+} IsHeld;
 
 // What `buffer_info()` reports.
 typedef struct IsPoolInfo {
@@ -394,7 +414,8 @@ int32_t is_encode_into(const struct IsFrame *frame,
 
 // Encodes `frame` into the module's reusable buffer; `*jpeg` points at the
 // result, valid until the next call that uses the buffer. JPEG input is not
-// copied: `*jpeg` then points into the caller's buffer.
+// copied: `*jpeg` then points into the caller's buffer (or the pool's, for
+// a held JPEG).
 //
 // # Safety
 // Pointers valid for the call.
@@ -402,6 +423,25 @@ int32_t is_pool_encode(const struct IsFrame *frame,
                        const struct IsEncodeOptions *options,
                        const uint8_t **jpeg,
                        struct IsOutcome *out);
+
+// Puts `frame`'s JPEG into the pool and holds it there (encoded from raw
+// pixels, or JPEG input copied in once) for any number of transports to
+// send in place, until the next call that uses the pool.
+//
+// # Safety
+// Pointers valid for the call.
+int32_t is_pool_hold(const struct IsFrame *frame,
+                     const struct IsEncodeOptions *options,
+                     struct IsHeld *held,
+                     struct IsOutcome *out);
+
+// Where a held JPEG lies now (`*jpeg`, `len` bytes), for reading it (the
+// buffer protocol of `img_stream.Encoded`); `IS_ERR_STALE` when the pool no
+// longer holds it.
+//
+// # Safety
+// `held` readable, `jpeg` writable.
+int32_t is_pool_held(const struct IsHeld *held, const uint8_t **jpeg);
 
 // Copies the pool's size, limit and counters into `info`.
 //

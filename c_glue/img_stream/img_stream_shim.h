@@ -98,6 +98,17 @@ typedef struct _is_same_obj_t {
 extern const mp_obj_type_t is_rate_type;
 extern const mp_obj_type_t is_same_type;
 
+// img_stream.Encoded (encoded.c): one frame's JPEG held in the module's pool,
+// which every transport takes in place. is_encoded_as_frame fills `out` for
+// it (raises ValueError when the pool no longer holds it).
+typedef struct _is_encoded_obj_t {
+    mp_obj_base_t base;
+    IsHeld held;  // generation 0: nothing encoded yet
+} is_encoded_obj_t;
+
+extern const mp_obj_type_t is_encoded_type;
+void is_encoded_as_frame(mp_obj_t enc, IsFrame *out);
+
 // What an encoding entry point holds while it runs. On the C stack, so the
 // GC sees `keep`, the owner of the frame's pixels.
 typedef struct _is_opening_t {

@@ -230,6 +230,7 @@ static const mp_rom_map_elem_t img_stream_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_Frame), MP_ROM_PTR(&is_frame_type) },
     { MP_ROM_QSTR(MP_QSTR_RateControl), MP_ROM_PTR(&is_rate_type) },
     { MP_ROM_QSTR(MP_QSTR_SkipSame), MP_ROM_PTR(&is_same_type) },
+    { MP_ROM_QSTR(MP_QSTR_Encoded), MP_ROM_PTR(&is_encoded_type) },
     { MP_ROM_QSTR(MP_QSTR_encode), MP_ROM_PTR(&is_encode_obj) },
     { MP_ROM_QSTR(MP_QSTR_encode_into), MP_ROM_PTR(&is_encode_into_obj) },
     { MP_ROM_QSTR(MP_QSTR_send_mjpeg), MP_ROM_PTR(&is_send_mjpeg_obj) },

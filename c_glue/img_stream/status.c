@@ -70,6 +70,9 @@ NORETURN void is_raise_status(int32_t status, const IsOutcome *out) {
             mp_raise_msg_varg(&mp_type_ValueError,
                 MP_ERROR_TEXT("frame of %u bytes needs more than %u datagrams: raise mtu"),
                 (unsigned)out->needed, (unsigned)IS_CHUNK_MAX_COUNT);
+        case IS_ERR_STALE:
+            mp_raise_ValueError(MP_ERROR_TEXT(
+                "Encoded frame is gone: the buffer was used for another frame since encode()"));
         case IS_ERR_RATE_NO_TARGET:
             mp_raise_ValueError(MP_ERROR_TEXT("RateControl needs target_bytes or max_kbps"));
         case IS_ERR_RATE_QUALITY:

@@ -132,6 +132,9 @@ def test_sizes_settle_on_target_bytes(tmp_path, micropython, source, target):
     sink, retries, _ = send(source, n, target=target)
     sizes = [len(f) for f in sink.frames]
     late = sizes[10:]
+    print("%s: %d/%d frames after the 10th within 15 %% of %d B, %d re-encodes in %d frames"
+          % (source if source == "synthetic" else "photos", within(late, target), len(late), target,
+             retries, n))
     assert within(late, target) >= 0.9 * len(late), (target, sizes)
     # Retries at the start and the scene cuts, not in every frame.
     cuts = 2 if source != "synthetic" else 4
@@ -157,6 +160,8 @@ def test_max_kbps_holds_in_every_second_at_the_receiver(tmp_path, micropython):
         worst = max(worst, total)
         windows += 1
     assert windows == len(arrivals) and windows >= n
+    print("max_kbps=%d: busiest 1 s window at the receiver %d B of %d B (%d windows)"
+          % (kbps, worst, cap, windows))
     assert worst <= cap, (worst, cap)
     # The cap is used, not avoided: at least half of it in the busiest second.
     assert worst >= cap // 2, (worst, cap)

@@ -253,7 +253,8 @@ def test_one_encode_feeds_tcp_mqtt_and_http(tmp_path, micropython):
         out, err = p.communicate(timeout=60)
         assert p.returncode == 0, err
         encodes, grown, mqtt_per_frame, seconds = map(int, out.split())
-        print("umqtt.simple publish: %d B/frame" % mqtt_per_frame)
+        print("fan-out: %d encodes for %d frames, img_stream heap %d B in %d s; umqtt.simple publish: %d B/frame"
+              % (encodes, n, grown, seconds, mqtt_per_frame))
         sink.join()
         # One encode per frame for all three transports, and no heap per
         # frame from img_stream (MjpegServer's once-a-second rate update

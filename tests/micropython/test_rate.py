@@ -184,6 +184,32 @@ def test_encoded_goes_everywhere_unchanged():
         tx.close()
 
 
+class Collector:
+    """Records what publish() hands to an MQTT client (the real Mosquitto
+    path is tests/host/test_rate_control.py)."""
+
+    def __init__(self):
+        self.msgs = []
+
+    def publish(self, topic, msg, retain=False, qos=0):
+        self.msgs.append(bytes(msg))
+
+
+def test_encoded_through_publish_raw_and_chunked():
+    img = SyntheticCamera(W, H, img_stream.NV12).snapshot()
+    ref = img_stream.encode(img, quality=70)
+    jpg = img_stream.Encoded()
+    jpg.encode(img, quality=70)
+    c = Collector()
+    assert img_stream.publish(c, jpg, topic=b"t") == len(ref) and c.msgs == [ref]
+    assert jpg.valid  # raw mode publishes the bytes where they lie
+    # Chunked mode writes chunk headers over the JPEG: the result is gone,
+    # and says so instead of sending damaged bytes.
+    img_stream.publish(c, jpg, topic=b"t", chunked=True, chunk_size=500)
+    assert len(c.msgs) > 3 and not jpg.valid
+    raises(ValueError, img_stream.publish, c, jpg, topic=b"t", contains="gone")
+
+
 def test_encoded_fan_out_encodes_once_and_allocates_nothing():
     cam = SyntheticCamera(W, H, img_stream.NV12)
     imgs = [cam.snapshot() for _ in range(4)]

@@ -48,7 +48,9 @@ class ImageLike(Protocol):
     def format(self) -> int: ...
 
 
-Image = Union["Frame", ImageLike, Buffer]
+Image = Union["Frame", ImageLike, Buffer, "Encoded"]
+# Wherever a quality goes: an int 1..100 or a RateControl choosing per frame.
+Quality = Union[int, "RateControl"]
 
 
 class Frame:
@@ -65,20 +67,78 @@ class Frame:
     def __init__(self, buf: Buffer, width: int, height: int, format: int, *, stride: int = 0) -> None: ...
 
 
-def encode(img: Image, *, quality: int = 65, subsampling: int = 420, engine: int = 0) -> bytes:
+class RateControl:
+    """Picks each frame's quality from the sizes of the last frames; pass it
+    as `quality=rc` to any encoding call. Aims at `target_bytes` per frame
+    and/or keeps every second under `max_kbps` (a token bucket at 3/4 of the
+    cap, 1/5 s deep: any 1 s window carries at most 95 % of it); `fps` is the
+    expected frame rate (None: measured). A frame more than 20 % off its
+    budget (a scene cut) is encoded once more; never more than once, and not
+    in a steady scene. No allocation per frame. ValueError for no target,
+    negative numbers, fps <= 0 or a quality range outside 1..100."""
+    quality: int      # quality of the last frame (before any: the first guess)
+    last_bytes: int   # JPEG bytes of the last frame
+    frames: int       # frames encoded under it
+    retries: int      # frames that took the one extra encode
+    over_cap: int     # frames over the max_kbps bucket even at min_quality
+    budget: int       # the next frame's byte budget
+    def __init__(self, *, target_bytes: Optional[int] = None, max_kbps: Optional[int] = None,
+                 fps: Optional[float] = None, min_quality: int = 20, max_quality: int = 90) -> None: ...
+
+
+class SkipSame:
+    """Skips frames whose pixels equal the last frame sent (a signature of
+    about 16x16 cells of sampled pixels, each byte of a pixel apart; a cell
+    mean moving by more than `threshold` is a change, so sensor noise is
+    not, and a changed region about width/128 pixels across is); pass it as
+    `skip_same=` to encode/encode_into/Encoded.encode/send_tcp/send_udp/
+    send_mjpeg/publish. A skipped call returns 0 (None for encode, False for
+    Encoded.encode), encodes nothing and takes no sequence number; at least
+    every `keepalive_s` a frame goes out anyway. JPEG input is always sent.
+    A send that fails makes the next frame go out."""
+    sent: int        # frames let through (keep-alives included)
+    skipped: int     # frames skipped as unchanged
+    keepalives: int  # unchanged frames sent because keepalive_s had passed
+    def __init__(self, *, keepalive_s: float = 2, threshold: int = 2) -> None: ...
+
+
+class Encoded:
+    """One frame's JPEG, encoded once and held in the module's buffer, that
+    every transport (send_tcp, send_udp, publish, send_mjpeg, encode_into,
+    MjpegServer.push) takes as is: no copy into the buffer, no allocation per
+    frame. Valid until the next call that uses the buffer for another frame
+    (encoding or sending anything else, chunked publish); after that any use
+    raises ValueError instead of sending other bytes. Make one and reuse it."""
+    width: int
+    height: int
+    valid: bool   # the buffer still holds this JPEG
+    def __init__(self) -> None: ...
+    def encode(self, img: Image, *, quality: Quality = 65, subsampling: int = 420, engine: int = 0,
+               skip_same: Optional[SkipSame] = None) -> bool:
+        """Encodes `img` (JPEG input is copied in once); False when
+        `skip_same` skipped it (the previous JPEG stays)."""
+    def tobytes(self) -> bytes:
+        """A copy of the JPEG (allocates)."""
+    def __len__(self) -> int: ...
+
+
+def encode(img: Image, *, quality: Quality = 65, subsampling: int = 420, engine: int = 0,
+           skip_same: Optional[SkipSame] = None) -> Optional[bytes]:
     """Encodes a raw frame as baseline JFIF. JPEG input is returned unchanged.
-    quality 1..100; subsampling 444, 422 or 420 (ignored for GRAYSCALE)."""
+    quality 1..100 or a RateControl; subsampling 444, 422 or 420 (ignored for
+    GRAYSCALE). None when `skip_same` skipped the frame."""
 
 
-def encode_into(img: Image, buf: Union[bytearray, memoryview], *, quality: int = 65,
-                subsampling: int = 420, engine: int = 0) -> int:
+def encode_into(img: Image, buf: Union[bytearray, memoryview], *, quality: Quality = 65,
+                subsampling: int = 420, engine: int = 0, skip_same: Optional[SkipSame] = None) -> int:
     """Encodes into the caller's buffer without allocating; returns the JPEG's
-    length. BufferTooSmall (a ValueError, stating the size needed) if `buf` is
+    length (0: skipped by `skip_same`). BufferTooSmall (a ValueError, stating the size needed) if `buf` is
     too small."""
 
 
-def send_tcp(sock: Any, img: Image, *, quality: int = 65, seq: Optional[int] = None,
-             timestamp_us: Optional[int] = None, subsampling: int = 420, engine: int = 0) -> int:
+def send_tcp(sock: Any, img: Image, *, quality: Quality = 65, seq: Optional[int] = None,
+             timestamp_us: Optional[int] = None, subsampling: int = 420, engine: int = 0,
+             skip_same: Optional[SkipSame] = None) -> int:
     """Writes one protocol-v1 frame (header + JPEG) to a stream (a connected
     socket). Returns bytes written. Handles short writes, honours the socket's
     timeout, raises OSError with the real errno. `seq` defaults to the module's
@@ -86,10 +146,11 @@ def send_tcp(sock: Any, img: Image, *, quality: int = 65, seq: Optional[int] = N
     0..2**64-1 when given; ValueError otherwise, as for every timestamp_us)."""
 
 
-def publish(client: Any, img: Image, *, topic: Optional[Union[str, bytes]] = None, quality: int = 65,
+def publish(client: Any, img: Image, *, topic: Optional[Union[str, bytes]] = None, quality: Quality = 65,
             qos: int = 0, retain: bool = False, chunked: bool = False, chunk_size: Optional[int] = None,
             subsampling: int = 420, engine: int = 0, seq: Optional[int] = None,
-            timestamp_us: Optional[int] = None, puback_timeout: Optional[float] = 5) -> int:
+            timestamp_us: Optional[int] = None, puback_timeout: Optional[float] = 5,
+            skip_same: Optional[SkipSame] = None) -> int:
     """Publishes one frame through your MQTT client (umqtt.simple/robust or
     anything with publish(topic, msg, retain, qos)). Raw mode: the payload is
     exactly the JPEG (Home Assistant/Frigate style). chunked=True: protocol-v1
@@ -102,9 +163,10 @@ def publish(client: Any, img: Image, *, topic: Optional[Union[str, bytes]] = Non
     object without publish(). docs/MQTT.md."""
 
 
-def send_udp(sock: Any, addr: Any, img: Image, *, quality: int = 65, mtu: int = 1400,
+def send_udp(sock: Any, addr: Any, img: Image, *, quality: Quality = 65, mtu: int = 1400,
              max_rate: Optional[int] = None, gap_us: Optional[int] = None, seq: Optional[int] = None,
-             timestamp_us: Optional[int] = None, subsampling: int = 420, engine: int = 0) -> int:
+             timestamp_us: Optional[int] = None, subsampling: int = 420, engine: int = 0,
+             skip_same: Optional[SkipSame] = None) -> int:
     """Sends one protocol-v1 frame as chunk datagrams of at most `mtu` bytes
     (headers included) to `addr` (None: `sock` is a connected UDP socket).
     Returns the number of datagrams. No allocation per datagram; optional
@@ -113,8 +175,9 @@ def send_udp(sock: Any, addr: Any, img: Image, *, quality: int = 65, mtu: int = 
     docs/UDP.md."""
 
 
-def send_mjpeg(sock: Any, img: Image, *, quality: int = 65, subsampling: int = 420, engine: int = 0,
-               boundary: Union[str, bytes] = "img_stream", timestamp_us: Optional[int] = None) -> int:
+def send_mjpeg(sock: Any, img: Image, *, quality: Quality = 65, subsampling: int = 420, engine: int = 0,
+               boundary: Union[str, bytes] = "img_stream", timestamp_us: Optional[int] = None,
+               skip_same: Optional[SkipSame] = None) -> int:
     """Writes one MJPEG part (boundary line, Content-Type, Content-Length,
     X-Timestamp, the JPEG, and the next boundary line so browsers paint at
     once) to a blocking socket; encodes once, allocates nothing. Returns bytes

@@ -207,12 +207,17 @@ class MjpegServer:
     def __init__(self, port=8080, *, host="0.0.0.0", max_clients=4, quality=65,
                  fps_limit=None, subsampling=420, boundary="img_stream", allow_origin=None,
                  stall_timeout_ms=10000, request_timeout_ms=5000, max_pending=8,
-                 auth=None, token=None, idle_fps=0):
+                 auth=None, token=None, idle_fps=0, skip_same=False, keepalive_s=2):
         if max_clients < 1:
             raise ValueError("max_clients must be >= 1")
         if max_pending < 1:
             raise ValueError("max_pending must be >= 1")
-        self.quality = quality
+        self.quality = quality  # an int or an img_stream.RateControl
+        # Unchanged frames are neither encoded nor served (a keep-alive part
+        # goes out every keepalive_s); a SkipSame may also be passed.
+        if skip_same is True:
+            skip_same = img_stream.SkipSame(keepalive_s=keepalive_s)
+        self.skip_same = skip_same or None
         self.subsampling = subsampling
         self.fps_limit = fps_limit
         # An int: _due() multiplies it with every idle push, and a float would
@@ -272,15 +277,16 @@ class MjpegServer:
     # --- the camera loop's side ------------------------------------------------
 
     def push(self, img):
-        """Encodes ``img`` (any img_stream input; a JPEG passes through) once
-        and hands it to every client; returns False when it was not encoded
-        (``fps_limit``, or nobody watching: ``idle_fps``). Never blocks."""
+        """Encodes ``img`` (any img_stream input; a JPEG or an
+        ``img_stream.Encoded`` passes through) once and hands it to every
+        client; returns False when it was not encoded (``fps_limit``, nobody
+        watching: ``idle_fps``, or an unchanged scene: ``skip_same``). Never
+        blocks."""
         now = ticks_ms()
         self.captured += 1
         encoded = False
         if self._due(now):
-            self._encode(img, now)
-            encoded = True
+            encoded = self._encode(img, now)
         self._service(now)
         return encoded
 
@@ -339,6 +345,7 @@ class MjpegServer:
             "uptime_s": ticks_diff(ticks_ms(), self._t0) / 1000,
             "frames_captured": self.captured, "frames_encoded": self.encoded,
             "frames_idle": self.frames_idle, "frames_limited": self.frames_limited,
+            "frames_unchanged": self.skip_same.skipped if self.skip_same else 0,
             "fps_captured": self._fps_captured, "fps_sent": self._fps_sent,
             "encode_ms": self.encode_us / 1000,
             "jpeg_bytes": self._latest.jpeg_len if self._latest else 0,
@@ -455,7 +462,12 @@ class MjpegServer:
         f = self._free_frame()
         try:
             n = img_stream.encode_into(img, f.room, quality=self.quality,
-                                       subsampling=self.subsampling)
+                                       subsampling=self.subsampling, skip_same=self.skip_same)
+            if not n:
+                # The same as the last part: clients keep it, and it shows the
+                # scene now, so a waiting /snapshot or new viewer may have it.
+                self._stale = False
+                return False
         except img_stream.BufferTooSmall:
             # Rare (first frames, a detailed scene): grow every buffer later.
             j = img_stream.encode(img, quality=self.quality, subsampling=self.subsampling)
@@ -480,6 +492,7 @@ class MjpegServer:
         if self._latest is not None:
             self._latest.users -= 1
         self._latest = f
+        return True
 
     # --- serving -----------------------------------------------------------------
 

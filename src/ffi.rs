@@ -18,7 +18,9 @@ use img_stream_core::sink::{Measure, SliceSink};
 use img_stream_core::{chunk, framing};
 
 use crate::pool::{PoolError, PoolInfo, POOL};
+use crate::rate::IsRateState;
 use crate::send::{self, SendError};
+use crate::staging;
 
 /// Success.
 pub const IS_OK: i32 = 0;
@@ -58,6 +60,9 @@ pub const IS_ERR_NULL: i32 = 16;
 pub const IS_ERR_STALLED: i32 = 17;
 /// Engine code not one of the `IS_ENGINE_*` values.
 pub const IS_ERR_BAD_ENGINE: i32 = 18;
+/// An `img_stream.Encoded` whose JPEG the pool no longer holds (another
+/// frame was encoded or sent through the pool since).
+pub const IS_ERR_STALE: i32 = 19;
 
 /// Engine code: the default engine ([`Engine::default`]).
 pub const IS_ENGINE_AUTO: i32 = 0;
@@ -102,6 +107,9 @@ pub struct IsFrame {
     pub stride: usize,
     /// Pixel format code (`IS_FMT_*`).
     pub format: u8,
+    /// Non-zero: the frame is the JPEG of `len` bytes the pool holds since
+    /// this generation (`img_stream.Encoded`); `data` is then unused.
+    pub held: u32,
 }
 
 #[cfg(test)]
@@ -115,6 +123,7 @@ impl IsFrame {
             height,
             stride: 0,
             format: code,
+            held: 0,
         }
     }
 
@@ -128,12 +137,32 @@ impl IsFrame {
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct IsEncodeOptions {
-    /// JPEG quality, `IS_QUALITY_MIN..=IS_QUALITY_MAX`.
+    /// JPEG quality, `IS_QUALITY_MIN..=IS_QUALITY_MAX` (with `rate`: its
+    /// current quality, checked like any other).
     pub quality: i32,
     /// 444, 422 or 420.
     pub subsampling: i32,
     /// An `IS_ENGINE_*` code.
     pub engine: i32,
+    /// A `RateControl`'s state (`quality=rc`) that picks each frame's
+    /// quality, or null for the fixed `quality`. Borrowed for the call.
+    pub rate: *mut IsRateState,
+    /// The frame's time for `rate` (the shim's clock, µs).
+    pub now_us: u64,
+}
+
+impl IsEncodeOptions {
+    /// Fixed-quality options (no rate control), as Rust callers and tests
+    /// build them.
+    pub const fn fixed(quality: i32, subsampling: i32, engine: i32) -> IsEncodeOptions {
+        IsEncodeOptions {
+            quality,
+            subsampling,
+            engine,
+            rate: core::ptr::null_mut(),
+            now_us: 0,
+        }
+    }
 }
 
 /// What a call did, besides its status.
@@ -247,6 +276,28 @@ pub(crate) struct Settings {
     pub(crate) quality: u8,
     pub(crate) subsampling: Subsampling,
     pub(crate) engine: Engine,
+    rate: *mut IsRateState,
+    now_us: u64,
+}
+
+impl Settings {
+    /// Runs `encode(quality)` for one frame: once at the fixed quality, or
+    /// under the rate control (once, twice when the first size missed its
+    /// budget). `size` reads a result's byte count. The one place a
+    /// transport's quality is chosen.
+    pub(crate) fn encode<T, E>(
+        &self,
+        mut encode: impl FnMut(u8) -> Result<T, E>,
+        size: impl Fn(&T) -> usize,
+    ) -> Result<T, E> {
+        if self.rate.is_null() {
+            return encode(self.quality);
+        }
+        // SAFETY: a non-null `rate` is a live state block the caller lends
+        // for this call only (IsEncodeOptions' contract).
+        let rc = unsafe { crate::rate::rate_of(self.rate) };
+        rc.encode_with(self.now_us, encode, size)
+    }
 }
 
 pub(crate) fn settings(o: &IsEncodeOptions) -> Result<Settings, i32> {
@@ -265,6 +316,8 @@ pub(crate) fn settings(o: &IsEncodeOptions) -> Result<Settings, i32> {
         quality,
         subsampling,
         engine,
+        rate: o.rate,
+        now_us: o.now_us,
     })
 }
 
@@ -304,6 +357,9 @@ pub(crate) unsafe fn borrow_mut<'a>(p: *mut u8, cap: usize) -> Result<&'a mut [u
 /// # Safety
 /// `f.data` must point to `f.len` readable bytes for the call.
 pub(crate) unsafe fn bytes_of(f: &IsFrame) -> Result<&[u8], i32> {
+    if f.held != 0 {
+        return Ok(&[]); // the bytes are the pool's: see Input::Held
+    }
     // SAFETY: the caller guarantees `len` readable bytes at `data`.
     unsafe { borrow(f.data, f.len) }
 }
@@ -326,6 +382,11 @@ pub unsafe extern "C" fn is_options_check(options: *const IsEncodeOptions) -> i3
 pub(crate) enum Input<'a> {
     Raw(RawFrame<'a>),
     Jpeg(&'a [u8], jpeg::info::JpegInfo),
+    /// The JPEG the pool holds (checked against the pool when used).
+    Held {
+        generation: u32,
+        len: usize,
+    },
 }
 
 pub(crate) fn input<'a>(
@@ -333,6 +394,12 @@ pub(crate) fn input<'a>(
     data: &'a [u8],
     out: &mut IsOutcome,
 ) -> Result<Input<'a>, i32> {
+    if f.held != 0 {
+        return Ok(Input::Held {
+            generation: f.held,
+            len: f.len,
+        });
+    }
     if f.format == PixelFormat::Jpeg.code() {
         let info = jpeg::info::parse(data).ok_or(IS_ERR_BAD_JPEG)?;
         return Ok(Input::Jpeg(data, info));
@@ -366,6 +433,7 @@ pub unsafe extern "C" fn is_frame_check(frame: *const IsFrame, out: *mut IsOutco
             out.width = info.width.into();
             out.height = info.height.into();
         }
+        Input::Held { .. } => {}
     }
     IS_OK
 }
@@ -401,27 +469,51 @@ pub unsafe extern "C" fn is_encode_into(
             out.len = bytes.len();
             IS_OK
         }
+        Input::Held { generation, len } => {
+            let r = POOL.with(|p| -> Result<(), i32> {
+                let held = p.held(generation, len).ok_or(IS_ERR_STALE)?;
+                if len > dst.len() {
+                    out.needed = len;
+                    return Err(IS_ERR_OUTPUT_TOO_SMALL);
+                }
+                dst[..len].copy_from_slice(&p.bytes()[held]);
+                out.len = len;
+                Ok(())
+            });
+            staging::status(r, out)
+        }
         Input::Raw(raw) => {
             out.width = f.width;
             out.height = f.height;
-            let mut slice = SliceSink::new(dst);
-            let mut m = Measure::new(&mut slice);
-            if let Err(e) = jpeg::encode(&raw, s.quality, s.subsampling, s.engine, &mut m) {
-                return encode_status(e);
+            // (offered bytes, whether they overflowed `dst`)
+            let r = s.encode(
+                |q| {
+                    let mut slice = SliceSink::new(&mut *dst);
+                    let mut m = Measure::new(&mut slice);
+                    jpeg::encode(&raw, q, s.subsampling, s.engine, &mut m)?;
+                    Ok::<_, EncodeError>((m.offered(), m.overflowed()))
+                },
+                |r| r.0,
+            );
+            match r {
+                Err(e) => encode_status(e),
+                Ok((needed, true)) => {
+                    out.needed = needed;
+                    IS_ERR_OUTPUT_TOO_SMALL
+                }
+                Ok((len, false)) => {
+                    out.len = len;
+                    IS_OK
+                }
             }
-            if m.overflowed() {
-                out.needed = m.offered();
-                return IS_ERR_OUTPUT_TOO_SMALL;
-            }
-            out.len = m.offered();
-            IS_OK
         }
     }
 }
 
 /// Encodes `frame` into the module's reusable buffer; `*jpeg` points at the
 /// result, valid until the next call that uses the buffer. JPEG input is not
-/// copied: `*jpeg` then points into the caller's buffer.
+/// copied: `*jpeg` then points into the caller's buffer (or the pool's, for
+/// a held JPEG).
 ///
 /// # Safety
 /// Pointers valid for the call.
@@ -445,23 +537,85 @@ pub unsafe extern "C" fn is_pool_encode(
             unsafe { *jpeg = bytes.as_ptr() };
             IS_OK
         }
-        Input::Raw(raw) => {
-            out.width = f.width;
-            out.height = f.height;
-            let r = POOL.with(|p| {
-                let range = p.encode(&raw, s.quality, s.subsampling, s.engine)?;
-                Ok::<_, PoolError>((p.bytes()[range.clone()].as_ptr(), range.len()))
+        input => {
+            let r = POOL.with(|p| -> Result<(), i32> {
+                let range = staging::stage(p, input, &s, 0, out)?.jpeg;
+                out.len = range.len();
+                // SAFETY: `jpeg` is writable.
+                unsafe { *jpeg = p.bytes()[range].as_ptr() };
+                Ok(())
             });
-            match r.and_then(|r| r) {
-                Ok((ptr, len)) => {
-                    out.len = len;
-                    // SAFETY: `jpeg` is writable.
-                    unsafe { *jpeg = ptr };
-                    IS_OK
-                }
-                Err(e) => pool_status(e, out),
-            }
+            staging::status(r, out)
         }
+    }
+}
+
+/// A JPEG the pool holds for `img_stream.Encoded`: pass `generation` and
+/// `len` back in an [`IsFrame`]'s `held`/`len` to send it.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct IsHeld {
+    /// The pool's generation when the JPEG was put there (never 0).
+    pub generation: u32,
+    /// JPEG bytes.
+    pub len: usize,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+}
+
+/// Puts `frame`'s JPEG into the pool and holds it there (encoded from raw
+/// pixels, or JPEG input copied in once) for any number of transports to
+/// send in place, until the next call that uses the pool.
+///
+/// # Safety
+/// Pointers valid for the call.
+#[no_mangle]
+pub unsafe extern "C" fn is_pool_hold(
+    frame: *const IsFrame,
+    options: *const IsEncodeOptions,
+    held: *mut IsHeld,
+    out: *mut IsOutcome,
+) -> i32 {
+    // SAFETY: per the contract above.
+    let (f, o, held, out) = unsafe { (&*frame, &*options, &mut *held, &mut *out) };
+    let s = try_status!(settings(o));
+    let data = try_status!(unsafe { bytes_of(f) });
+    let input = try_status!(input(f, data, out));
+    let r = POOL.with(|p| -> Result<(), i32> {
+        let st = staging::stage(p, input, &s, 0, out)?;
+        *held = IsHeld {
+            generation: p.generation(),
+            len: st.jpeg.len(),
+            width: st.width.into(),
+            height: st.height.into(),
+        };
+        out.len = st.jpeg.len();
+        Ok(())
+    });
+    staging::status(r, out)
+}
+
+/// Where a held JPEG lies now (`*jpeg`, `len` bytes), for reading it (the
+/// buffer protocol of `img_stream.Encoded`); `IS_ERR_STALE` when the pool no
+/// longer holds it.
+///
+/// # Safety
+/// `held` readable, `jpeg` writable.
+#[no_mangle]
+pub unsafe extern "C" fn is_pool_held(held: *const IsHeld, jpeg: *mut *const u8) -> i32 {
+    // SAFETY: per the contract above.
+    let h = unsafe { &*held };
+    let r = POOL.with(|p| p.held(h.generation, h.len).map(|r| p.bytes()[r].as_ptr()));
+    match r {
+        Ok(Some(ptr)) => {
+            // SAFETY: `jpeg` is writable.
+            unsafe { *jpeg = ptr };
+            IS_OK
+        }
+        Ok(None) => IS_ERR_STALE,
+        Err(_) => IS_ERR_BUSY,
     }
 }
 
@@ -504,11 +658,7 @@ mod tests {
     use super::*;
 
     fn check(quality: i32, subsampling: i32, engine: i32) -> i32 {
-        let o = IsEncodeOptions {
-            quality,
-            subsampling,
-            engine,
-        };
+        let o = IsEncodeOptions::fixed(quality, subsampling, engine);
         unsafe { is_options_check(&o) }
     }
 
@@ -525,13 +675,9 @@ mod tests {
             assert_eq!(check(65, 420, engine), IS_ERR_BAD_ENGINE, "engine {engine}");
         }
         let engine = |code| {
-            settings(&IsEncodeOptions {
-                quality: 65,
-                subsampling: 420,
-                engine: code,
-            })
-            .map(|s| s.engine)
-            .ok()
+            settings(&IsEncodeOptions::fixed(65, 420, code))
+                .map(|s| s.engine)
+                .ok()
         };
         assert_eq!(engine(IS_ENGINE_AUTO), Some(Engine::default()));
         assert_eq!(engine(IS_ENGINE_JPEG_ENCODER), Some(Engine::Generic));

@@ -121,6 +121,9 @@ pub unsafe extern "C" fn is_mqtt_prepare(
             out.needed = total.div_ceil(chunk::MAX_COUNT) + chunk::HEADER_LEN;
             IS_ERR_TOO_MANY_CHUNKS
         })?;
+        // is_mqtt_chunk writes chunk headers over the JPEG: whatever held
+        // it (img_stream.Encoded) must not send it again.
+        p.clobber();
         let buf = p.bytes_mut();
         let repr = header_repr(fields, width, height, &buf[jpeg.clone()]);
         repr.emit(&mut buf[FRAME_AT..HEADROOM]);

@@ -46,6 +46,10 @@ pub struct Pool {
     limit: usize,
     encodes: u32,
     grows: u32,
+    /// Changes whenever the bytes behind the headroom stop being the JPEG
+    /// last put there, so a held result (`img_stream.Encoded`) can tell it
+    /// is stale; never 0.
+    generation: u32,
 }
 
 /// What `buffer_info()` reports.
@@ -70,7 +74,26 @@ impl Pool {
             limit: DEFAULT_LIMIT,
             encodes: 0,
             grows: 0,
+            generation: 1,
         }
+    }
+
+    /// The current generation (see [`Pool::held`]).
+    pub fn generation(&self) -> u32 {
+        self.generation
+    }
+
+    /// Marks the JPEG behind the headroom as gone (re-encoded, replaced,
+    /// freed, or overwritten in place by a transport).
+    pub fn clobber(&mut self) {
+        self.generation = self.generation.wrapping_add(1).max(1);
+    }
+
+    /// The range of a JPEG of `len` bytes put behind the headroom at
+    /// `generation`, if it is still there untouched.
+    pub fn held(&self, generation: u32, len: usize) -> Option<core::ops::Range<usize>> {
+        (generation == self.generation && HEADROOM + len <= self.buf.len())
+            .then_some(HEADROOM..HEADROOM + len)
     }
 
     /// Size, limit and counters.
@@ -95,9 +118,11 @@ impl Pool {
     /// Frees the buffer (the limit stays).
     pub fn release(&mut self) {
         self.buf = Vec::new();
+        self.clobber();
     }
 
-    /// Makes sure the buffer holds at least `needed` bytes.
+    /// Makes sure the buffer holds at least `needed` bytes, keeping what it
+    /// holds (a held JPEG survives a transport growing the buffer).
     pub fn reserve(&mut self, needed: usize) -> Result<(), PoolError> {
         if needed > self.limit {
             return Err(PoolError::OverLimit { needed });
@@ -112,6 +137,7 @@ impl Pool {
         fresh
             .try_reserve_exact(target)
             .map_err(|_| PoolError::NoMemory)?;
+        fresh.extend_from_slice(&self.buf);
         fresh.resize(target, 0);
         self.buf = fresh;
         self.grows += 1;
@@ -146,6 +172,7 @@ impl Pool {
             let len = measure.offered();
             if !measure.overflowed() {
                 self.encodes += 1;
+                self.clobber();
                 return Ok(HEADROOM..HEADROOM + len);
             }
             // Rare (first frames, a sudden detailed scene): grow, re-encode.
@@ -264,6 +291,41 @@ mod tests {
         );
         assert!(matches!(e, Err(PoolError::OverLimit { needed }) if needed > 4096));
         assert!(p.info().capacity <= 4096);
+    }
+
+    #[test]
+    fn held_jpeg_survives_growth_but_not_a_new_frame() {
+        let px: Vec<u8> = (0..64 * 48 * 3).map(|i| (i * 7 % 251) as u8).collect();
+        let mut p = Pool::new();
+        let r = p
+            .encode(
+                &frame(&px, 64, 48),
+                80,
+                Subsampling::S420,
+                Engine::default(),
+            )
+            .unwrap();
+        let (g, jpeg) = (p.generation(), p.bytes()[r.clone()].to_vec());
+        assert_eq!(p.held(g, jpeg.len()), Some(r.clone()));
+        // A transport making room (MJPEG's tail) keeps the bytes.
+        p.reserve(p.info().capacity + 1).unwrap();
+        assert_eq!(
+            p.held(g, jpeg.len()).map(|r| &p.bytes()[r]),
+            Some(&jpeg[..])
+        );
+        p.encode(
+            &frame(&px, 64, 48),
+            80,
+            Subsampling::S420,
+            Engine::default(),
+        )
+        .unwrap();
+        assert_eq!(p.held(g, jpeg.len()), None);
+        let g = p.generation();
+        p.clobber();
+        assert_eq!(p.held(g, jpeg.len()), None);
+        p.release();
+        assert_ne!(p.generation(), 0);
     }
 
     #[test]

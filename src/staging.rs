@@ -8,8 +8,10 @@ use img_stream_core::crc32::crc32;
 use img_stream_core::framing::FrameRepr;
 use img_stream_core::pixel::PixelFormat;
 
-use crate::ffi::IS_OK;
+use img_stream_core::jpeg;
+
 use crate::ffi::{pool_status, send_status, Input, IsHeaderFields, IsOutcome, Settings};
+use crate::ffi::{IS_ERR_BAD_JPEG, IS_ERR_STALE, IS_OK};
 use crate::pool::{Pool, PoolError, HEADROOM};
 use crate::send::SendError;
 
@@ -24,7 +26,8 @@ pub(crate) struct Staged {
 }
 
 /// Puts the frame's JPEG into the pool: raw frames are encoded, JPEG input is
-/// copied (with `spare` free bytes after it). Sets `out.width`/`out.height`.
+/// copied (with `spare` free bytes after it), a JPEG the pool still holds
+/// (`img_stream.Encoded`) stays where it is. Sets `out.width`/`out.height`.
 pub(crate) fn stage(
     p: &mut Pool,
     input: Input<'_>,
@@ -34,14 +37,25 @@ pub(crate) fn stage(
 ) -> Result<Staged, i32> {
     let staged = match input {
         Input::Raw(raw) => Staged {
-            jpeg: p
-                .encode(&raw, s.quality, s.subsampling, s.engine)
+            jpeg: s
+                .encode(|q| p.encode(&raw, q, s.subsampling, s.engine), |r| r.len())
                 .map_err(|e| pool_status(e, out))?,
             width: raw.width(),
             height: raw.height(),
         },
         Input::Jpeg(bytes, info) => {
             let jpeg = copy_in(p, bytes, spare).map_err(|e| pool_status(e, out))?;
+            Staged {
+                jpeg,
+                width: info.width,
+                height: info.height,
+            }
+        }
+        Input::Held { generation, len } => {
+            let jpeg = p.held(generation, len).ok_or(IS_ERR_STALE)?;
+            p.reserve(jpeg.end + spare)
+                .map_err(|e| pool_status(e, out))?;
+            let info = jpeg::info::parse(&p.bytes()[jpeg.clone()]).ok_or(IS_ERR_BAD_JPEG)?;
             Staged {
                 jpeg,
                 width: info.width,
@@ -59,6 +73,7 @@ pub(crate) fn copy_in(p: &mut Pool, bytes: &[u8], spare: usize) -> Result<Range<
     p.reserve(HEADROOM + bytes.len() + spare)?;
     let jpeg = HEADROOM..HEADROOM + bytes.len();
     p.bytes_mut()[jpeg.clone()].copy_from_slice(bytes);
+    p.clobber();
     Ok(jpeg)
 }
 

@@ -4,9 +4,11 @@
 //! contiguous, with the headroom in front. Chunk 0's 32-byte chunk header
 //! goes into the headroom right before it; the header of chunk `i > 0` is
 //! written over the last 32 data bytes of chunk `i - 1`, which has already
-//! been sent. Every datagram is therefore one contiguous slice of the pool:
-//! nothing is copied and nothing is allocated per datagram (JPEG input is
-//! copied into the pool once, because the caller's buffer is read-only).
+//! been sent, and put back once this datagram is out, so the message is whole
+//! again afterwards (a held JPEG, `img_stream.Encoded`, goes on to the next
+//! transport). Every datagram is therefore one contiguous slice of the pool:
+//! nothing is allocated per datagram (JPEG input is copied into the pool
+//! once, because the caller's buffer is read-only).
 //!
 //! Pacing (`gap_us`, `max_rate`) spaces the *starts* of consecutive
 //! datagrams; the schedule (`IsPacing::next_us`) is kept by the shim from
@@ -115,7 +117,7 @@ impl IsPacing {
 
 /// Sends the frame message `buf[msg]` as chunk datagrams of at most `mtu`
 /// bytes. `buf[..msg.start]` must hold at least a chunk header; the message
-/// bytes are overwritten by later chunk headers as they go out.
+/// bytes under each later chunk header are restored once it went out.
 ///
 /// `pacing.next_us` is updated as datagrams go out. Returns the datagrams
 /// sent, also on failure.
@@ -133,20 +135,32 @@ pub(crate) fn send_chunks<D: Write + Clock>(
     for c in plan {
         let data = msg.start + c.offset as usize;
         let head = data - chunk::HEADER_LEN;
+        let mut under = [0u8; chunk::HEADER_LEN];
+        under.copy_from_slice(&buf[head..data]);
         plan.repr(&c, seq, camera_id).emit(&mut buf[head..data]);
-        let datagram = &buf[head..data + c.len];
-        if pacing.enabled() {
-            let now = d.wait_until(pacing.next_us).map_err(|e| (e, sent))?;
-            pacing.next_us = now + pacing.interval_us(datagram.len());
-        }
-        match d.write(datagram) {
-            Ok(n) if n == datagram.len() => sent += 1,
-            // A datagram socket takes all or nothing: a part is a failure.
-            Ok(_) => return Err((SendError::Stalled, sent)),
-            Err(e) => return Err((e, sent)),
-        }
+        let r = send_one(d, &buf[head..data + c.len], pacing);
+        buf[head..data].copy_from_slice(&under);
+        r.map_err(|e| (e, sent))?;
+        sent += 1;
     }
     Ok(sent)
+}
+
+/// Sends one datagram when `pacing` allows.
+fn send_one<D: Write + Clock>(
+    d: &mut D,
+    datagram: &[u8],
+    pacing: &mut IsPacing,
+) -> Result<(), SendError> {
+    if pacing.enabled() {
+        let now = d.wait_until(pacing.next_us)?;
+        pacing.next_us = now + pacing.interval_us(datagram.len());
+    }
+    match d.write(datagram)? {
+        n if n == datagram.len() => Ok(()),
+        // A datagram socket takes all or nothing: a part is a failure.
+        _ => Err(SendError::Stalled),
+    }
 }
 
 /// Plans the chunks for a frame message of `total` bytes (`mtu` checked by
@@ -298,10 +312,13 @@ mod tests {
             let plan = chunk::plan(len, mtu).unwrap();
             let mut net = Net::default();
             let mut next = IsPacing::default();
-            let n = send_chunks(&mut net, &mut buf, range, &plan, 77, 3, &mut next).unwrap();
+            let n =
+                send_chunks(&mut net, &mut buf, range.clone(), &plan, 77, 3, &mut next).unwrap();
             assert_eq!(n, plan.count() as usize);
             assert_eq!(reassemble(&net.datagrams, mtu), msg, "len {len} mtu {mtu}");
             assert_eq!(next.next_us, 0, "no pacing, no schedule");
+            // Whole again for the next transport.
+            assert_eq!(&buf[range], &msg[..], "len {len} mtu {mtu}");
         }
     }
 
@@ -413,11 +430,7 @@ mod tests {
             ctx: &mut got as *mut _ as *mut c_void,
         };
         let frame = IsFrame::raw(&px, 64, 48, 4);
-        let opts = IsEncodeOptions {
-            quality: 80,
-            subsampling: 420,
-            engine: 0,
-        };
+        let opts = IsEncodeOptions::fixed(80, 420, 0);
         let fields = IsHeaderFields {
             seq: 77,
             camera_id: 3,

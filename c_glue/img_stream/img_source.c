@@ -76,6 +76,7 @@ static void check_format(mp_int_t format) {
 static void raw_frame(IsFrame *f, const mp_buffer_info_t *bi, mp_int_t w, mp_int_t h,
     mp_int_t format, mp_int_t stride) {
     check_format(format);
+    f->held = 0;
     if (format == IS_FMT_JPEG) {
         // Dimensions come from the JPEG's own SOF marker.
         f->data = bi->buf;
@@ -246,6 +247,10 @@ mp_obj_t is_source_get(mp_obj_t img, IsFrame *out) {
         // Re-check: the buffer object may have shrunk since the Frame was made.
         raw_frame(out, &bi, f->width, f->height, f->format, f->stride);
         return f->buf;
+    }
+    if (mp_obj_is_type(img, &is_encoded_type)) {
+        is_encoded_as_frame(img, out);
+        return img;
     }
     #if IMG_STREAM_CANMV
     image_t *cimg = canmv_cobj(img);

@@ -13,6 +13,8 @@ target_sources(usermod_img_stream INTERFACE
     ${CMAKE_CURRENT_LIST_DIR}/mjpeg.c
     ${CMAKE_CURRENT_LIST_DIR}/udp.c
     ${CMAKE_CURRENT_LIST_DIR}/mqtt.c
+    ${CMAKE_CURRENT_LIST_DIR}/rate.c
+    ${CMAKE_CURRENT_LIST_DIR}/encoded.c
 )
 
 target_include_directories(usermod_img_stream INTERFACE ${CMAKE_CURRENT_LIST_DIR})

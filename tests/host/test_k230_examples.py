@@ -49,6 +49,21 @@ def test_stream_tcp(tmp_path, micropython, api):
 
 
 @pytest.mark.parametrize("api", APIS)
+def test_smart_stream(tmp_path, micropython, api):
+    from conftest import free_port
+    rx = Receiver("recv", "tcp", "--listen", "127.0.0.1:0", "--out", tmp_path, "--count", 5)
+    try:
+        p = run_micropython(K230 / "smart_stream.py", "127.0.0.1", rx.port(), 5, free_port(), cwd=K230,
+                            env=api_env(api))
+        assert rx.wait() == 0
+    finally:
+        rx.stop()
+    check(tmp_path, 5, (640, 480))
+    assert "sent 5 frames" in p.stdout, p.stdout
+    deprecated_lines(p, api)
+
+
+@pytest.mark.parametrize("api", APIS)
 def test_stream_udp(tmp_path, micropython, api):
     rx = Receiver("recv", "udp", "--listen", "127.0.0.1:0", "--out", tmp_path, "--count", 5)
     try:

@@ -13,6 +13,7 @@ const ABI_FILES: &[&str] = &[
     "src/ffi.rs",
     "src/pool.rs",
     "src/tcp.rs",
+    "src/tcp_sender.rs",
     "src/mjpeg.rs",
     "src/udp.rs",
     "src/mqtt.rs",

@@ -12,6 +12,7 @@
 //!   keeps them equal);
 //! - [`pool`]: the one reusable output buffer, with a user-visible limit;
 //! - [`send`]: writing whole frames through a callback in bounded pieces;
+//!   [`tcp_sender`] resumes them across calls on a non-blocking stream;
 //! - [`runtime`]: allocator and panic handler for the no_std staticlib.
 #![cfg_attr(not(test), no_std)]
 #![deny(missing_docs)]
@@ -37,6 +38,7 @@ mod staging;
 pub mod mjpeg;
 pub mod mqtt;
 pub mod tcp;
+pub mod tcp_sender;
 pub mod udp;
 
 #[cfg(not(test))]

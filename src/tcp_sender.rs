@@ -21,7 +21,7 @@ use img_stream_core::framing::HEADER_LEN;
 use crate::ffi::*;
 use crate::pool::{Pool, POOL};
 use crate::send::{SendError, Write, MAX_PIECE};
-use crate::staging::{header_repr, stage};
+use crate::staging::{emit_header, stage};
 
 /// A `TcpSender`'s stream failed in the middle of a frame: the receiver holds
 /// a partial frame, so nothing more may go on that stream.
@@ -196,11 +196,7 @@ pub unsafe extern "C" fn is_tcp_sender_start(
         Ok(staged) => staged,
         Err(e) => return e,
     };
-    let start = staged.jpeg.start - HEADER_LEN;
-    let buf = s.pool.bytes_mut();
-    let repr = header_repr(fields, staged.width, staged.height, &buf[staged.jpeg.clone()]);
-    repr.emit(&mut buf[start..staged.jpeg.start]);
-    s.frame = start..staged.jpeg.end;
+    s.frame = emit_header(s.pool.bytes_mut(), &staged, fields);
     let before = s.stats.bytes;
     let st = pump_status(s, &mut w, out);
     out.len = (s.stats.bytes - before) as usize;
@@ -354,7 +350,10 @@ mod tests {
             pump_status(&mut s, &mut pipe, &mut out),
             IS_ERR_BROKEN_STREAM
         );
-        assert_eq!(start(&mut s, &mut pipe, &pixels(7), 2).0, IS_ERR_BROKEN_STREAM);
+        assert_eq!(
+            start(&mut s, &mut pipe, &pixels(7), 2).0,
+            IS_ERR_BROKEN_STREAM
+        );
         assert_eq!(pipe.out.len(), 10);
     }
 

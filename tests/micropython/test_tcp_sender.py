@@ -28,32 +28,24 @@ def split_frames(data):
     return frames
 
 
-def drain(tx, conn):
-    """Reads everything the sender has in flight or queued (conn is
-    non-blocking), pumping the sender meanwhile; returns the bytes."""
+def drain(tx, conn, read_before=0):
+    """Reads everything the sender wrote (conn is non-blocking), pumping it
+    meanwhile, until the sender is idle and every byte it counted, less the
+    `read_before` bytes already read, has been read; returns the bytes."""
+    import select
     got = bytearray()
     buf = bytearray(65536)
-    idle = 0
-    while idle < 3:
+    p = select.poll()
+    p.register(conn, select.POLLIN)
+    while True:
         left = tx.pump()
-        try:
-            n = conn.readinto(buf)
-        except OSError as e:
-            if e.errno != errno.EAGAIN:
-                raise
-            n = None
-        if n:
-            got.extend(buf[:n])
-            idle = 0
-        elif left == 0:
-            # Nothing unsent in the sender and nothing read this round: the
-            # kernel may still hold bytes, so look a few more times.
-            idle += 1
-            import select
-            p = select.poll()
-            p.register(conn, select.POLLIN)
-            p.poll(50)  # waits for data, or 50 ms when there is none left
-    return bytes(got)
+        if left == 0 and read_before + len(got) == tx.stats()["bytes"]:
+            return bytes(got)
+        p.poll(1000)  # until bytes arrive (1 s: a stuck stream fails below)
+        n = conn.readinto(buf)
+        assert n, "no bytes while %d were unsent or unread" % (
+            left or tx.stats()["bytes"] - read_before - len(got))
+        got.extend(buf[:n])
 
 
 def test_a_stalled_peer_makes_send_skip_not_block():
@@ -83,7 +75,7 @@ def test_a_stalled_peer_makes_send_skip_not_block():
         assert all(h["camera_id"] == 4 and h["width"] == 320 for h, _ in frames)
         # Once drained, the next image goes out at once.
         assert tx.send(cam.snapshot()) is True
-        frames = split_frames(drain(tx, conn))
+        frames = split_frames(drain(tx, conn, len(data)))
         assert len(frames) == 1 and frames[0][0]["seq"] == seqs[-1] + 1
         tx.close()
     finally:

@@ -100,12 +100,15 @@ class TcpSender:
 
     def __init__(self, sock: Any, *, sndbuf: int = 8192) -> None: ...
 
-    def send(self, img: Image, *, quality: int = 65, subsampling: int = 420, engine: int = 0,
-             seq: Optional[int] = None, timestamp_us: Optional[int] = None) -> bool:
+    def send(self, img: Image, *, quality: Any = 65, subsampling: int = 420, engine: int = 0,
+             seq: Optional[int] = None, timestamp_us: Optional[int] = None,
+             skip_same: Any = None) -> bool:
         """Pushes more of the frame in flight; if it is out, encodes `img` and
         starts sending it (True). If it is still going out, `img` is not
         encoded and is counted in `skipped` (False). Skipped images take no
-        sequence number. Bad options or images raise ValueError/TypeError
+        sequence number. `quality` is an int or a RateControl (it sees only
+        the frames encoded); with `skip_same` (a SkipSame) an unchanged image
+        is not encoded either (False, counted by the SkipSame). Bad options or images raise ValueError/TypeError
         before anything is written; socket failures raise OSError with the
         errno, and after a failure mid-frame every call raises
         OSError(ENOTCONN)."""

@@ -18,6 +18,7 @@ use img_stream_core::sink::{Measure, SliceSink};
 use img_stream_core::{chunk, framing};
 
 use crate::pool::{PoolError, PoolInfo, POOL};
+use crate::rate::IsRateState;
 use crate::send::{self, SendError};
 
 /// Success.
@@ -128,12 +129,32 @@ impl IsFrame {
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct IsEncodeOptions {
-    /// JPEG quality, `IS_QUALITY_MIN..=IS_QUALITY_MAX`.
+    /// JPEG quality, `IS_QUALITY_MIN..=IS_QUALITY_MAX` (with `rate`: its
+    /// current quality, checked like any other).
     pub quality: i32,
     /// 444, 422 or 420.
     pub subsampling: i32,
     /// An `IS_ENGINE_*` code.
     pub engine: i32,
+    /// A `RateControl`'s state (`quality=rc`) that picks each frame's
+    /// quality, or null for the fixed `quality`. Borrowed for the call.
+    pub rate: *mut IsRateState,
+    /// The frame's time for `rate` (the shim's clock, µs).
+    pub now_us: u64,
+}
+
+impl IsEncodeOptions {
+    /// Fixed-quality options (no rate control), as Rust callers and tests
+    /// build them.
+    pub const fn fixed(quality: i32, subsampling: i32, engine: i32) -> IsEncodeOptions {
+        IsEncodeOptions {
+            quality,
+            subsampling,
+            engine,
+            rate: core::ptr::null_mut(),
+            now_us: 0,
+        }
+    }
 }
 
 /// What a call did, besides its status.
@@ -258,6 +279,28 @@ pub(crate) struct Settings {
     pub(crate) quality: u8,
     pub(crate) subsampling: Subsampling,
     pub(crate) engine: Engine,
+    rate: *mut IsRateState,
+    now_us: u64,
+}
+
+impl Settings {
+    /// Runs `encode(quality)` for one frame: once at the fixed quality, or
+    /// under the rate control (once, twice when the first size missed its
+    /// budget). `size` reads a result's byte count. The one place a
+    /// transport's quality is chosen.
+    pub(crate) fn encode<T, E>(
+        &self,
+        mut encode: impl FnMut(u8) -> Result<T, E>,
+        size: impl Fn(&T) -> usize,
+    ) -> Result<T, E> {
+        if self.rate.is_null() {
+            return encode(self.quality);
+        }
+        // SAFETY: a non-null `rate` is a live state block the caller lends
+        // for this call only (IsEncodeOptions' contract).
+        let rc = unsafe { crate::rate::rate_of(self.rate) };
+        rc.encode_with(self.now_us, encode, size)
+    }
 }
 
 pub(crate) fn settings(o: &IsEncodeOptions) -> Result<Settings, i32> {
@@ -276,6 +319,8 @@ pub(crate) fn settings(o: &IsEncodeOptions) -> Result<Settings, i32> {
         quality,
         subsampling,
         engine,
+        rate: o.rate,
+        now_us: o.now_us,
     })
 }
 
@@ -415,17 +460,27 @@ pub unsafe extern "C" fn is_encode_into(
         Input::Raw(raw) => {
             out.width = f.width;
             out.height = f.height;
-            let mut slice = SliceSink::new(dst);
-            let mut m = Measure::new(&mut slice);
-            if let Err(e) = jpeg::encode(&raw, s.quality, s.subsampling, s.engine, &mut m) {
-                return encode_status(e);
+            // (offered bytes, whether they overflowed `dst`)
+            let r = s.encode(
+                |q| {
+                    let mut slice = SliceSink::new(&mut *dst);
+                    let mut m = Measure::new(&mut slice);
+                    jpeg::encode(&raw, q, s.subsampling, s.engine, &mut m)?;
+                    Ok::<_, EncodeError>((m.offered(), m.overflowed()))
+                },
+                |r| r.0,
+            );
+            match r {
+                Err(e) => encode_status(e),
+                Ok((needed, true)) => {
+                    out.needed = needed;
+                    IS_ERR_OUTPUT_TOO_SMALL
+                }
+                Ok((len, false)) => {
+                    out.len = len;
+                    IS_OK
+                }
             }
-            if m.overflowed() {
-                out.needed = m.offered();
-                return IS_ERR_OUTPUT_TOO_SMALL;
-            }
-            out.len = m.offered();
-            IS_OK
         }
     }
 }
@@ -460,7 +515,8 @@ pub unsafe extern "C" fn is_pool_encode(
             out.width = f.width;
             out.height = f.height;
             let r = POOL.with(|p| {
-                let range = p.encode(&raw, s.quality, s.subsampling, s.engine)?;
+                let range =
+                    s.encode(|q| p.encode(&raw, q, s.subsampling, s.engine), |r| r.len())?;
                 Ok::<_, PoolError>((p.bytes()[range.clone()].as_ptr(), range.len()))
             });
             match r.and_then(|r| r) {
@@ -515,11 +571,7 @@ mod tests {
     use super::*;
 
     fn check(quality: i32, subsampling: i32, engine: i32) -> i32 {
-        let o = IsEncodeOptions {
-            quality,
-            subsampling,
-            engine,
-        };
+        let o = IsEncodeOptions::fixed(quality, subsampling, engine);
         unsafe { is_options_check(&o) }
     }
 
@@ -536,13 +588,9 @@ mod tests {
             assert_eq!(check(65, 420, engine), IS_ERR_BAD_ENGINE, "engine {engine}");
         }
         let engine = |code| {
-            settings(&IsEncodeOptions {
-                quality: 65,
-                subsampling: 420,
-                engine: code,
-            })
-            .map(|s| s.engine)
-            .ok()
+            settings(&IsEncodeOptions::fixed(65, 420, code))
+                .map(|s| s.engine)
+                .ok()
         };
         assert_eq!(engine(IS_ENGINE_AUTO), Some(Engine::default()));
         assert_eq!(engine(IS_ENGINE_JPEG_ENCODER), Some(Engine::Generic));

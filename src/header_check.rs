@@ -12,6 +12,7 @@ use img_stream_core::{chunk, framing};
 const ABI_FILES: &[&str] = &[
     "src/ffi.rs",
     "src/pool.rs",
+    "src/rate.rs",
     "src/tcp.rs",
     "src/tcp_sender.rs",
     "src/mjpeg.rs",

@@ -11,6 +11,8 @@
 //!   transport files and `core/src/pixel.rs` with cbindgen; `header_check`
 //!   keeps them equal);
 //! - [`pool`]: the one reusable output buffer, with a user-visible limit;
+//! - [`rate`]: the state blocks of `RateControl` and `SkipSame` (their
+//!   policies are in the core);
 //! - [`send`]: writing whole frames through a callback in bounded pieces;
 //!   [`tcp_sender`] resumes them across calls on a non-blocking stream;
 //! - [`runtime`]: allocator and panic handler for the no_std staticlib.
@@ -31,6 +33,7 @@ macro_rules! try_status {
 
 pub mod ffi;
 pub mod pool;
+pub mod rate;
 pub mod send;
 mod staging;
 

@@ -411,11 +411,7 @@ mod tests {
             write: trickle_write,
             ctx: t as *mut Trickle as *mut c_void,
         };
-        let o = IsEncodeOptions {
-            quality: 70,
-            subsampling: 420,
-            engine: 0,
-        };
+        let o = IsEncodeOptions::fixed(70, 420, 0);
         let mut out = IsOutcome::default();
         let st = unsafe { is_send_mjpeg_part(&w, frame, &o, b"bnd".as_ptr(), 3, ts, &mut out) };
         (st, out)
@@ -506,11 +502,7 @@ mod tests {
             write: trickle_write,
             ctx: &mut t as *mut Trickle as *mut c_void,
         };
-        let o = IsEncodeOptions {
-            quality: 70,
-            subsampling: 420,
-            engine: 0,
-        };
+        let o = IsEncodeOptions::fixed(70, 420, 0);
         let mut out = IsOutcome::default();
         let st = unsafe { is_send_mjpeg_part(&w, &f, &o, b"a\r\n".as_ptr(), 3, 0, &mut out) };
         assert_eq!(st, IS_ERR_BAD_BOUNDARY);

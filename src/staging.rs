@@ -37,8 +37,8 @@ pub(crate) fn stage(
 ) -> Result<Staged, i32> {
     let staged = match input {
         Input::Raw(raw) => Staged {
-            jpeg: p
-                .encode(&raw, s.quality, s.subsampling, s.engine)
+            jpeg: s
+                .encode(|q| p.encode(&raw, q, s.subsampling, s.engine), |r| r.len())
                 .map_err(|e| pool_status(e, out))?,
             width: raw.width(),
             height: raw.height(),

@@ -265,11 +265,7 @@ mod tests {
             ctx: writer_ctx,
         };
         let frame = IsFrame::raw(px, 32, 16, PixelFormat::Rgb888.code());
-        let options = IsEncodeOptions {
-            quality: 80,
-            subsampling: 420,
-            engine: IS_ENGINE_AUTO,
-        };
+        let options = IsEncodeOptions::fixed(80, 420, IS_ENGINE_AUTO);
         let fields = IsHeaderFields {
             seq,
             camera_id: 3,

@@ -407,11 +407,7 @@ mod tests {
             ctx: &mut got as *mut _ as *mut c_void,
         };
         let frame = IsFrame::raw(&px, 64, 48, 4);
-        let opts = IsEncodeOptions {
-            quality: 80,
-            subsampling: 420,
-            engine: 0,
-        };
+        let opts = IsEncodeOptions::fixed(80, 420, 0);
         let fields = IsHeaderFields {
             seq: 77,
             camera_id: 3,

@@ -98,6 +98,25 @@
 // is full for now (EAGAIN): the caller resumes later, nothing is raised.
 #define IS_WRITE_WOULD_BLOCK -2
 
+// Neither `target_bytes` nor `max_kbps` was given.
+#define IS_ERR_RATE_NO_TARGET 60
+
+// `min_quality`/`max_quality` outside 1..100 or min > max.
+#define IS_ERR_RATE_QUALITY 61
+
+// `fps` is not positive.
+#define IS_ERR_RATE_FPS 62
+
+// `target_bytes`, `max_kbps`, `keepalive_s` or `threshold` is negative or
+// too large.
+#define IS_ERR_RATE_VALUE 63
+
+// Size of [`IsRateState`] in 64-bit words.
+#define IS_RATE_STATE_WORDS 12
+
+// Size of [`IsSameState`] in 64-bit words.
+#define IS_SAME_STATE_WORDS 112
+
 // A `TcpSender`'s stream failed in the middle of a frame: the receiver holds
 // a partial frame, so nothing more may go on that stream.
 #define IS_ERR_BROKEN_STREAM 60
@@ -174,14 +193,26 @@ typedef uint8_t IsFmt;
 // Opaque to C, which holds it by pointer.
 typedef struct IsTcpSender IsTcpSender;
 
+// Storage for a [`RateControl`], embedded in the Python object.
+typedef struct IsRateState {
+  // Opaque to C: only Rust reads or writes it.
+  uint64_t words[IS_RATE_STATE_WORDS];
+} IsRateState;
+
 // Encoder settings.
 typedef struct IsEncodeOptions {
-  // JPEG quality, `IS_QUALITY_MIN..=IS_QUALITY_MAX`.
+  // JPEG quality, `IS_QUALITY_MIN..=IS_QUALITY_MAX` (with `rate`: its
+  // current quality, checked like any other).
   int32_t quality;
   // 444, 422 or 420.
   int32_t subsampling;
   // An `IS_ENGINE_*` code.
   int32_t engine;
+  // A `RateControl`'s state (`quality=rc`) that picks each frame's
+  // quality, or null for the fixed `quality`. Borrowed for the call.
+  struct IsRateState *rate;
+  // The frame's time for `rate` (the shim's clock, µs).
+  uint64_t now_us;
 } IsEncodeOptions;
 
 // A frame as the shim found it: raw pixels, or JPEG bytes when
@@ -226,6 +257,53 @@ typedef struct IsPoolInfo {
   // Times the buffer had to grow.
   uint32_t grows;
 } IsPoolInfo;
+
+// `RateControl(...)`'s arguments as the shim parsed them; 0 means "not
+// given" for the first three.
+typedef struct IsRateConfig {
+  // Bytes per frame to aim at.
+  int64_t target_bytes;
+  // Cap in kilobits (1000 bits) per second.
+  int64_t max_kbps;
+  // Expected frames per second × 1000 (negative: refused).
+  int64_t fps_milli;
+  // Lowest quality.
+  int32_t min_quality;
+  // Highest quality.
+  int32_t max_quality;
+} IsRateConfig;
+
+// What a `RateControl` reports back.
+typedef struct IsRateInfo {
+  // Quality of the last frame (before any: the first guess).
+  int32_t quality;
+  // Bytes of the last frame.
+  uint32_t last_bytes;
+  // Frames encoded under this controller.
+  uint32_t frames;
+  // Frames that took a second encode.
+  uint32_t retries;
+  // Frames over the `max_kbps` bucket even at `min_quality`.
+  uint32_t over_cap;
+  // The next frame's byte budget.
+  uint32_t budget;
+} IsRateInfo;
+
+// Storage for a [`SkipSame`], embedded in the Python object.
+typedef struct IsSameState {
+  // Opaque to C: only Rust reads or writes it.
+  uint64_t words[IS_SAME_STATE_WORDS];
+} IsSameState;
+
+// What a `SkipSame` reports back.
+typedef struct IsSameInfo {
+  // Frames let through (keep-alives included).
+  uint32_t sent;
+  // Frames skipped as unchanged.
+  uint32_t skipped;
+  // Unchanged frames sent as keep-alives.
+  uint32_t keepalives;
+} IsSameInfo;
 
 // The shim's write callback: writes up to `len` bytes, stores how many in
 // `*written`, returns 0, a positive errno, [`IS_WRITE_RAISED`] or
@@ -365,6 +443,46 @@ int32_t is_pool_set_limit(size_t limit);
 
 // Frees the pool's memory (it grows again on the next frame).
 int32_t is_pool_release(void);
+
+// Sets up a controller in `state` from `config`.
+//
+// # Safety
+// `state` writable, `config` readable.
+int32_t is_rate_init(struct IsRateState *state, const struct IsRateConfig *config);
+
+// Reads a controller's numbers into `info`.
+//
+// # Safety
+// `state` set up by [`is_rate_init`]; `info` writable.
+void is_rate_info(struct IsRateState *state, struct IsRateInfo *info);
+
+// Sets up a skip state in `state`: a frame the same as the last one sent
+// (no sampled cell moved by more than `threshold`) is skipped unless
+// `keepalive_us` (>= 0) passed since that one.
+//
+// # Safety
+// `state` writable.
+int32_t is_same_init(struct IsSameState *state, int64_t keepalive_us, int32_t threshold);
+
+// Decides whether `frame` (at `now_us`) goes out: 1 to encode and send,
+// 0 to skip it as unchanged. JPEG input always goes.
+//
+// # Safety
+// `state` set up by [`is_same_init`]; `frame` valid, its `data` readable.
+int32_t is_same_decide(struct IsSameState *state, const struct IsFrame *frame, uint64_t now_us);
+
+// The frame [`is_same_decide`] let through was not sent: the next frame is
+// compared with nothing and goes out.
+//
+// # Safety
+// `state` set up by [`is_same_init`].
+void is_same_forget(struct IsSameState *state);
+
+// Reads a skip state's counters into `info`.
+//
+// # Safety
+// `state` set up by [`is_same_init`]; `info` writable.
+void is_same_info(struct IsSameState *state, struct IsSameInfo *info);
 
 // Encodes `frame` (JPEG passes through) and writes one v1 frame — header and
 // payload — to `writer`. `out.len` is the bytes written, also on failure.

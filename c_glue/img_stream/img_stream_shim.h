@@ -69,9 +69,9 @@ void is_writer_check(int32_t status, const is_stream_ctx_t *ctx, const IsOutcome
 // The argument rows every encoding entry point shares. Keyword-only, so they
 // may stand anywhere after the positional rows; the enum must name them in
 // this order (is_open reads them as one run): ARG_quality, ARG_subsampling,
-// ARG_engine.
+// ARG_engine. quality is an int or an img_stream.RateControl.
 #define IS_ENCODE_ARGS \
-    { MP_QSTR_quality, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = IS_DEFAULT_QUALITY} }, \
+    { MP_QSTR_quality, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = MP_OBJ_NEW_SMALL_INT(IS_DEFAULT_QUALITY)} }, \
     { MP_QSTR_subsampling, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = IS_DEFAULT_SUBSAMPLING} }, \
     { MP_QSTR_engine, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = IS_ENGINE_AUTO} }
 
@@ -81,12 +81,35 @@ void is_writer_check(int32_t status, const is_stream_ctx_t *ctx, const IsOutcome
     { MP_QSTR_seq, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = mp_const_none} }, \
     { MP_QSTR_timestamp_us, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = mp_const_none} }
 
+// The row of the entry points that can skip unchanged frames (ARG_skip_same,
+// read by is_open_skip).
+#define IS_SKIP_ARG \
+    { MP_QSTR_skip_same, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = mp_const_none} }
+
+// img_stream.RateControl and img_stream.SkipSame (rate.c): Rust state blocks
+// on the GC heap, lent to Rust for one call at a time.
+typedef struct _is_rate_obj_t {
+    mp_obj_base_t base;
+    IsRateState state;
+} is_rate_obj_t;
+
+typedef struct _is_same_obj_t {
+    mp_obj_base_t base;
+    IsSameState state;
+} is_same_obj_t;
+
+extern const mp_obj_type_t is_rate_type;
+extern const mp_obj_type_t is_same_type;
+
 // What an encoding entry point holds while it runs. On the C stack, so the
 // GC sees `keep`, the owner of the frame's pixels.
 typedef struct _is_opening_t {
     IsEncodeOptions options;
     IsFrame frame;
     mp_obj_t keep;
+    mp_obj_t rate_owner;  // the RateControl behind options.rate, or NULL
+    IsSameState *same;    // the SkipSame that let this frame through, or NULL
+    mp_obj_t same_owner;
     IsHeaderFields header; // framed transports only (is_open_header)
     uint32_t saved_seq;   // the module's sequence number before this frame
 } is_opening_t;
@@ -96,13 +119,21 @@ typedef struct _is_opening_t {
 // `img` into a frame. Raises ValueError/TypeError.
 void is_open(is_opening_t *op, const mp_arg_val_t *encode_args, mp_obj_t img);
 
+// For the entry points with IS_SKIP_ARG, after is_open: false when
+// `skip_same` (a SkipSame, or None) says the frame equals the last one sent
+// and no keep-alive is due: the caller then returns without encoding
+// (0, or None for encode). Raises TypeError for anything else.
+bool is_open_skip(is_opening_t *op, mp_obj_t skip_same);
+
 // For the framed transports: fills op->header from the IS_HEADER_ARGS run
 // (seq from the argument or the module's counter, timestamp from the
 // argument or the clock, the module's camera id).
 void is_open_header(is_opening_t *op, const mp_arg_val_t *header_args);
 
 // After the Rust call: when nothing went out (`sent` is 0 and the call
-// failed), gives the sequence number back for the next frame.
+// failed), gives the sequence number back for the next frame; when the call
+// failed, the SkipSame that let the frame through forgets it, so the next
+// frame goes out.
 void is_close_header(const is_opening_t *op, int32_t status, size_t sent);
 
 // A non-negative int argument of up to 64 bits (timestamps); raises

@@ -14,6 +14,7 @@ target_sources(usermod_img_stream INTERFACE
     ${CMAKE_CURRENT_LIST_DIR}/mjpeg.c
     ${CMAKE_CURRENT_LIST_DIR}/udp.c
     ${CMAKE_CURRENT_LIST_DIR}/mqtt.c
+    ${CMAKE_CURRENT_LIST_DIR}/rate.c
 )
 
 target_include_directories(usermod_img_stream INTERFACE ${CMAKE_CURRENT_LIST_DIR})

@@ -16,6 +16,7 @@ SRC_USERMOD_C += $(IMG_STREAM_DIR)/host_hooks.c
 SRC_USERMOD_C += $(IMG_STREAM_DIR)/mjpeg.c
 SRC_USERMOD_C += $(IMG_STREAM_DIR)/udp.c
 SRC_USERMOD_C += $(IMG_STREAM_DIR)/mqtt.c
+SRC_USERMOD_C += $(IMG_STREAM_DIR)/rate.c
 # The unix port already builds with -Wall -Wextra -Werror; tests/c_glue/compile_check.sh
 # also compiles these files alone with CanMV's flags.
 CFLAGS_USERMOD += -I$(IMG_STREAM_DIR)

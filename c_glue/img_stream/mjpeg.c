@@ -34,15 +34,18 @@ static uint64_t timestamp_arg(mp_obj_t t) {
 }
 
 // send_mjpeg(sock, img, *, quality=65, subsampling=420, engine=0,
-//            boundary="img_stream", timestamp_us=None) -> int
+//            boundary="img_stream", timestamp_us=None, skip_same=None) -> int
+//            (0: skipped as unchanged)
 static mp_obj_t is_send_mjpeg(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_args) {
-    enum { ARG_sock, ARG_img, ARG_quality, ARG_subsampling, ARG_engine, ARG_boundary, ARG_timestamp_us };
+    enum { ARG_sock, ARG_img, ARG_quality, ARG_subsampling, ARG_engine, ARG_boundary, ARG_timestamp_us,
+           ARG_skip_same };
     static const mp_arg_t allowed_args[] = {
         { MP_QSTR_sock, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
         { MP_QSTR_img, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
         IS_ENCODE_ARGS,
         { MP_QSTR_boundary, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
         { MP_QSTR_timestamp_us, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = mp_const_none} },
+        IS_SKIP_ARG,
     };
     mp_arg_val_t args[MP_ARRAY_SIZE(allowed_args)];
     mp_arg_parse_all(n_args, pos_args, kw_args, MP_ARRAY_SIZE(allowed_args), allowed_args, args);
@@ -56,8 +59,12 @@ static mp_obj_t is_send_mjpeg(size_t n_args, const mp_obj_t *pos_args, mp_map_t 
     is_writer_init(&w, &ctx, args[ARG_sock].u_obj);
     is_opening_t op;
     is_open(&op, &args[ARG_quality], args[ARG_img].u_obj);
+    if (!is_open_skip(&op, args[ARG_skip_same].u_obj)) {
+        return MP_OBJ_NEW_SMALL_INT(0);
+    }
     IsOutcome out = {0};
     int32_t st = is_send_mjpeg_part(&w, &op.frame, &op.options, boundary, boundary_len, ts, &out);
+    is_close_header(&op, st, out.len);
     is_writer_check(st, &ctx, &out);
     return MP_OBJ_NEW_SMALL_INT(out.len);
 }

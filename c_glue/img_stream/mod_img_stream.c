@@ -2,7 +2,7 @@
 //
 // This file is the module's Python surface: the module state (sequence
 // counter, camera id), the opening every encoding entry point shares
-// (is_open, is_open_header), encode/encode_into and the buffer calls, and the
+// (is_open, is_open_header; is_open_skip is in rate.c beside SkipSame), encode/encode_into and the buffer calls, and the
 // globals table. Object-to-buffer conversion is in img_source.c, the stream
 // write callback in stream_writer.c, status-to-exception in status.c, and
 // each transport in its own file (tcp.c, tcp_sender.c, udp.c, mqtt.c, mjpeg.c).
@@ -25,11 +25,28 @@ static int32_t option_i32(mp_int_t v, int32_t bad) {
 }
 
 void is_open(is_opening_t *op, const mp_arg_val_t *encode_args, mp_obj_t img) {
+    mp_obj_t quality = encode_args[0].u_obj;
     op->options = (IsEncodeOptions) {
-        .quality = option_i32(encode_args[0].u_int, 0),
         .subsampling = option_i32(encode_args[1].u_int, 0),
         .engine = option_i32(encode_args[2].u_int, -1),
+        .rate = NULL,
     };
+    op->rate_owner = MP_OBJ_NULL;
+    op->same = NULL;
+    if (mp_obj_is_type(quality, &is_rate_type)) {
+        // The controller picks the quality as it encodes; its current one
+        // is checked now like any other.
+        is_rate_obj_t *rc = MP_OBJ_TO_PTR(quality);
+        IsRateInfo info;
+        is_rate_info(&rc->state, &info);
+        op->options.quality = info.quality;
+        op->options.rate = &rc->state;
+        op->options.now_us = is_time_us();
+        op->rate_owner = quality;
+    } else {
+        // As MP_ARG_INT parsed it before RateControl existed.
+        op->options.quality = option_i32(mp_obj_get_int(quality), 0);
+    }
     IsOutcome out = {0};
     int32_t st = is_options_check(&op->options);
     if (st != IS_OK) {
@@ -59,6 +76,9 @@ void is_close_header(const is_opening_t *op, int32_t status, size_t sent) {
         // Nothing went out: the next frame may reuse this sequence number.
         next_seq = op->saved_seq;
     }
+    if (status != IS_OK && op->same != NULL) {
+        is_same_forget(op->same);
+    }
 }
 
 uint64_t is_u64_arg(mp_obj_t o, qstr name) {
@@ -86,12 +106,13 @@ uint64_t is_u64_arg(mp_obj_t o, qstr name) {
     return (uint64_t)v;
 }
 
-// encode(img, *, quality=65, subsampling=420, engine=0) -> bytes
+// encode(img, *, quality=65, subsampling=420, engine=0, skip_same=None) -> bytes | None
 static mp_obj_t is_encode(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_args) {
-    enum { ARG_img, ARG_quality, ARG_subsampling, ARG_engine };
+    enum { ARG_img, ARG_quality, ARG_subsampling, ARG_engine, ARG_skip_same };
     static const mp_arg_t allowed_args[] = {
         { MP_QSTR_img, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
         IS_ENCODE_ARGS,
+        IS_SKIP_ARG,
     };
     mp_arg_val_t args[MP_ARRAY_SIZE(allowed_args)];
     mp_arg_parse_all(n_args, pos_args, kw_args, MP_ARRAY_SIZE(allowed_args), allowed_args, args);
@@ -99,6 +120,9 @@ static mp_obj_t is_encode(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_
     mp_obj_t img = args[ARG_img].u_obj;
     is_opening_t op;
     is_open(&op, &args[ARG_quality], img);
+    if (!is_open_skip(&op, args[ARG_skip_same].u_obj)) {
+        return mp_const_none;
+    }
     if (op.frame.format == IS_FMT_JPEG && mp_obj_is_type(img, &mp_type_bytes)) {
         return img; // already a JPEG in an immutable object: pass it through
     }
@@ -106,19 +130,21 @@ static mp_obj_t is_encode(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_
     IsOutcome out = {0};
     int32_t st = is_pool_encode(&op.frame, &op.options, &jpeg, &out);
     if (st != IS_OK) {
+        is_close_header(&op, st, 0);
         is_raise_status(st, &out);
     }
     return mp_obj_new_bytes(jpeg, out.len);
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(is_encode_obj, 1, is_encode);
 
-// encode_into(img, buf, *, quality=65, subsampling=420, engine=0) -> int
+// encode_into(img, buf, *, quality=65, subsampling=420, engine=0, skip_same=None) -> int
 static mp_obj_t is_encode_into_fn(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_args) {
-    enum { ARG_img, ARG_buf, ARG_quality, ARG_subsampling, ARG_engine };
+    enum { ARG_img, ARG_buf, ARG_quality, ARG_subsampling, ARG_engine, ARG_skip_same };
     static const mp_arg_t allowed_args[] = {
         { MP_QSTR_img, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
         { MP_QSTR_buf, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
         IS_ENCODE_ARGS,
+        IS_SKIP_ARG,
     };
     mp_arg_val_t args[MP_ARRAY_SIZE(allowed_args)];
     mp_arg_parse_all(n_args, pos_args, kw_args, MP_ARRAY_SIZE(allowed_args), allowed_args, args);
@@ -127,9 +153,13 @@ static mp_obj_t is_encode_into_fn(size_t n_args, const mp_obj_t *pos_args, mp_ma
     is_open(&op, &args[ARG_quality], args[ARG_img].u_obj);
     mp_buffer_info_t dst;
     mp_get_buffer_raise(args[ARG_buf].u_obj, &dst, MP_BUFFER_WRITE);
+    if (!is_open_skip(&op, args[ARG_skip_same].u_obj)) {
+        return MP_OBJ_NEW_SMALL_INT(0);
+    }
     IsOutcome out = {0};
     int32_t st = is_encode_into(&op.frame, &op.options, dst.buf, dst.len, &out);
     if (st != IS_OK) {
+        is_close_header(&op, st, 0);
         is_raise_status(st, &out);
     }
     return MP_OBJ_NEW_SMALL_INT(out.len);
@@ -198,6 +228,8 @@ static MP_DEFINE_CONST_FUN_OBJ_1(is_crc32_obj, is_crc32_fn);
 static const mp_rom_map_elem_t img_stream_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR_img_stream) },
     { MP_ROM_QSTR(MP_QSTR_Frame), MP_ROM_PTR(&is_frame_type) },
+    { MP_ROM_QSTR(MP_QSTR_RateControl), MP_ROM_PTR(&is_rate_type) },
+    { MP_ROM_QSTR(MP_QSTR_SkipSame), MP_ROM_PTR(&is_same_type) },
     { MP_ROM_QSTR(MP_QSTR_encode), MP_ROM_PTR(&is_encode_obj) },
     { MP_ROM_QSTR(MP_QSTR_encode_into), MP_ROM_PTR(&is_encode_into_obj) },
     { MP_ROM_QSTR(MP_QSTR_send_mjpeg), MP_ROM_PTR(&is_send_mjpeg_obj) },

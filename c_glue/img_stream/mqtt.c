@@ -84,11 +84,12 @@ static NORETURN void raise_too_large(void) {
 
 // publish(client, img, *, topic=None, quality=65, qos=0, retain=False, chunked=False,
 //         chunk_size=None, subsampling=420, engine=0, seq=None, timestamp_us=None,
-//         puback_timeout=5) -> int
+//         puback_timeout=5, skip_same=None) -> int (0: skipped as unchanged)
 static mp_obj_t is_publish(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_args) {
     enum {
         ARG_client, ARG_img, ARG_topic, ARG_quality, ARG_subsampling, ARG_engine, ARG_seq,
-        ARG_timestamp_us, ARG_qos, ARG_retain, ARG_chunked, ARG_chunk_size, ARG_puback_timeout
+        ARG_timestamp_us, ARG_qos, ARG_retain, ARG_chunked, ARG_chunk_size, ARG_puback_timeout,
+        ARG_skip_same
     };
     static const mp_arg_t allowed_args[] = {
         { MP_QSTR_client, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
@@ -101,6 +102,7 @@ static mp_obj_t is_publish(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw
         { MP_QSTR_chunked, MP_ARG_KW_ONLY | MP_ARG_BOOL, {.u_bool = false} },
         { MP_QSTR_chunk_size, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = mp_const_none} },
         { MP_QSTR_puback_timeout, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = MP_OBJ_NEW_SMALL_INT(5)} },
+        IS_SKIP_ARG,
     };
     mp_arg_val_t args[MP_ARRAY_SIZE(allowed_args)];
     mp_arg_parse_all(n_args, pos_args, kw_args, MP_ARRAY_SIZE(allowed_args), allowed_args, args);
@@ -151,6 +153,9 @@ static mp_obj_t is_publish(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw
     // (saved_seq) after the nlr handler below, never changed after nlr_push.
     is_opening_t op;
     is_open(&op, &args[ARG_quality], args[ARG_img].u_obj);
+    if (!is_open_skip(&op, args[ARG_skip_same].u_obj)) {
+        return MP_OBJ_NEW_SMALL_INT(0);
+    }
     is_open_header(&op, &args[ARG_seq]);
     IsMqttPlan plan;
     IsOutcome out = {0};

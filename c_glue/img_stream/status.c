@@ -70,6 +70,17 @@ NORETURN void is_raise_status(int32_t status, const IsOutcome *out) {
             mp_raise_msg_varg(&mp_type_ValueError,
                 MP_ERROR_TEXT("frame of %u bytes needs more than %u datagrams: raise mtu"),
                 (unsigned)out->needed, (unsigned)IS_CHUNK_MAX_COUNT);
+        case IS_ERR_RATE_NO_TARGET:
+            mp_raise_ValueError(MP_ERROR_TEXT("RateControl needs target_bytes or max_kbps"));
+        case IS_ERR_RATE_QUALITY:
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("min_quality and max_quality must be %d..%d, min <= max"),
+                IS_QUALITY_MIN, IS_QUALITY_MAX);
+        case IS_ERR_RATE_FPS:
+            mp_raise_ValueError(MP_ERROR_TEXT("fps must be > 0 or None"));
+        case IS_ERR_RATE_VALUE:
+            mp_raise_ValueError(MP_ERROR_TEXT(
+                "target_bytes, max_kbps, keepalive_s and threshold must be >= 0 (and fit 32 bits)"));
         default:
             mp_raise_msg_varg(&mp_type_RuntimeError, MP_ERROR_TEXT("img_stream: status %d"), (int)status);
     }

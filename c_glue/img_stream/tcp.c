@@ -5,14 +5,16 @@
 #include "img_stream_shim.h"
 
 // send_tcp(sock, img, *, quality=65, seq=None, timestamp_us=None, subsampling=420,
-//          engine=0) -> int
+//          engine=0, skip_same=None) -> int (0: skipped as unchanged)
 static mp_obj_t is_send_tcp(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_args) {
-    enum { ARG_sock, ARG_img, ARG_quality, ARG_subsampling, ARG_engine, ARG_seq, ARG_timestamp_us };
+    enum { ARG_sock, ARG_img, ARG_quality, ARG_subsampling, ARG_engine, ARG_seq, ARG_timestamp_us,
+           ARG_skip_same };
     static const mp_arg_t allowed_args[] = {
         { MP_QSTR_sock, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
         { MP_QSTR_img, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
         IS_ENCODE_ARGS,
         IS_HEADER_ARGS,
+        IS_SKIP_ARG,
     };
     mp_arg_val_t args[MP_ARRAY_SIZE(allowed_args)];
     mp_arg_parse_all(n_args, pos_args, kw_args, MP_ARRAY_SIZE(allowed_args), allowed_args, args);
@@ -22,6 +24,9 @@ static mp_obj_t is_send_tcp(size_t n_args, const mp_obj_t *pos_args, mp_map_t *k
     is_writer_init(&w, &ctx, args[ARG_sock].u_obj);
     is_opening_t op;
     is_open(&op, &args[ARG_quality], args[ARG_img].u_obj);
+    if (!is_open_skip(&op, args[ARG_skip_same].u_obj)) {
+        return MP_OBJ_NEW_SMALL_INT(0);
+    }
     is_open_header(&op, &args[ARG_seq]);
     IsOutcome out = {0};
     int32_t st = is_send_frame(&w, &op.frame, &op.options, &op.header, &out);

@@ -118,14 +118,16 @@ static size_t pump(is_tcp_sender_obj_t *self, bool skip) {
 }
 
 // send(img, *, quality=65, subsampling=420, engine=0, seq=None,
-//      timestamp_us=None) -> bool
+//      timestamp_us=None, skip_same=None) -> bool
 static mp_obj_t tcp_sender_send(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_args) {
-    enum { ARG_self, ARG_img, ARG_quality, ARG_subsampling, ARG_engine, ARG_seq, ARG_timestamp_us };
+    enum { ARG_self, ARG_img, ARG_quality, ARG_subsampling, ARG_engine, ARG_seq, ARG_timestamp_us,
+           ARG_skip_same };
     static const mp_arg_t allowed_args[] = {
         { MP_QSTR_self, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
         { MP_QSTR_img, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
         IS_ENCODE_ARGS,
         IS_HEADER_ARGS,
+        IS_SKIP_ARG,
     };
     mp_arg_val_t args[MP_ARRAY_SIZE(allowed_args)];
     mp_arg_parse_all(n_args, pos_args, kw_args, MP_ARRAY_SIZE(allowed_args), allowed_args, args);
@@ -135,6 +137,11 @@ static mp_obj_t tcp_sender_send(size_t n_args, const mp_obj_t *pos_args, mp_map_
     is_open(&op, &args[ARG_quality], args[ARG_img].u_obj);
     if (pump(self, true) > 0) {
         return mp_const_false; // the previous frame is still going out
+    }
+    // Only a frame that would go out now is compared with the last one sent
+    // (an unchanged one is counted by the SkipSame, not in `skipped`).
+    if (!is_open_skip(&op, args[ARG_skip_same].u_obj)) {
+        return mp_const_false;
     }
     IsWriter w;
     is_stream_ctx_t ctx;

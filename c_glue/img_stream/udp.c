@@ -88,10 +88,11 @@ static uint32_t udp_u32_arg(mp_obj_t o, mp_rom_error_text_t msg) {
 }
 
 // send_udp(sock, addr, img, *, quality=65, mtu=1400, max_rate=None,
-//          gap_us=None, seq=None, timestamp_us=None, subsampling=420, engine=0) -> int
+//          gap_us=None, seq=None, timestamp_us=None, subsampling=420, engine=0,
+//          skip_same=None) -> int (0: skipped as unchanged)
 static mp_obj_t is_send_udp_fn(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_args) {
     enum { ARG_sock, ARG_addr, ARG_img, ARG_quality, ARG_subsampling, ARG_engine, ARG_seq,
-           ARG_timestamp_us, ARG_mtu, ARG_max_rate, ARG_gap_us };
+           ARG_timestamp_us, ARG_mtu, ARG_max_rate, ARG_gap_us, ARG_skip_same };
     static const mp_arg_t allowed_args[] = {
         { MP_QSTR_sock, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
         { MP_QSTR_addr, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
@@ -101,6 +102,7 @@ static mp_obj_t is_send_udp_fn(size_t n_args, const mp_obj_t *pos_args, mp_map_t
         { MP_QSTR_mtu, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = 1400} },
         { MP_QSTR_max_rate, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = mp_const_none} },
         { MP_QSTR_gap_us, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = mp_const_none} },
+        IS_SKIP_ARG,
     };
     mp_arg_val_t args[MP_ARRAY_SIZE(allowed_args)];
     mp_arg_parse_all(n_args, pos_args, kw_args, MP_ARRAY_SIZE(allowed_args), allowed_args, args);
@@ -148,6 +150,9 @@ static mp_obj_t is_send_udp_fn(size_t n_args, const mp_obj_t *pos_args, mp_map_t
 
     is_opening_t op;
     is_open(&op, &args[ARG_quality], args[ARG_img].u_obj);
+    if (!is_open_skip(&op, args[ARG_skip_same].u_obj)) {
+        return MP_OBJ_NEW_SMALL_INT(0);
+    }
     is_open_header(&op, &args[ARG_seq]);
     IsOutcome out = {0};
     int32_t st = is_send_udp(&sender, &op.frame, &op.options, &op.header, mtu_arg, &pacing, &out);

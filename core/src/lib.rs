@@ -12,7 +12,9 @@
 //! - [`crc32`]: the CRC used on the wire;
 //! - [`framing`]: the v1 frame header (stream transports: TCP);
 //! - [`chunk`]: the v1 chunk header (message transports: MQTT, UDP);
-//! - [`sink`]: the narrow byte sink the encoder writes into.
+//! - [`sink`]: the narrow byte sink the encoder writes into;
+//! - [`rate`]: rate control (quality per frame from the last sizes);
+//! - [`signature`]: a sampled pixel signature, to skip unchanged frames.
 #![no_std]
 #![deny(missing_docs)]
 
@@ -26,5 +28,7 @@ pub mod frame;
 pub mod framing;
 pub mod jpeg;
 pub mod pixel;
+pub mod rate;
+pub mod signature;
 pub mod sink;
 mod wire;

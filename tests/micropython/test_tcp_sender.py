@@ -168,3 +168,33 @@ def test_a_steady_loop_allocates_nothing():
     finally:
         cli.close()
         conn.close()
+
+
+def test_rate_control_and_skip_same_apply_to_the_frames_sent():
+    """quality=rc picks each sent frame's quality (rc counts only frames
+    encoded, not images skipped while the link was busy); skip_same= drops an
+    unchanged image without encoding it, counted by the SkipSame."""
+    cli, conn = pair()
+    conn.setblocking(False)
+    try:
+        tx = img_stream.TcpSender(cli)
+        cam = SyntheticCamera(160, 120, img_stream.RGB565)
+        rc = img_stream.RateControl(target_bytes=3000)
+        read = 0  # bytes the test has read so far
+        for _ in range(12):
+            assert tx.send(cam.snapshot(), quality=rc) is True
+            read += len(drain(tx, conn, read))
+        assert rc.frames == 12 and rc.last_bytes > 0, (rc.frames, rc.last_bytes)
+        same = img_stream.SkipSame(keepalive_s=60)
+        still = cam.snapshot()
+        assert tx.send(still, skip_same=same) is True
+        read += len(drain(tx, conn, read))
+        assert tx.send(still, skip_same=same) is False  # unchanged: not encoded
+        assert tx.stats()["bytes"] == read and tx.skipped == 0, tx.stats()
+        assert same.skipped == 1 and same.sent == 1, (same.sent, same.skipped)
+        assert tx.send(cam.snapshot(), skip_same=same) is True  # the scene moved
+        (h, _), = split_frames(drain(tx, conn, read))
+        assert h["payload_len"] > 0
+    finally:
+        cli.close()
+        conn.close()

@@ -5,6 +5,7 @@ blocks the loop and lags. The link is a relay on 127.0.0.1 that forwards
 at most `rate` bytes/s and holds little in its own socket buffer, as a slow
 radio link would."""
 import json
+import os
 import socket
 import struct
 import sys
@@ -17,8 +18,12 @@ from receiver import Receiver, frames_jsonl, wait_for
 sys.path.insert(0, str(ROOT / "python"))
 from img_stream_proto import HEADER_LEN  # noqa: E402  (the generated protocol constants)
 
-FPS = 25
+# Under emulation (IMG_STREAM_TIME_SCALE, e.g. qemu) the camera runs slower
+# and the link with it: the ratios the test checks do not depend on the rate.
+SCALE = float(os.environ.get("IMG_STREAM_TIME_SCALE", "1"))
+FPS = 25 / SCALE
 INTERVAL_S = 1 / FPS
+RUN = 75 if SCALE == 1 else 20  # frames per camera run
 WIDTH, HEIGHT, QUALITY = 640, 480, 95  # ~30 KB frames
 # The relay's receive buffer: the link's own buffering (Linux doubles it),
 # with Ethernet-sized segments: loopback's 64 KiB segments would not fit such
@@ -33,12 +38,13 @@ CAMERA = """
 import sys, json, socket, time, img_stream
 from synthetic_camera import SyntheticCamera
 host, port, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-n, fps, w, h, q, sndbuf = [int(a) for a in sys.argv[4:10]]
+n, interval, w, h, q, sndbuf = [int(a) for a in sys.argv[4:10]]
 cam = SyntheticCamera(w, h, img_stream.NV12)
 s = socket.socket()
 s.connect(socket.getaddrinfo(host, port)[0][-1])
 tx = img_stream.TcpSender(s, sndbuf=sndbuf) if mode == "sender" else None
-interval = 1000000 // fps
+if not tx and sndbuf:
+    s.setsockopt(1, 7, sndbuf)  # Linux SOL_SOCKET, SO_SNDBUF (not in the unix port's socket module)
 start = time.ticks_us()
 due = start
 for i in range(n):
@@ -146,15 +152,15 @@ def run(tmp_path, mode, n, rate, sndbuf=SNDBUF):
         # baseline must not depend on how fast a Python relay runs.
         relay = Relay(rx.port(), rate) if rate else None
         port = relay.port if relay else rx.port()
-        p = run_micropython(CAMERA, "127.0.0.1", port, mode, n, FPS, WIDTH, HEIGHT, QUALITY,
-                            sndbuf, timeout=120)
+        p = run_micropython(CAMERA, "127.0.0.1", port, mode, n, int(INTERVAL_S * 1e6), WIDTH, HEIGHT,
+                            QUALITY, sndbuf, timeout=120 * SCALE)
         report = json.loads(p.stdout.strip().splitlines()[-1])
         if relay:
             relay.close()
             assert relay.error is None, relay.error
         arrived = len(relay.arrivals) if relay else report["sent"]
         wait_for(lambda: (out / "frames.jsonl").exists() and len(frames_jsonl(out)) == arrived,
-                 what="the receiver to store every forwarded frame")
+                 timeout=30 * SCALE, what="the receiver to store every forwarded frame")
     finally:
         rx.stop()
     return report, relay, frames_jsonl(out), rx.stat("crc errors")
@@ -169,7 +175,7 @@ def beyond_link(relay, rate):
 
 
 def test_latest_frame_wins_against_send_tcp_on_a_slow_link(tmp_path):
-    n = 75  # 3 s of camera
+    n = RUN  # 3 s of camera
     # The baseline: no link limit.
     free, _, rows, crc = run(tmp_path, "sender", n, None)
     assert crc == 0
@@ -193,17 +199,15 @@ def test_latest_frame_wins_against_send_tcp_on_a_slow_link(tmp_path):
     # intervals (one for the frame before it to finish, one for the camera).
     assert max(extra) < 2 * INTERVAL_S, max(extra)
 
-    # The comparison: plain send_tcp over the same link waits for it. Linux
-    # grows the send buffer (no SO_SNDBUF here), which takes the first frames
-    # at once; then each call blocks, and frames queue.
-    m = 25
+    # The comparison: plain send_tcp over the same link, with the same bound
+    # on the kernel's queue, waits for the link: the loop drops to its pace.
+    m = RUN // 3
     blocking, link, rows, crc = run(tmp_path, "send_tcp", m, rate)
     extra = beyond_link(link, rate)
     print("send_tcp loop fps, throttled", blocking["loop_fps"])
     print("send_tcp delay beyond the link's own, s:", [round(d, 3) for d in extra])
     assert crc == 0 and len(rows) == m
     assert blocking["loop_fps"] < 0.5 * slow["loop_fps"], (blocking["loop_fps"], slow["loop_fps"])
-    assert max(extra) > 10 * INTERVAL_S, max(extra)
 
 
 def test_without_a_send_buffer_bound_the_kernel_queues(tmp_path):
@@ -211,7 +215,7 @@ def test_without_a_send_buffer_bound_the_kernel_queues(tmp_path):
     leaves it alone) Linux grows the send buffer, the sender's one frame in
     flight is "out" as soon as the kernel took it, and seconds of frames
     queue below the application."""
-    n = 50
+    n = RUN * 2 // 3
     rate = 31_000 * FPS / 4  # about a quarter of the stream (~31 KB frames)
     report, link, rows, crc = run(tmp_path, "sender", n, rate, sndbuf=0)
     extra = beyond_link(link, rate)
@@ -226,7 +230,8 @@ def test_k230_example_streams_the_newest_frames(tmp_path, micropython):
     k230 = ROOT / "python" / "examples" / "k230"
     rx = Receiver("recv", "tcp", "--listen", "127.0.0.1:0", "--out", tmp_path, "--status", "lines")
     try:
-        p = run_micropython(k230 / "stream_latest.py", "127.0.0.1", rx.port(), 30, cwd=k230)
+        p = run_micropython(k230 / "stream_latest.py", "127.0.0.1", rx.port(), 30, cwd=k230,
+                            timeout=120 * SCALE)
         sent, skipped = map(int, p.stdout.split("sent ")[-1].split(" skipped "))
         assert sent + skipped == 30 and sent >= 1, p.stdout
         wait_for(lambda: (tmp_path / "frames.jsonl").exists() and len(frames_jsonl(tmp_path)) == sent,

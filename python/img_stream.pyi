@@ -94,7 +94,10 @@ class TcpSender:
     followed by another, so a receiver never takes a partial frame as
     complete. `sndbuf` (bytes, default 8192; 0 leaves the socket alone) is
     set as SO_SNDBUF where the stack accepts it, bounding what the kernel
-    queues unsent (Linux otherwise grows it to megabytes)."""
+    queues unsent (Linux otherwise grows it to megabytes). The frame in
+    flight moves only when `send`/`pump` is called, each call adding about
+    what the send buffer has room for: the ceiling is roughly sndbuf x calls
+    per second, so raise sndbuf on fast links."""
 
     skipped: int  # images not taken because a frame was still going out
 

@@ -12,6 +12,8 @@ import sys
 import threading
 import time
 
+import pytest
+
 from conftest import ROOT, run_micropython
 from receiver import Receiver, frames_jsonl, wait_for
 
@@ -179,6 +181,11 @@ def test_latest_frame_wins_against_send_tcp_on_a_slow_link(tmp_path):
     # The baseline: no link limit.
     free, _, rows, crc = run(tmp_path, "sender", n, None)
     assert crc == 0
+    if SCALE > 1 and free["loop_fps"] < 0.8 * FPS:
+        # The claims are about a loop that keeps the camera's frame clock; an
+        # emulated one that cannot (qemu on a loaded machine) would measure
+        # the emulator: TcpSender pushes its frame only when called.
+        pytest.skip("the camera loop runs at %.2f of %.2f fps unthrottled" % (free["loop_fps"], FPS))
     frame_bytes = HEADER_LEN + sum(r["size"] for r in rows) / len(rows)
     # A link that carries a quarter of the stream.
     rate = frame_bytes * FPS / 4

@@ -146,6 +146,51 @@ def send_tcp(sock: Any, img: Image, *, quality: Quality = 65, seq: Optional[int]
     0..2**64-1 when given; ValueError otherwise, as for every timestamp_us)."""
 
 
+class TcpSender:
+    """Latest-frame-wins sending over a TCP socket: `send` never waits for the
+    link. The socket is made non-blocking; one frame (header + JPEG) is in
+    flight at a time in the sender's own buffer (capped by set_buffer_limit);
+    frames never interleave, and a frame cut short (peer gone) is never
+    followed by another, so a receiver never takes a partial frame as
+    complete. `sndbuf` (bytes, default 8192; 0 leaves the socket alone) is
+    set as SO_SNDBUF where the stack accepts it, bounding what the kernel
+    queues unsent (Linux otherwise grows it to megabytes). The frame in
+    flight moves only when `send`/`pump` is called, each call adding about
+    what the send buffer has room for: the ceiling is roughly sndbuf x calls
+    per second, so raise sndbuf on fast links."""
+
+    skipped: int  # images not taken because a frame was still going out
+
+    def __init__(self, sock: Any, *, sndbuf: int = 8192) -> None: ...
+
+    def send(self, img: Image, *, quality: Quality = 65, subsampling: int = 420, engine: int = 0,
+             seq: Optional[int] = None, timestamp_us: Optional[int] = None,
+             skip_same: Optional[SkipSame] = None) -> bool:
+        """Pushes more of the frame in flight; if it is out, encodes `img` and
+        starts sending it (True). If it is still going out, `img` is not
+        encoded and is counted in `skipped` (False). Skipped images take no
+        sequence number. `quality` is an int or a RateControl (it sees only
+        the frames encoded); with `skip_same` (a SkipSame) an unchanged image
+        is not encoded either (False, counted by the SkipSame). Bad options or images raise ValueError/TypeError
+        before anything is written; socket failures raise OSError with the
+        errno, and after a failure mid-frame every call raises
+        OSError(ENOTCONN)."""
+
+    def pump(self) -> int:
+        """Pushes the frame in flight without taking a new image; returns the
+        bytes still unsent (0: idle). For the end of a stream: poll the socket
+        for POLLOUT and pump until 0."""
+
+    def stats(self) -> dict:
+        """`sent` (frames written whole), `skipped`, `bytes` (written, headers
+        included), `in_flight` (bytes of the current frame not yet written),
+        `sndbuf` (the SO_SNDBUF set, or None)."""
+
+    def close(self) -> None:
+        """Frees the sender's buffer (the socket stays yours); further calls
+        raise ValueError. Also done when the sender is garbage-collected."""
+
+
 def publish(client: Any, img: Image, *, topic: Optional[Union[str, bytes]] = None, quality: Quality = 65,
             qos: int = 0, retain: bool = False, chunked: bool = False, chunk_size: Optional[int] = None,
             subsampling: int = 420, engine: int = 0, seq: Optional[int] = None,

@@ -181,9 +181,16 @@ pub struct IsOutcome {
     pub height: u32,
 }
 
+/// What the write callback returns when the stream raised a Python exception
+/// (the shim keeps it and re-raises after Rust returns).
+pub const IS_WRITE_RAISED: i32 = -1;
+/// What the write callback of a non-blocking writer returns when the stream
+/// is full for now (EAGAIN): the caller resumes later, nothing is raised.
+pub const IS_WRITE_WOULD_BLOCK: i32 = -2;
+
 /// The shim's write callback: writes up to `len` bytes, stores how many in
-/// `*written`, returns 0, a positive errno, or -1 when a Python exception was
-/// raised (the shim keeps it and re-raises after Rust returns).
+/// `*written`, returns 0, a positive errno, [`IS_WRITE_RAISED`] or
+/// [`IS_WRITE_WOULD_BLOCK`].
 pub type IsWriteFn =
     unsafe extern "C" fn(ctx: *mut c_void, buf: *const u8, len: usize, written: *mut usize) -> i32;
 
@@ -219,7 +226,8 @@ impl send::Write for IsWriter {
         let r = unsafe { f(self.ctx, buf.as_ptr(), buf.len(), &mut written) };
         match r {
             0 => Ok(written),
-            -1 => Err(SendError::Exception),
+            IS_WRITE_RAISED => Err(SendError::Exception),
+            IS_WRITE_WOULD_BLOCK => Err(SendError::WouldBlock),
             e => Err(SendError::Os(e)),
         }
     }
@@ -267,7 +275,10 @@ pub(crate) fn send_status(e: SendError, out: &mut IsOutcome) -> i32 {
             IS_ERR_OS
         }
         SendError::Exception => IS_ERR_EXCEPTION,
-        SendError::Stalled => IS_ERR_STALLED,
+        // Only a non-blocking writer reports WouldBlock, and its caller
+        // (tcp_sender) resumes instead of failing: to anyone else it means
+        // the stream took nothing.
+        SendError::Stalled | SendError::WouldBlock => IS_ERR_STALLED,
     }
 }
 

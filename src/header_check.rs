@@ -14,6 +14,7 @@ const ABI_FILES: &[&str] = &[
     "src/pool.rs",
     "src/rate.rs",
     "src/tcp.rs",
+    "src/tcp_sender.rs",
     "src/mjpeg.rs",
     "src/udp.rs",
     "src/mqtt.rs",

@@ -14,6 +14,7 @@
 //! - [`rate`]: the state blocks of `RateControl` and `SkipSame` (their
 //!   policies are in the core);
 //! - [`send`]: writing whole frames through a callback in bounded pieces;
+//!   [`tcp_sender`] resumes them across calls on a non-blocking stream;
 //! - [`runtime`]: allocator and panic handler for the no_std staticlib.
 #![cfg_attr(not(test), no_std)]
 #![deny(missing_docs)]
@@ -40,6 +41,7 @@ mod staging;
 pub mod mjpeg;
 pub mod mqtt;
 pub mod tcp;
+pub mod tcp_sender;
 pub mod udp;
 
 #[cfg(not(test))]

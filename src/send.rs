@@ -18,6 +18,10 @@ pub enum SendError {
     /// The stream accepted no bytes and reported no error (closed or would
     /// block); `sent` bytes had gone out before.
     Stalled,
+    /// A non-blocking stream is full for now (EAGAIN): not an error for a
+    /// caller that resumes later ([`crate::tcp_sender`]). Only writers made
+    /// for such a caller report it.
+    WouldBlock,
 }
 
 /// Something bytes can be written to: the shim's callback, or a test double.

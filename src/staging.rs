@@ -5,7 +5,7 @@
 use core::ops::Range;
 
 use img_stream_core::crc32::crc32;
-use img_stream_core::framing::FrameRepr;
+use img_stream_core::framing::{FrameRepr, HEADER_LEN};
 use img_stream_core::pixel::PixelFormat;
 
 use img_stream_core::jpeg;
@@ -14,6 +14,9 @@ use crate::ffi::{pool_status, send_status, Input, IsHeaderFields, IsOutcome, Set
 use crate::ffi::{IS_ERR_BAD_JPEG, IS_ERR_STALE, IS_OK};
 use crate::pool::{Pool, PoolError, HEADROOM};
 use crate::send::SendError;
+
+// The frame header fits the headroom in front of a staged JPEG.
+const _: () = assert!(HEADER_LEN <= HEADROOM);
 
 /// A JPEG now in the pool, after the headroom.
 pub(crate) struct Staged {
@@ -95,6 +98,16 @@ pub(crate) fn header_repr(
         payload_len: jpeg.len() as u32,
         payload_crc: crc32(jpeg),
     }
+}
+
+/// Writes the v1 header of the staged JPEG into the headroom right before
+/// it; returns where the whole frame (header + JPEG) lies in `buf`, so it
+/// goes out as one contiguous write.
+pub(crate) fn emit_header(buf: &mut [u8], st: &Staged, fields: &IsHeaderFields) -> Range<usize> {
+    let start = st.jpeg.start - HEADER_LEN;
+    let repr = header_repr(fields, st.width, st.height, &buf[st.jpeg.clone()]);
+    repr.emit(&mut buf[start..st.jpeg.start]);
+    start..st.jpeg.end
 }
 
 /// Records bytes written (also on failure) and maps a send error to a status.

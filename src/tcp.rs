@@ -3,9 +3,9 @@
 use img_stream_core::framing::HEADER_LEN;
 
 use crate::ffi::*;
-use crate::pool::{HEADROOM, POOL};
+use crate::pool::POOL;
 use crate::send;
-use crate::staging::{header_repr, record, stage, status};
+use crate::staging::{emit_header, header_repr, record, stage, status};
 
 /// Encodes `frame` (JPEG passes through) and writes one v1 frame — header and
 /// payload — to `writer`. `out.len` is the bytes written, also on failure.
@@ -36,17 +36,11 @@ pub unsafe extern "C" fn is_send_frame(
             return record(send::write_parts(&mut w, &[&head, bytes]), out);
         }
         let st = stage(p, input, &s, 0, out)?;
-        // Header straight in front of the payload: one contiguous write.
-        let start = st.jpeg.start - HEADER_LEN;
-        let buf = p.bytes_mut();
-        let repr = header_repr(fields, st.width, st.height, &buf[st.jpeg.clone()]);
-        repr.emit(&mut buf[start..st.jpeg.start]);
-        record(send::write_all(&mut w, &buf[start..st.jpeg.end]), out)
+        let frame = emit_header(p.bytes_mut(), &st, fields);
+        record(send::write_all(&mut w, &p.bytes()[frame]), out)
     });
     status(r, out)
 }
-
-const _: () = assert!(HEADER_LEN <= HEADROOM);
 
 /// CRC-32 (ISO-HDLC, as on the wire) of `len` bytes at `data`.
 ///

@@ -22,7 +22,7 @@ use img_stream_core::framing;
 use crate::ffi::*;
 use crate::pool::{HEADROOM, POOL};
 use crate::send::{SendError, Write};
-use crate::staging::{header_repr, record, stage, status, Staged};
+use crate::staging::{emit_header, record, stage, status};
 
 /// Smallest `mtu`: a chunk header and the whole frame header fit the first
 /// datagram.
@@ -215,17 +215,11 @@ pub unsafe extern "C" fn is_send_udp(
     let data = try_status!(unsafe { bytes_of(f) });
     let input = try_status!(input(f, data, out));
     let r = POOL.with(|p| -> Result<(), i32> {
-        let Staged {
-            jpeg,
-            width,
-            height,
-        } = stage(p, input, &s, 0, out)?;
-        let msg = jpeg.start - framing::HEADER_LEN..jpeg.end;
-        out.needed = msg.len();
-        let plan = plan_for(msg.len(), mtu, out)?;
+        let st = stage(p, input, &s, 0, out)?;
+        out.needed = framing::HEADER_LEN + st.jpeg.len();
+        let plan = plan_for(out.needed, mtu, out)?;
         let buf = p.bytes_mut();
-        let repr = header_repr(fields, width, height, &buf[jpeg.clone()]);
-        repr.emit(&mut buf[msg.start..jpeg.start]);
+        let msg = emit_header(buf, &st, fields);
         let result = send_chunks(
             &mut d,
             buf,

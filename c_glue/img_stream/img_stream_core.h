@@ -94,6 +94,14 @@
 // Most chunks one frame may be cut into (`chunk::MAX_COUNT`).
 #define IS_CHUNK_MAX_COUNT 65535
 
+// What the write callback returns when the stream raised a Python exception
+// (the shim keeps it and re-raises after Rust returns).
+#define IS_WRITE_RAISED -1
+
+// What the write callback of a non-blocking writer returns when the stream
+// is full for now (EAGAIN): the caller resumes later, nothing is raised.
+#define IS_WRITE_WOULD_BLOCK -2
+
 // Neither `target_bytes` nor `max_kbps` was given.
 #define IS_ERR_RATE_NO_TARGET 60
 
@@ -112,6 +120,10 @@
 
 // Size of [`IsSameState`] in 64-bit words.
 #define IS_SAME_STATE_WORDS 112
+
+// A `TcpSender`'s stream failed in the middle of a frame: the receiver holds
+// a partial frame, so nothing more may go on that stream.
+#define IS_ERR_BROKEN_STREAM 60
 
 // The boundary is empty, longer than 70 bytes, or has a byte outside
 // RFC 2046's safe set (letters, digits, `'()+_,-./:=?`).
@@ -180,6 +192,10 @@ typedef enum IsFmt IsFmt;
 typedef uint8_t IsFmt;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
+
+// The sender's state: its buffer, the frame in flight and the counters.
+// Opaque to C, which holds it by pointer.
+typedef struct IsTcpSender IsTcpSender;
 
 // Storage for a [`RateControl`], embedded in the Python object.
 typedef struct IsRateState {
@@ -310,8 +326,8 @@ typedef struct IsSameInfo {
 } IsSameInfo;
 
 // The shim's write callback: writes up to `len` bytes, stores how many in
-// `*written`, returns 0, a positive errno, or -1 when a Python exception was
-// raised (the shim keeps it and re-raises after Rust returns).
+// `*written`, returns 0, a positive errno, [`IS_WRITE_RAISED`] or
+// [`IS_WRITE_WOULD_BLOCK`].
 typedef int32_t (*IsWriteFn)(void *ctx, const uint8_t *buf, size_t len, size_t *written);
 
 // A stream to write to: the callback and its context.
@@ -332,6 +348,19 @@ typedef struct IsHeaderFields {
   // Capture time in µs.
   uint64_t timestamp_us;
 } IsHeaderFields;
+
+// What `TcpSender.stats()` reports.
+typedef struct IsSenderStats {
+  // Frames written completely.
+  uint64_t sent;
+  // `send` calls that did not take their image because a frame was still
+  // going out.
+  uint64_t skipped;
+  // Bytes written (headers included).
+  uint64_t bytes;
+  // Bytes of the frame in flight not yet written (0 when idle).
+  size_t in_flight;
+} IsSenderStats;
 
 // The shim's clock: waits until the clock reads at least `until_us` (no
 // wait when it already does), then stores the clock in `*now_us`. Returns 0,
@@ -511,6 +540,46 @@ int32_t is_send_frame(const struct IsWriter *writer,
 // # Safety
 // `data` has `len` readable bytes (or `len` is 0).
 uint32_t is_crc32(const uint8_t *data, size_t len);
+
+// A new, idle sender with an empty buffer (it grows on the first frame).
+struct IsTcpSender *is_tcp_sender_new(void);
+
+// Frees a sender and its buffer. Null is ignored.
+//
+// # Safety
+// `s` came from [`is_tcp_sender_new`] and is not used afterwards.
+void is_tcp_sender_free(struct IsTcpSender *s);
+
+// Pushes the frame in flight; `out.len` is the bytes still unsent (0: idle,
+// the next image may be started). Counts a skipped image when `skip` is set
+// and a frame is still going out.
+//
+// # Safety
+// `s` from [`is_tcp_sender_new`]; other pointers valid for the call.
+int32_t is_tcp_sender_pump(struct IsTcpSender *s,
+                           const struct IsWriter *writer,
+                           bool skip,
+                           struct IsOutcome *out);
+
+// Encodes `frame` (JPEG passes through, copied once into the sender's
+// buffer) with its v1 header and starts writing it. The sender must be idle
+// (`is_tcp_sender_pump` left 0 bytes). `out.len` is the bytes written by
+// this call.
+//
+// # Safety
+// `s` from [`is_tcp_sender_new`]; other pointers valid for the call.
+int32_t is_tcp_sender_start(struct IsTcpSender *s,
+                            const struct IsWriter *writer,
+                            const struct IsFrame *frame,
+                            const struct IsEncodeOptions *options,
+                            const struct IsHeaderFields *fields,
+                            struct IsOutcome *out);
+
+// Copies the sender's counters into `stats`.
+//
+// # Safety
+// `s` from [`is_tcp_sender_new`]; `stats` writable.
+void is_tcp_sender_stats(const struct IsTcpSender *s, struct IsSenderStats *stats);
 
 // Writes the stream's HTTP response head (status line, multipart content
 // type, no-cache headers, `Access-Control-Allow-Origin` unless

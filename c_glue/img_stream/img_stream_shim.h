@@ -46,10 +46,13 @@ NORETURN void is_raise_status(int32_t status, const IsOutcome *out);
 extern const mp_obj_type_t mp_type_BufferTooSmall;
 
 // A MicroPython stream seen as an IsWriter. `exc` holds an exception the
-// stream raised (re-raised by is_writer_check once Rust has returned).
+// stream raised (re-raised by is_writer_check once Rust has returned). With
+// `nonblocking` set (TcpSender), EAGAIN is reported as IS_WRITE_WOULD_BLOCK
+// instead of an error.
 typedef struct _is_stream_ctx_t {
     mp_obj_t stream;
     mp_obj_t exc;
+    bool nonblocking;
 } is_stream_ctx_t;
 
 // Prepares `w` to write to `stream` (anything with the stream protocol or a
@@ -148,12 +151,14 @@ void is_close_header(const is_opening_t *op, int32_t status, size_t sent);
 // ValueError naming `name` otherwise.
 uint64_t is_u64_arg(mp_obj_t o, qstr name);
 
-// Transport entry points, one file each (tcp.c, mjpeg.c, udp.c, mqtt.c).
+// Transport entry points, one file each (tcp.c, mjpeg.c, udp.c, mqtt.c,
+// tcp_sender.c).
 extern const mp_obj_fun_builtin_var_t is_send_tcp_obj;
 extern const mp_obj_fun_builtin_var_t is_send_mjpeg_obj;
 extern const mp_obj_fun_builtin_var_t is_mjpeg_head_obj;
 extern const mp_obj_fun_builtin_var_t is_send_udp_obj;
 extern const mp_obj_fun_builtin_var_t is_publish_obj;
+extern const mp_obj_type_t is_tcp_sender_type;
 
 // A monotonic microsecond clock, 64-bit even where ticks_us wraps.
 uint64_t is_time_us(void);

@@ -7,6 +7,7 @@ target_sources(usermod_img_stream INTERFACE
     ${CMAKE_CURRENT_LIST_DIR}/mod_img_stream.c
     ${CMAKE_CURRENT_LIST_DIR}/status.c
     ${CMAKE_CURRENT_LIST_DIR}/tcp.c
+    ${CMAKE_CURRENT_LIST_DIR}/tcp_sender.c
     ${CMAKE_CURRENT_LIST_DIR}/img_source.c
     ${CMAKE_CURRENT_LIST_DIR}/stream_writer.c
     ${CMAKE_CURRENT_LIST_DIR}/host_hooks.c

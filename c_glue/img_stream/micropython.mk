@@ -9,6 +9,7 @@ IMG_STREAM_LIBC ?=
 SRC_USERMOD_C += $(IMG_STREAM_DIR)/mod_img_stream.c
 SRC_USERMOD_C += $(IMG_STREAM_DIR)/status.c
 SRC_USERMOD_C += $(IMG_STREAM_DIR)/tcp.c
+SRC_USERMOD_C += $(IMG_STREAM_DIR)/tcp_sender.c
 SRC_USERMOD_C += $(IMG_STREAM_DIR)/img_source.c
 SRC_USERMOD_C += $(IMG_STREAM_DIR)/stream_writer.c
 SRC_USERMOD_C += $(IMG_STREAM_DIR)/host_hooks.c

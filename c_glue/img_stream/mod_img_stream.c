@@ -5,7 +5,7 @@
 // (is_open, is_open_header; is_open_skip is in rate.c beside SkipSame), encode/encode_into and the buffer calls, and the
 // globals table. Object-to-buffer conversion is in img_source.c, the stream
 // write callback in stream_writer.c, status-to-exception in status.c, and
-// each transport in its own file (tcp.c, udp.c, mqtt.c, mjpeg.c).
+// each transport in its own file (tcp.c, tcp_sender.c, udp.c, mqtt.c, mjpeg.c).
 #include <string.h>
 
 #include "py/runtime.h"
@@ -238,6 +238,7 @@ static const mp_rom_map_elem_t img_stream_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_send_udp), MP_ROM_PTR(&is_send_udp_obj) },
     { MP_ROM_QSTR(MP_QSTR_publish), MP_ROM_PTR(&is_publish_obj) },
     { MP_ROM_QSTR(MP_QSTR_send_tcp), MP_ROM_PTR(&is_send_tcp_obj) },
+    { MP_ROM_QSTR(MP_QSTR_TcpSender), MP_ROM_PTR(&is_tcp_sender_type) },
     { MP_ROM_QSTR(MP_QSTR_crc32), MP_ROM_PTR(&is_crc32_obj) },
     { MP_ROM_QSTR(MP_QSTR_buffer_info), MP_ROM_PTR(&is_buffer_info_obj) },
     { MP_ROM_QSTR(MP_QSTR_set_buffer_limit), MP_ROM_PTR(&is_set_buffer_limit_obj) },

@@ -27,7 +27,9 @@ static int32_t stream_write(void *ctx_in, const uint8_t *buf, size_t len, size_t
         if (proto != NULL && proto->write != NULL) {
             int err = 0;
             mp_uint_t n = proto->write(ctx->stream, buf, len, &err);
-            if (n == MP_STREAM_ERROR) {
+            if (n == MP_STREAM_ERROR && ctx->nonblocking && mp_is_nonblocking_error(err)) {
+                result = IS_WRITE_WOULD_BLOCK;
+            } else if (n == MP_STREAM_ERROR) {
                 result = err > 0 ? err : MP_EIO;
             } else {
                 *written = n;
@@ -38,19 +40,25 @@ static int32_t stream_write(void *ctx_in, const uint8_t *buf, size_t len, size_t
             mp_load_method(ctx->stream, MP_QSTR_write, dest);
             dest[2] = mp_obj_new_memoryview('B', len, (void *)buf);
             mp_obj_t r = mp_call_method_n_kw(1, 0, dest);
-            *written = (r == mp_const_none) ? len : (size_t)mp_obj_get_int(r);
+            if (r == mp_const_none && ctx->nonblocking) {
+                // A non-blocking stream's write() returns None when full.
+                result = IS_WRITE_WOULD_BLOCK;
+            } else {
+                *written = (r == mp_const_none) ? len : (size_t)mp_obj_get_int(r);
+            }
         }
         nlr_pop();
         return result;
     } else {
         ctx->exc = MP_OBJ_FROM_PTR(nlr.ret_val);
-        return -1;
+        return IS_WRITE_RAISED;
     }
 }
 
 void is_writer_init(IsWriter *w, is_stream_ctx_t *ctx, mp_obj_t stream) {
     ctx->stream = stream;
     ctx->exc = MP_OBJ_NULL;
+    ctx->nonblocking = false;
     const mp_stream_p_t *proto = native_stream(stream);
     if (proto == NULL || proto->write == NULL) {
         mp_obj_t dest[2];

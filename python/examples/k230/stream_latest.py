@@ -1,0 +1,63 @@
+# K230: stream the camera over TCP, always the newest frame: on a slow link
+# the camera loop keeps its rate and frames are skipped instead of queued.
+# On the PC:  img-stream recv tcp --listen 0.0.0.0:9000 --out frames/
+# Copy this file (and net_up.py) to the board and set HOST. On the unix port:
+#   micropython stream_latest.py HOST PORT [FRAMES]
+import sys
+import time
+import socket
+import select
+
+import img_stream
+from media.sensor import *
+from media.media import MediaManager
+from net_up import net_up
+
+HOST = "192.168.1.100"
+PORT = 9000
+FRAMES = 0  # camera frames to take; 0 = forever
+
+argv = getattr(sys, "argv", [])
+if len(argv) > 2:
+    HOST, PORT = argv[1], int(argv[2])
+if len(argv) > 3:
+    FRAMES = int(argv[3])
+
+print("network:", net_up())
+sensor = Sensor()
+sensor.reset()
+sensor.set_framesize(width=640, height=480, chn=CAM_CHN_ID_0)
+sensor.set_pixformat(Sensor.YUV420SP, chn=CAM_CHN_ID_0)
+MediaManager.init()
+sensor.run()
+
+sock = socket.socket()
+sock.connect(socket.getaddrinfo(HOST, PORT)[0][-1])
+# TcpSender makes the socket non-blocking. sndbuf bounds the kernel's queue
+# where the stack allows it (stats()["sndbuf"] is None where it does not:
+# CanMV's lwIP sizes its TCP send buffer when the firmware is built).
+tx = img_stream.TcpSender(sock, sndbuf=8192)
+taken = 0
+t0 = time.ticks_ms()
+try:
+    while FRAMES == 0 or taken < FRAMES:
+        img = sensor.snapshot(chn=CAM_CHN_ID_0)
+        tx.send(img, quality=70)  # False: the previous frame is still going out
+        taken += 1
+        if taken % 30 == 0:
+            dt = time.ticks_diff(time.ticks_ms(), t0)
+            t0 = time.ticks_ms()
+            print("%.1f fps, %s" % (30 * 1000 / max(dt, 1), tx.stats()))
+    # Finish the frame in flight: wait until the socket takes more, not a
+    # fixed time.
+    p = select.poll()
+    p.register(sock, select.POLLOUT)
+    while tx.pump():
+        p.poll(100)
+finally:
+    st = tx.stats()
+    tx.close()
+    sock.close()
+    sensor.stop()
+    MediaManager.deinit()
+print("sent", st["sent"], "skipped", st["skipped"])

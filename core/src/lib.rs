@@ -12,6 +12,7 @@
 //! - [`crc32`]: the CRC used on the wire;
 //! - [`framing`]: the v1 frame header (stream transports: TCP);
 //! - [`chunk`]: the v1 chunk header (message transports: MQTT, UDP);
+//! - [`mqtt`]: MQTT 3.1.1 PUBLISH packets out, PUBACK and others in;
 //! - [`sink`]: the narrow byte sink the encoder writes into.
 #![no_std]
 #![deny(missing_docs)]
@@ -25,6 +26,7 @@ pub mod crc32;
 pub mod frame;
 pub mod framing;
 pub mod jpeg;
+pub mod mqtt;
 pub mod pixel;
 pub mod sink;
 mod wire;

@@ -84,11 +84,22 @@ static void prepare_qos1(mp_obj_t client, mp_obj_t puback_timeout) {
     }
 }
 
+// Defined (not static) in py/objclosure.c, declared in no header.
+extern const mp_obj_type_t mp_type_closure;
+
 // Which umqtt module a client's publish() comes from: 2 for umqtt.robust, 1 for
 // umqtt.simple, 0 for anything else (then publish() is the client's to run).
 // Decided by the defining module's __name__, so a frozen umqtt (the CanMV
 // firmware freezes micropython-lib's) counts as well as one on the path.
 static int umqtt_kind(mp_obj_t publish_fun) {
+    if (mp_obj_get_type(publish_fun) == &mp_type_closure) {
+        // robust.publish() calls super(), which makes it a closure over
+        // __class__. py/objclosure.c keeps the struct private; its first
+        // fields (base, then the function) are the same in MicroPython 1.25
+        // and in the CanMV 1.21 fork (canmv-k230/micropython 0295137).
+        const struct { mp_obj_base_t base; mp_obj_t fun; } *closure = MP_OBJ_TO_PTR(publish_fun);
+        publish_fun = closure->fun;
+    }
     if (!mp_obj_is_type(publish_fun, &mp_type_fun_bc)) {
         return 0;
     }
@@ -223,6 +234,37 @@ static int read_packet(mp_obj_t client, mp_obj_t sock, uint16_t *acked) {
     return 0;
 }
 
+// Asks for our ACKs to go out at once (Linux TCP_QUICKACK, 12; it lasts only
+// a while, so it is set before every wait). Why: a broker with Nagle's
+// algorithm on (Mosquitto's default, set_tcp_nodelay false) holds each small
+// packet (a PUBACK) while an earlier one is unacknowledged, and Linux delays
+// the ACK of a reply it cannot piggyback (~40 ms): with several PUBLISHes in
+// flight that was one 40 ms stall per frame. False where the socket does not
+// take the option (lwIP, a TLS stream): remembered, not asked again.
+static bool quickack_unsupported;
+static bool quickack(mp_obj_t sock) {
+    if (quickack_unsupported) {
+        return false;
+    }
+    nlr_buf_t nlr;
+    if (nlr_push(&nlr) == 0) {
+        mp_obj_t call[5];
+        mp_load_method_maybe(sock, MP_QSTR_setsockopt, call);
+        if (call[0] == MP_OBJ_NULL) {
+            quickack_unsupported = true;
+        } else {
+            call[2] = MP_OBJ_NEW_SMALL_INT(6);  // IPPROTO_TCP
+            call[3] = MP_OBJ_NEW_SMALL_INT(12); // TCP_QUICKACK
+            call[4] = MP_OBJ_NEW_SMALL_INT(1);
+            mp_call_method_n_kw(3, 0, call);
+        }
+        nlr_pop();
+    } else {
+        quickack_unsupported = true;
+    }
+    return !quickack_unsupported;
+}
+
 // What the direct path needs across its retries.
 typedef struct {
     mp_obj_t client;
@@ -251,8 +293,11 @@ static int direct_attempt(const is_mqtt_direct_t *d, volatile uint32_t *base) {
     uint16_t pids[IS_MQTT_WINDOW];
     bool acked[IS_MQTT_WINDOW];
     uint32_t next = *base, count = d->plan->count;
+    // Pipelining needs our ACKs on time (see quickack()); without them one
+    // message at a time, as umqtt does, is faster.
+    uint32_t window = qos1 && quickack(sock) ? IS_MQTT_WINDOW : 1;
     while (*base < count) {
-        while (next < count && (!qos1 || next - *base < IS_MQTT_WINDOW)) {
+        while (next < count && (!qos1 || next - *base < window)) {
             uint16_t pid = 0;
             if (qos1) {
                 // umqtt.simple: self.pid += 1 per QoS 1 message.
@@ -283,6 +328,9 @@ static int direct_attempt(const is_mqtt_direct_t *d, volatile uint32_t *base) {
         }
         if (*base >= count) {
             break;
+        }
+        if (window > 1) {
+            quickack(sock);
         }
         uint16_t pid;
         int err = read_packet(d->client, sock, &pid);

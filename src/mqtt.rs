@@ -134,12 +134,7 @@ pub unsafe extern "C" fn is_mqtt_prepare(
     // SAFETY: per the contract above.
     let (f, o, fields, packets, plan, out) = unsafe {
         (
-            &*frame,
-            &*options,
-            &*fields,
-            &*packets,
-            &mut *plan,
-            &mut *out,
+            &*frame, &*options, &*fields, &*packets, &mut *plan, &mut *out,
         )
     };
     let s = try_status!(settings(o));
@@ -321,19 +316,15 @@ pub unsafe extern "C" fn is_mqtt_packet(
                 if msgs.len() < FRAME_AT + plan.len || msgs[FRAME_AT..].as_ptr() != plan.data {
                     return Err(IS_ERR_NULL);
                 }
-                let range = chunk_in_place(
-                    msgs,
-                    FRAME_AT,
-                    cut,
-                    index as u16,
-                    plan.seq,
-                    plan.camera_id,
-                );
+                let range =
+                    chunk_in_place(msgs, FRAME_AT, cut, index as u16, plan.seq, plan.camera_id);
                 &msgs[range]
             }
             // The caller's JPEG, outside the pool.
             // SAFETY: alive, per the contract above.
-            None if plan.packet_at == 0 => unsafe { core::slice::from_raw_parts(plan.data, plan.len) },
+            None if plan.packet_at == 0 => unsafe {
+                core::slice::from_raw_parts(plan.data, plan.len)
+            },
             None => {
                 let at = plan.packet_at - plan.len;
                 if msgs[at..].as_ptr() != plan.data {
@@ -452,8 +443,13 @@ pub unsafe extern "C" fn is_mqtt_parse(
         return IS_ERR_NULL;
     }
     // SAFETY: per the contract above.
-    let (packet, into, puback) =
-        unsafe { (core::slice::from_raw_parts(packet, n), &mut *into, &mut *puback) };
+    let (packet, into, puback) = unsafe {
+        (
+            core::slice::from_raw_parts(packet, n),
+            &mut *into,
+            &mut *puback,
+        )
+    };
     *into = IsMqttIncoming::default();
     match mqtt::parse_incoming(packet) {
         Ok(Incoming::Puback(pid)) => {

@@ -240,7 +240,8 @@ static int read_packet(mp_obj_t client, mp_obj_t sock, uint16_t *acked) {
 // packet (a PUBACK) while an earlier one is unacknowledged, and Linux delays
 // the ACK of a reply it cannot piggyback (~40 ms): with several PUBLISHes in
 // flight that was one 40 ms stall per frame. False where the socket does not
-// take the option (lwIP, a TLS stream): remembered, not asked again.
+// take the option: a TLS stream (no setsockopt), or a stack that raises for it
+// (lwIP; remembered, not asked again).
 static bool quickack_unsupported;
 static bool quickack(mp_obj_t sock) {
     if (quickack_unsupported) {
@@ -251,7 +252,9 @@ static bool quickack(mp_obj_t sock) {
         mp_obj_t call[5];
         mp_load_method_maybe(sock, MP_QSTR_setsockopt, call);
         if (call[0] == MP_OBJ_NULL) {
-            quickack_unsupported = true;
+            // No setsockopt here (a TLS stream): this socket only.
+            nlr_pop();
+            return false;
         } else {
             call[2] = MP_OBJ_NEW_SMALL_INT(6);  // IPPROTO_TCP
             call[3] = MP_OBJ_NEW_SMALL_INT(12); // TCP_QUICKACK

@@ -185,7 +185,10 @@ mod tests {
             let payload: Vec<u8> = (0..n).map(|i| (i * 7) as u8).collect();
             let len = publish_len(topic.len(), pid.is_some(), n).unwrap();
             let mut out = vec![0u8; len];
-            assert_eq!(encode_publish(&mut out, topic, pid, retain, &payload), Ok(len));
+            assert_eq!(
+                encode_publish(&mut out, topic, pid, retain, &payload),
+                Ok(len)
+            );
             assert_eq!(packet_len(&out[..MAX_FIXED_HEADER.min(len)]), Ok(Some(len)));
             match parse_incoming(&out).unwrap() {
                 Incoming::Publish {
@@ -241,7 +244,11 @@ mod tests {
         assert_eq!(packet_len(&ack[..2]), Ok(Some(4)));
         assert_eq!(parse_incoming(&ack), Ok(Incoming::Puback(0x1234)));
         assert_eq!(parse_incoming(&[0xd0, 0]), Ok(Incoming::Other)); // PINGRESP
-        assert_eq!(packet_len(&[0x30, 0x80, 0x80, 0x80, 0x80]), Err(MqttError::Malformed));
-        assert_eq!(parse_incoming(&[0x40, 2, 0, 0]), Err(MqttError::Malformed)); // pid 0
+        assert_eq!(
+            packet_len(&[0x30, 0x80, 0x80, 0x80, 0x80]),
+            Err(MqttError::Malformed)
+        );
+        assert_eq!(parse_incoming(&[0x40, 2, 0, 0]), Err(MqttError::Malformed));
+        // pid 0
     }
 }

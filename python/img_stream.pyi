@@ -96,7 +96,7 @@ def publish(client: Any, img: Image, *, topic: Optional[Union[str, bytes]] = Non
     chunks of at most chunk_size bytes (default 16384). Topic defaults to
     b"img_stream/<client_id>/frame". Returns payload bytes sent. With umqtt's
     own client the PUBLISH packets go straight to client.sock (no Python
-    object per frame; QoS 1 messages in a window of 8, packet ids from
+    object per frame; QoS 1 messages in a window of 8 on Linux, packet ids from
     client.pid, umqtt.robust's reconnect-and-retry of what was not
     acknowledged); any other client's publish() is called per message. At QoS
     1 a PUBACK missing for puback_timeout seconds raises OSError(ETIMEDOUT).

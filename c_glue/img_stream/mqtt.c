@@ -241,9 +241,16 @@ static int read_packet(mp_obj_t client, mp_obj_t sock, uint16_t *acked) {
 // the ACK of a reply it cannot piggyback (~40 ms): with several PUBLISHes in
 // flight that was one 40 ms stall per frame. False where the socket does not
 // take the option: a TLS stream (no setsockopt), or a stack that raises for it
-// (lwIP; remembered, not asked again).
+// (remembered, not asked again).
+//
+// Linux only: elsewhere option 12 is nothing we have read up on (the K230's
+// RT-Smart passes it to its own stack; MicroPython's modlwip prints a warning
+// for an unknown option instead of raising), so a board gets the window of 1.
 static bool quickack_unsupported;
 static bool quickack(mp_obj_t sock) {
+    #ifndef __linux__
+    quickack_unsupported = true;
+    #endif
     if (quickack_unsupported) {
         return false;
     }

@@ -243,12 +243,14 @@ static int read_packet(mp_obj_t client, mp_obj_t sock, uint16_t *acked) {
 // take the option: a TLS stream (no setsockopt), or a stack that raises for it
 // (remembered, not asked again).
 //
-// Linux only: elsewhere option 12 is nothing we have read up on (the K230's
-// RT-Smart passes it to its own stack; MicroPython's modlwip prints a warning
-// for an unknown option instead of raising), so a board gets the window of 1.
+// Linux only: elsewhere option 12 is nothing we have read up on (MicroPython's
+// modlwip prints a warning for an unknown option instead of raising), so a
+// board gets the window of 1. The CanMV firmware is built with a linux-musl
+// toolchain (__linux__ is defined) but runs RT-Smart, whose stack was not
+// measured: its build (IMG_STREAM_CANMV) counts as not Linux.
 static bool quickack_unsupported;
 static bool quickack(mp_obj_t sock) {
-    #ifndef __linux__
+    #if !defined(__linux__) || IMG_STREAM_CANMV
     quickack_unsupported = true;
     #endif
     if (quickack_unsupported) {

@@ -200,12 +200,15 @@ def publish(client: Any, img: Image, *, topic: Optional[Union[str, bytes]] = Non
     anything with publish(topic, msg, retain, qos)). Raw mode: the payload is
     exactly the JPEG (Home Assistant/Frigate style). chunked=True: protocol-v1
     chunks of at most chunk_size bytes (default 16384). Topic defaults to
-    b"img_stream/<client_id>/frame". Returns payload bytes handed to the
-    client. The client's own exceptions (and umqtt.robust's retries) are
-    unchanged. At QoS 1 a PUBACK missing for puback_timeout seconds raises
-    OSError(ETIMEDOUT) from the client. ValueError for a raw payload too large (use chunked=True), a
-    chunk_size too small for the headers, or qos not 0/1; TypeError for an
-    object without publish(). docs/MQTT.md."""
+    b"img_stream/<client_id>/frame". Returns payload bytes sent. With umqtt's
+    own client the PUBLISH packets go straight to client.sock (no Python
+    object per frame; QoS 1 messages in a window of 8 on Linux, packet ids from
+    client.pid, umqtt.robust's reconnect-and-retry of what was not
+    acknowledged); any other client's publish() is called per message. At QoS
+    1 a PUBACK missing for puback_timeout seconds raises OSError(ETIMEDOUT).
+    ValueError for a raw payload too large (use chunked=True), a chunk_size
+    too small for the headers, a topic that is not 1..65535 bytes of UTF-8,
+    or qos not 0/1; TypeError for an object without publish(). docs/MQTT.md."""
 
 
 def send_udp(sock: Any, addr: Any, img: Image, *, quality: Quality = 65, mtu: int = 1400,

@@ -1,21 +1,25 @@
-//! `publish`: one frame as MQTT message payloads, for the shim to hand to
-//! the client's own `publish()`.
+//! `publish`: one frame as MQTT messages, either as PUBLISH packets for the
+//! shim to write to the client's socket itself (umqtt clients), or as
+//! payloads for the client's own `publish()` (any other client).
 //!
 //! The shim drives the loop (it calls Python, which must not run under Rust
-//! frames); Rust prepares the bytes. Nothing is copied per message: every
-//! payload is one contiguous slice of the pool.
+//! frames); Rust prepares the bytes: the messages lie in the pool, and each
+//! PUBLISH packet is built by `core::mqtt` (mqttrs) into one reused packet
+//! area of the pool behind them.
 //!
-//! - Raw mode: the payload is the JPEG itself (in the pool, or the caller's
+//! - Raw mode: the message is the JPEG itself (in the pool, or the caller's
 //!   JPEG bytes).
 //! - Chunked mode: the frame message (40-byte frame header + JPEG) lies in
 //!   the pool, the header in the headroom. Chunk `i` covers bytes
 //!   `i*S..i*S+len` of it, and its 32-byte chunk header goes into the 32 bytes
 //!   right before that: the headroom for chunk 0, the tail of chunk `i-1`'s
-//!   data (already published) for the others. So chunks must be taken in
-//!   index order, each published before the next is asked for.
+//!   data (already sent) for the others. So chunks must be taken in
+//!   index order, each sent before the next is asked for; to send chunks
+//!   again (after a reconnect), take them again in order from the first.
 
 use img_stream_core::chunk::{self, ChunkPlan};
 use img_stream_core::framing;
+use img_stream_core::mqtt::{self, Incoming, MqttError};
 
 use crate::ffi::*;
 use crate::pool::{HEADROOM, POOL};
@@ -26,6 +30,37 @@ use crate::staging::{header_repr, stage, Staged};
 pub const IS_ERR_TOO_MANY_CHUNKS: i32 = 30;
 /// `chunk_size` leaves no room for data after the 32-byte chunk header.
 pub const IS_ERR_CHUNK_TOO_SMALL: i32 = 31;
+/// The topic is not UTF-8, empty, or longer than 65535 bytes.
+pub const IS_ERR_BAD_TOPIC: i32 = 32;
+/// The broker sent bytes that are no MQTT 3.1.1 packet we can take.
+pub const IS_ERR_MQTT_PROTOCOL: i32 = 33;
+/// A message is too large for one MQTT message through umqtt
+/// (`core::mqtt::UMQTT_LIMIT`).
+pub const IS_ERR_MQTT_TOO_LARGE: i32 = 34;
+
+/// QoS 1 messages of one frame sent before their PUBACKs are awaited: a VGA
+/// frame in 4 KiB chunks (4 messages) costs one round trip, not four. Well
+/// under Mosquitto's default `max_inflight_messages` (20).
+pub const IS_MQTT_WINDOW: usize = 8;
+/// Most bytes a PUBLISH adds to topic and payload (`core::mqtt::PUBLISH_OVERHEAD`).
+pub const IS_MQTT_PUBLISH_OVERHEAD: usize = 9;
+/// umqtt's message limit (`core::mqtt::UMQTT_LIMIT`): a PUBLISH's
+/// remaining length must stay below it.
+pub const IS_MQTT_UMQTT_LIMIT: usize = 2_097_152;
+/// Longest packet [`is_mqtt_parse`] is handed whole without the shim
+/// reading it into a heap object (PUBACK, PINGRESP, SUBACK...).
+pub const IS_MQTT_SMALL_PACKET: usize = 16;
+
+/// Packet kinds [`is_mqtt_parse`] reports.
+pub const IS_MQTT_IN_PUBACK: i32 = 1;
+/// A message for one of the client's subscriptions.
+pub const IS_MQTT_IN_PUBLISH: i32 = 2;
+/// Anything else: nothing to do.
+pub const IS_MQTT_IN_OTHER: i32 = 3;
+
+const _: () = assert!(IS_MQTT_PUBLISH_OVERHEAD == mqtt::PUBLISH_OVERHEAD);
+const _: () = assert!(IS_MQTT_UMQTT_LIMIT == mqtt::UMQTT_LIMIT);
+const _: () = assert!(IS_MQTT_SMALL_PACKET >= mqtt::MAX_FIXED_HEADER);
 
 /// Where the frame message starts in the pool in chunked mode: right before
 /// the JPEG, which the pool puts at `HEADROOM`.
@@ -55,13 +90,32 @@ pub struct IsMqttPlan {
     pub camera_id: u16,
     /// Whether the messages are chunks (else the bare JPEG).
     pub chunked: bool,
+    /// Where in the pool [`is_mqtt_packet`] builds packets (0: no packets
+    /// were asked for).
+    pub packet_at: usize,
+    /// Bytes there: the largest message's packet.
+    pub packet_cap: usize,
+}
+
+/// How [`is_mqtt_prepare`] should leave room for PUBLISH packets.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct IsMqttPackets {
+    /// Whether the shim will ask for packets ([`is_mqtt_packet`]); if not,
+    /// it hands the messages to the client's `publish()`.
+    pub wanted: bool,
+    /// The topic's length.
+    pub topic_len: usize,
+    /// QoS 1 (a packet id in every packet), else QoS 0.
+    pub qos1: bool,
 }
 
 /// Encodes `frame` (JPEG input passes through) and lays it out for
 /// publishing. `chunk_size` 0 means raw mode: `plan.data` is the JPEG.
 /// Otherwise messages of at most `chunk_size` bytes: the frame message is put
 /// in the pool (JPEG input is copied there once) and [`is_mqtt_chunk`] hands
-/// out the messages.
+/// out the messages. With `packets.wanted`, room for the largest message's
+/// PUBLISH packet is kept in the pool too ([`is_mqtt_packet`]).
 ///
 /// `plan.data` stays valid until the next call that uses the pool.
 ///
@@ -73,12 +127,16 @@ pub unsafe extern "C" fn is_mqtt_prepare(
     options: *const IsEncodeOptions,
     fields: *const IsHeaderFields,
     chunk_size: usize,
+    packets: *const IsMqttPackets,
     plan: *mut IsMqttPlan,
     out: *mut IsOutcome,
 ) -> i32 {
     // SAFETY: per the contract above.
-    let (f, o, fields, plan, out) =
-        unsafe { (&*frame, &*options, &*fields, &mut *plan, &mut *out) };
+    let (f, o, fields, packets, plan, out) = unsafe {
+        (
+            &*frame, &*options, &*fields, &*packets, &mut *plan, &mut *out,
+        )
+    };
     let s = try_status!(settings(o));
     if chunk_size != 0 && chunk_size <= chunk::HEADER_LEN {
         return IS_ERR_CHUNK_TOO_SMALL;
@@ -94,43 +152,63 @@ pub unsafe extern "C" fn is_mqtt_prepare(
         seq: fields.seq,
         camera_id: fields.camera_id,
         chunked: chunk_size != 0,
+        packet_at: 0,
+        packet_cap: 0,
     };
     let r = POOL.with(|p| -> Result<(), i32> {
-        if let (Input::Jpeg(bytes, info), 0) = (&input, chunk_size) {
+        // Where the messages lie in the pool (none: the caller's JPEG).
+        let in_pool = if let (Input::Jpeg(bytes, info), 0) = (&input, chunk_size) {
             // Raw mode publishes the caller's bytes as they are.
             plan.data = bytes.as_ptr();
             plan.len = bytes.len();
             plan.payload_len = bytes.len();
             out.width = info.width.into();
             out.height = info.height.into();
-            return Ok(());
+            None
+        } else {
+            let Staged {
+                jpeg,
+                width,
+                height,
+            } = stage(p, input, &s, 0, out)?;
+            plan.payload_len = jpeg.len();
+            if chunk_size == 0 {
+                plan.len = plan.payload_len;
+                Some(jpeg.start)
+            } else {
+                let total = framing::HEADER_LEN + jpeg.len();
+                let cut = chunk::plan(total, chunk_size).map_err(|_| {
+                    out.needed = total.div_ceil(chunk::MAX_COUNT) + chunk::HEADER_LEN;
+                    IS_ERR_TOO_MANY_CHUNKS
+                })?;
+                // is_mqtt_chunk writes chunk headers over the JPEG: whatever
+                // held it (img_stream.Encoded) must not send it again.
+                p.clobber();
+                let buf = p.bytes_mut();
+                let repr = header_repr(fields, width, height, &buf[jpeg.clone()]);
+                repr.emit(&mut buf[FRAME_AT..HEADROOM]);
+                plan.len = total;
+                plan.data_size = cut.data_size();
+                plan.count = cut.count().into();
+                Some(FRAME_AT)
+            }
+        };
+        if packets.wanted {
+            let largest = if plan.chunked {
+                (plan.data_size + chunk::HEADER_LEN).min(plan.len + chunk::HEADER_LEN)
+            } else {
+                plan.len
+            };
+            plan.packet_cap = mqtt::publish_len(packets.topic_len, packets.qos1, largest)
+                .map_err(|_| IS_ERR_MQTT_TOO_LARGE)?;
+            plan.packet_at = in_pool.map_or(0, |at| at + plan.len);
+            // Growing moves the buffer: keep the messages staged in it.
+            p.reserve_keeping(plan.packet_at + plan.packet_cap, plan.packet_at)
+                .map_err(|e| pool_status(e, out))?;
         }
-        let Staged {
-            jpeg,
-            width,
-            height,
-        } = stage(p, input, &s, 0, out)?;
-        plan.payload_len = jpeg.len();
-        if chunk_size == 0 {
-            plan.data = p.bytes()[jpeg].as_ptr();
-            plan.len = plan.payload_len;
-            return Ok(());
+        if let Some(at) = in_pool {
+            plan.data = p.bytes()[at..].as_ptr();
         }
-        let total = framing::HEADER_LEN + jpeg.len();
-        let cut = chunk::plan(total, chunk_size).map_err(|_| {
-            out.needed = total.div_ceil(chunk::MAX_COUNT) + chunk::HEADER_LEN;
-            IS_ERR_TOO_MANY_CHUNKS
-        })?;
-        // is_mqtt_chunk writes chunk headers over the JPEG: whatever held
-        // it (img_stream.Encoded) must not send it again.
-        p.clobber();
-        let buf = p.bytes_mut();
-        let repr = header_repr(fields, width, height, &buf[jpeg.clone()]);
-        repr.emit(&mut buf[FRAME_AT..HEADROOM]);
-        plan.data = buf[FRAME_AT..].as_ptr();
-        plan.len = total;
-        plan.data_size = cut.data_size();
-        plan.count = cut.count().into();
         Ok(())
     });
     match r {
@@ -193,6 +271,213 @@ pub unsafe extern "C" fn is_mqtt_chunk(
         Ok(None) => IS_ERR_NULL,
         Err(_) => IS_ERR_BUSY,
     }
+}
+
+/// Builds the PUBLISH packet of message `index` (chunks in index order, as
+/// [`is_mqtt_chunk`]) on `topic` with packet id `pid` (0: QoS 0) and returns
+/// it (`*packet`, `*len`): a slice of the pool, valid until the next call.
+///
+/// # Safety
+/// Pointers valid for the call; `plan` came from [`is_mqtt_prepare`] with
+/// packets wanted, the pool was not used since, and a raw plan's caller
+/// JPEG is still alive.
+#[no_mangle]
+pub unsafe extern "C" fn is_mqtt_packet(
+    plan: *const IsMqttPlan,
+    index: u32,
+    topic: *const u8,
+    topic_len: usize,
+    pid: u16,
+    retain: bool,
+    packet: *mut *const u8,
+    len: *mut usize,
+) -> i32 {
+    // SAFETY: per the contract above.
+    let plan = unsafe { &*plan };
+    if plan.packet_cap == 0 || index >= plan.count || topic.is_null() {
+        return IS_ERR_NULL;
+    }
+    // SAFETY: per the contract above.
+    let topic = unsafe { core::slice::from_raw_parts(topic, topic_len) };
+    let cut = if plan.chunked {
+        match chunk::plan(plan.len, plan.data_size + chunk::HEADER_LEN) {
+            Ok(cut) => Some(cut),
+            Err(_) => return IS_ERR_NULL,
+        }
+    } else {
+        None
+    };
+    let r = POOL.with(|p| -> Result<(*const u8, usize), i32> {
+        let buf = p.bytes_mut();
+        if buf.len() < plan.packet_at + plan.packet_cap {
+            return Err(IS_ERR_NULL);
+        }
+        let (msgs, area) = buf.split_at_mut(plan.packet_at);
+        let message: &[u8] = match &cut {
+            Some(cut) => {
+                // The pool must still hold this frame where prepare put it.
+                if msgs.len() < FRAME_AT + plan.len || msgs[FRAME_AT..].as_ptr() != plan.data {
+                    return Err(IS_ERR_NULL);
+                }
+                let range =
+                    chunk_in_place(msgs, FRAME_AT, cut, index as u16, plan.seq, plan.camera_id);
+                &msgs[range]
+            }
+            // The caller's JPEG, outside the pool.
+            // SAFETY: alive, per the contract above.
+            None if plan.packet_at == 0 => unsafe {
+                core::slice::from_raw_parts(plan.data, plan.len)
+            },
+            None => {
+                let at = plan.packet_at - plan.len;
+                if msgs[at..].as_ptr() != plan.data {
+                    return Err(IS_ERR_NULL);
+                }
+                &msgs[at..]
+            }
+        };
+        let area = &mut area[..plan.packet_cap];
+        let pid = (pid != 0).then_some(pid);
+        let n = mqtt::encode_publish(area, topic, pid, retain, message).map_err(mqtt_status)?;
+        Ok((area.as_ptr(), n))
+    });
+    match r {
+        Ok(Ok((ptr, n))) => {
+            // SAFETY: `packet` and `len` are writable.
+            unsafe {
+                *packet = ptr;
+                *len = n;
+            }
+            IS_OK
+        }
+        Ok(Err(status)) => status,
+        Err(_) => IS_ERR_BUSY,
+    }
+}
+
+fn mqtt_status(e: MqttError) -> i32 {
+    match e {
+        MqttError::BadTopic => IS_ERR_BAD_TOPIC,
+        MqttError::TooLarge => IS_ERR_MQTT_TOO_LARGE,
+        MqttError::Malformed => IS_ERR_MQTT_PROTOCOL,
+        MqttError::NoRoom => IS_ERR_NULL,
+    }
+}
+
+/// The packet id to use after the client's `pid` attribute `last`
+/// (`core::mqtt::next_pid`: umqtt's numbering, never 0).
+#[no_mangle]
+pub extern "C" fn is_mqtt_next_pid(last: i64) -> u16 {
+    mqtt::next_pid(last)
+}
+
+/// Checks `topic` as a broker will (UTF-8, 1..65535 bytes): [`IS_OK`] or
+/// [`IS_ERR_BAD_TOPIC`].
+///
+/// # Safety
+/// `topic` readable for `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn is_mqtt_check_topic(topic: *const u8, len: usize) -> i32 {
+    if topic.is_null() {
+        return IS_ERR_NULL;
+    }
+    // SAFETY: per the contract above.
+    let t = unsafe { core::slice::from_raw_parts(topic, len) };
+    match mqtt::topic_str(t) {
+        Ok(_) => IS_OK,
+        Err(e) => mqtt_status(e),
+    }
+}
+
+/// The whole length of the incoming packet that starts with `head[..n]`
+/// into `*total`: 0 while its length field is incomplete (read another
+/// byte); [`IS_ERR_MQTT_PROTOCOL`] for a length field MQTT does not allow.
+///
+/// # Safety
+/// `head` readable for `n` bytes, `total` writable.
+#[no_mangle]
+pub unsafe extern "C" fn is_mqtt_packet_len(head: *const u8, n: usize, total: *mut usize) -> i32 {
+    if head.is_null() || total.is_null() {
+        return IS_ERR_NULL;
+    }
+    // SAFETY: per the contract above.
+    let (head, total) = unsafe { (core::slice::from_raw_parts(head, n), &mut *total) };
+    match mqtt::packet_len(head) {
+        Ok(t) => {
+            *total = t.unwrap_or(0);
+            IS_OK
+        }
+        Err(e) => mqtt_status(e),
+    }
+}
+
+/// One incoming packet, as [`is_mqtt_parse`] read it.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct IsMqttIncoming {
+    /// [`IS_MQTT_IN_PUBACK`], [`IS_MQTT_IN_PUBLISH`] or [`IS_MQTT_IN_OTHER`].
+    pub kind: i32,
+    /// PUBACK: the acknowledged id; PUBLISH: its id to acknowledge (0: QoS 0).
+    pub pid: u16,
+    /// PUBLISH: where its topic is in the packet.
+    pub topic_at: usize,
+    /// PUBLISH: the topic's length.
+    pub topic_len: usize,
+    /// PUBLISH: where its payload is in the packet.
+    pub payload_at: usize,
+    /// PUBLISH: the payload's length.
+    pub payload_len: usize,
+}
+
+/// Parses one whole incoming packet (`packet[..n]`, as long as
+/// [`is_mqtt_packet_len`] said) into `*into`; the PUBACK to send back for a
+/// QoS 1 PUBLISH goes to `puback` (4 bytes).
+///
+/// # Safety
+/// `packet` readable for `n` bytes; `into` and `puback` writable.
+#[no_mangle]
+pub unsafe extern "C" fn is_mqtt_parse(
+    packet: *const u8,
+    n: usize,
+    into: *mut IsMqttIncoming,
+    puback: *mut [u8; 4],
+) -> i32 {
+    if packet.is_null() || into.is_null() || puback.is_null() {
+        return IS_ERR_NULL;
+    }
+    // SAFETY: per the contract above.
+    let (packet, into, puback) = unsafe {
+        (
+            core::slice::from_raw_parts(packet, n),
+            &mut *into,
+            &mut *puback,
+        )
+    };
+    *into = IsMqttIncoming::default();
+    match mqtt::parse_incoming(packet) {
+        Ok(Incoming::Puback(pid)) => {
+            into.kind = IS_MQTT_IN_PUBACK;
+            into.pid = pid;
+        }
+        Ok(Incoming::Publish {
+            topic,
+            payload,
+            pid,
+        }) => {
+            into.kind = IS_MQTT_IN_PUBLISH;
+            into.pid = pid.unwrap_or(0);
+            into.topic_at = topic.start;
+            into.topic_len = topic.len();
+            into.payload_at = payload.start;
+            into.payload_len = payload.len();
+            if let Some(pid) = pid {
+                try_status!(mqtt::encode_puback(puback, pid).map_err(mqtt_status));
+            }
+        }
+        Ok(Incoming::Other) => into.kind = IS_MQTT_IN_OTHER,
+        Err(e) => return mqtt_status(e),
+    }
+    IS_OK
 }
 
 /// Emits chunk `index`'s header right before its data, for a frame message

@@ -144,6 +144,22 @@ impl Pool {
         Ok(())
     }
 
+    /// Like [`Pool::reserve`], but the first `keep` bytes survive a move to
+    /// a larger buffer (a transport that needs room behind a staged frame).
+    pub fn reserve_keeping(&mut self, needed: usize, keep: usize) -> Result<(), PoolError> {
+        if self.buf.len() >= needed {
+            return Ok(());
+        }
+        let old = core::mem::take(&mut self.buf);
+        if let Err(e) = self.reserve(needed) {
+            self.buf = old;
+            return Err(e);
+        }
+        let keep = keep.min(old.len());
+        self.buf[..keep].copy_from_slice(&old[..keep]);
+        Ok(())
+    }
+
     /// Encodes `frame` after the headroom; returns the JPEG's range in
     /// [`Pool::bytes`].
     pub fn encode(

@@ -159,6 +159,41 @@
 // `chunk_size` leaves no room for data after the 32-byte chunk header.
 #define IS_ERR_CHUNK_TOO_SMALL 31
 
+// The topic is not UTF-8, empty, or longer than 65535 bytes.
+#define IS_ERR_BAD_TOPIC 32
+
+// The broker sent bytes that are no MQTT 3.1.1 packet we can take.
+#define IS_ERR_MQTT_PROTOCOL 33
+
+// A message is too large for one MQTT message through umqtt
+// (`core::mqtt::UMQTT_LIMIT`).
+#define IS_ERR_MQTT_TOO_LARGE 34
+
+// QoS 1 messages of one frame sent before their PUBACKs are awaited: a VGA
+// frame in 4 KiB chunks (4 messages) costs one round trip, not four. Well
+// under Mosquitto's default `max_inflight_messages` (20).
+#define IS_MQTT_WINDOW 8
+
+// Most bytes a PUBLISH adds to topic and payload (`core::mqtt::PUBLISH_OVERHEAD`).
+#define IS_MQTT_PUBLISH_OVERHEAD 9
+
+// umqtt's message limit (`core::mqtt::UMQTT_LIMIT`): a PUBLISH's
+// remaining length must stay below it.
+#define IS_MQTT_UMQTT_LIMIT 2097152
+
+// Longest packet [`is_mqtt_parse`] is handed whole without the shim
+// reading it into a heap object (PUBACK, PINGRESP, SUBACK...).
+#define IS_MQTT_SMALL_PACKET 16
+
+// Packet kinds [`is_mqtt_parse`] reports.
+#define IS_MQTT_IN_PUBACK 1
+
+// A message for one of the client's subscriptions.
+#define IS_MQTT_IN_PUBLISH 2
+
+// Anything else: nothing to do.
+#define IS_MQTT_IN_OTHER 3
+
 // A pixel layout img_stream can take as input (or `Jpeg`: already encoded).
 enum IsFmt
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -389,6 +424,17 @@ typedef struct IsPacing {
   uint64_t next_us;
 } IsPacing;
 
+// How [`is_mqtt_prepare`] should leave room for PUBLISH packets.
+typedef struct IsMqttPackets {
+  // Whether the shim will ask for packets ([`is_mqtt_packet`]); if not,
+  // it hands the messages to the client's `publish()`.
+  bool wanted;
+  // The topic's length.
+  size_t topic_len;
+  // QoS 1 (a packet id in every packet), else QoS 0.
+  bool qos1;
+} IsMqttPackets;
+
 // A frame ready to publish, as [`is_mqtt_prepare`] left it.
 typedef struct IsMqttPlan {
   // Raw mode: the JPEG (in the pool or the caller's buffer). Chunked:
@@ -408,7 +454,28 @@ typedef struct IsMqttPlan {
   uint16_t camera_id;
   // Whether the messages are chunks (else the bare JPEG).
   bool chunked;
+  // Where in the pool [`is_mqtt_packet`] builds packets (0: no packets
+  // were asked for).
+  size_t packet_at;
+  // Bytes there: the largest message's packet.
+  size_t packet_cap;
 } IsMqttPlan;
+
+// One incoming packet, as [`is_mqtt_parse`] read it.
+typedef struct IsMqttIncoming {
+  // [`IS_MQTT_IN_PUBACK`], [`IS_MQTT_IN_PUBLISH`] or [`IS_MQTT_IN_OTHER`].
+  int32_t kind;
+  // PUBACK: the acknowledged id; PUBLISH: its id to acknowledge (0: QoS 0).
+  uint16_t pid;
+  // PUBLISH: where its topic is in the packet.
+  size_t topic_at;
+  // PUBLISH: the topic's length.
+  size_t topic_len;
+  // PUBLISH: where its payload is in the packet.
+  size_t payload_at;
+  // PUBLISH: the payload's length.
+  size_t payload_len;
+} IsMqttIncoming;
 
 #ifdef __cplusplus
 extern "C" {
@@ -645,7 +712,8 @@ int32_t is_send_udp(const struct IsDatagramSender *sender,
 // publishing. `chunk_size` 0 means raw mode: `plan.data` is the JPEG.
 // Otherwise messages of at most `chunk_size` bytes: the frame message is put
 // in the pool (JPEG input is copied there once) and [`is_mqtt_chunk`] hands
-// out the messages.
+// out the messages. With `packets.wanted`, room for the largest message's
+// PUBLISH packet is kept in the pool too ([`is_mqtt_packet`]).
 //
 // `plan.data` stays valid until the next call that uses the pool.
 //
@@ -655,6 +723,7 @@ int32_t is_mqtt_prepare(const struct IsFrame *frame,
                         const struct IsEncodeOptions *options,
                         const struct IsHeaderFields *fields,
                         size_t chunk_size,
+                        const struct IsMqttPackets *packets,
                         struct IsMqttPlan *plan,
                         struct IsOutcome *out);
 
@@ -669,6 +738,53 @@ int32_t is_mqtt_chunk(const struct IsMqttPlan *plan,
                       uint32_t index,
                       const uint8_t **message,
                       size_t *len);
+
+// Builds the PUBLISH packet of message `index` (chunks in index order, as
+// [`is_mqtt_chunk`]) on `topic` with packet id `pid` (0: QoS 0) and returns
+// it (`*packet`, `*len`): a slice of the pool, valid until the next call.
+//
+// # Safety
+// Pointers valid for the call; `plan` came from [`is_mqtt_prepare`] with
+// packets wanted, the pool was not used since, and a raw plan's caller
+// JPEG is still alive.
+int32_t is_mqtt_packet(const struct IsMqttPlan *plan,
+                       uint32_t index,
+                       const uint8_t *topic,
+                       size_t topic_len,
+                       uint16_t pid,
+                       bool retain,
+                       const uint8_t **packet,
+                       size_t *len);
+
+// The packet id to use after the client's `pid` attribute `last`
+// (`core::mqtt::next_pid`: umqtt's numbering, never 0).
+uint16_t is_mqtt_next_pid(int64_t last);
+
+// Checks `topic` as a broker will (UTF-8, 1..65535 bytes): [`IS_OK`] or
+// [`IS_ERR_BAD_TOPIC`].
+//
+// # Safety
+// `topic` readable for `len` bytes.
+int32_t is_mqtt_check_topic(const uint8_t *topic, size_t len);
+
+// The whole length of the incoming packet that starts with `head[..n]`
+// into `*total`: 0 while its length field is incomplete (read another
+// byte); [`IS_ERR_MQTT_PROTOCOL`] for a length field MQTT does not allow.
+//
+// # Safety
+// `head` readable for `n` bytes, `total` writable.
+int32_t is_mqtt_packet_len(const uint8_t *head, size_t n, size_t *total);
+
+// Parses one whole incoming packet (`packet[..n]`, as long as
+// [`is_mqtt_packet_len`] said) into `*into`; the PUBACK to send back for a
+// QoS 1 PUBLISH goes to `puback` (4 bytes).
+//
+// # Safety
+// `packet` readable for `n` bytes; `into` and `puback` writable.
+int32_t is_mqtt_parse(const uint8_t *packet,
+                      size_t n,
+                      struct IsMqttIncoming *into,
+                      uint8_t (*puback)[4]);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -12,6 +12,7 @@
 //! - [`crc32`]: the CRC used on the wire;
 //! - [`framing`]: the v1 frame header (stream transports: TCP);
 //! - [`chunk`]: the v1 chunk header (message transports: MQTT, UDP);
+//! - [`mqtt`]: MQTT 3.1.1 PUBLISH packets out, PUBACK and others in;
 //! - [`sink`]: the narrow byte sink the encoder writes into;
 //! - [`rate`]: rate control (quality per frame from the last sizes);
 //! - [`signature`]: a sampled pixel signature, to skip unchanged frames.
@@ -27,6 +28,7 @@ pub mod crc32;
 pub mod frame;
 pub mod framing;
 pub mod jpeg;
+pub mod mqtt;
 pub mod pixel;
 pub mod rate;
 pub mod signature;

@@ -10,7 +10,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 MICROPYTHON = pathlib.Path(os.environ.get("MICROPYTHON", ROOT / "build" / "micropython"))
 IMG_STREAM_BIN = pathlib.Path(os.environ.get("IMG_STREAM_BIN", ROOT / "target" / "host" / "img-stream"))
 # build/umqtt: umqtt.simple/robust from PyPI (scripts/fetch-umqtt.sh, part of `make`).
-MICROPYPATH = f"{ROOT / 'python'}:{ROOT / 'tests' / 'micropython'}:{ROOT / 'build' / 'umqtt'}:.frozen"
+# python/unix_port: the firmware's ssl over 1.25's tls (MicroPython only).
+MICROPYPATH = f"{ROOT / 'python'}:{ROOT / 'python' / 'unix_port'}:{ROOT / 'tests' / 'micropython'}:{ROOT / 'build' / 'umqtt'}:.frozen"
 
 
 def pytest_sessionstart(session):

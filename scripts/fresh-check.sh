@@ -65,6 +65,11 @@ if [ "${1:-}" = __inner ]; then
     run 'cd /root/img_stream && make test' >"$root/make-test.log" 2>&1 || status=1
     sed -n '/^== versions/,$p' "$root/make-test.log"
     cp "$root/make-run.log" "$root/make-test.log" "$(dirname "$LOG")/" 2>/dev/null || true
+    # The demo's own logs (boards, broker, hub) and the test steps' logs.
+    rm -rf "$(dirname "$LOG")/fresh-check-out"
+    mkdir -p "$(dirname "$LOG")/fresh-check-out"
+    cp -a "$root/root/img_stream/out" "$root/root/img_stream/build/test-results" \
+        "$(dirname "$LOG")/fresh-check-out/" 2>/dev/null || true
     exit $status
 fi
 

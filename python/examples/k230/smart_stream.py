@@ -2,7 +2,7 @@
 # (MJPEG on port 8080), at a bandwidth the link can carry, and nothing sent
 # while the scene is still (one keep-alive frame every 2 s).
 # On the PC:  img-stream recv tcp --listen 0.0.0.0:9000 --out frames/
-# Copy this file (and net_up.py) to the board and set HOST. On the unix port:
+# Copy this file (and net_up.py, camera_up.py) to the board and set HOST. On the unix port:
 #   micropython smart_stream.py HOST PORT [FRAMES [HTTP_PORT]]
 import sys
 import time
@@ -10,8 +10,8 @@ import socket
 
 import img_stream
 from img_stream_http import MjpegServer
-from media.sensor import *
-from media.media import MediaManager
+from media.media import CAM_CHN_ID_0
+from camera_up import camera_up, camera_down
 from net_up import net_up
 
 HOST = "192.168.1.100"
@@ -29,12 +29,7 @@ if len(argv) > 4:
     HTTP_PORT = int(argv[4])
 
 print("network:", net_up())
-sensor = Sensor()
-sensor.reset()
-sensor.set_framesize(width=640, height=480, chn=CAM_CHN_ID_0)
-sensor.set_pixformat(Sensor.YUV420SP, chn=CAM_CHN_ID_0)
-MediaManager.init()
-sensor.run()
+sensor = camera_up(640, 480)
 
 rc = img_stream.RateControl(max_kbps=MAX_KBPS, fps=30)
 same = img_stream.SkipSame(keepalive_s=2)
@@ -60,5 +55,4 @@ finally:
     print("sent %d frames, %d skipped as unchanged, %d re-encodes" % (frames, same.skipped, rc.retries))
     sock.close()
     server.close()
-    sensor.stop()
-    MediaManager.deinit()
+    camera_down(sensor)

@@ -1,7 +1,7 @@
 # K230: stream the camera over TCP, always the newest frame: on a slow link
 # the camera loop keeps its rate and frames are skipped instead of queued.
 # On the PC:  img-stream recv tcp --listen 0.0.0.0:9000 --out frames/
-# Copy this file (and net_up.py) to the board and set HOST. On the unix port:
+# Copy this file (and net_up.py, camera_up.py) to the board and set HOST. On the unix port:
 #   micropython stream_latest.py HOST PORT [FRAMES]
 import sys
 import time
@@ -9,8 +9,8 @@ import socket
 import select
 
 import img_stream
-from media.sensor import *
-from media.media import MediaManager
+from media.media import CAM_CHN_ID_0
+from camera_up import camera_up, camera_down
 from net_up import net_up
 
 HOST = "192.168.1.100"
@@ -24,12 +24,7 @@ if len(argv) > 3:
     FRAMES = int(argv[3])
 
 print("network:", net_up())
-sensor = Sensor()
-sensor.reset()
-sensor.set_framesize(width=640, height=480, chn=CAM_CHN_ID_0)
-sensor.set_pixformat(Sensor.YUV420SP, chn=CAM_CHN_ID_0)
-MediaManager.init()
-sensor.run()
+sensor = camera_up(640, 480)
 
 sock = socket.socket()
 sock.connect(socket.getaddrinfo(HOST, PORT)[0][-1])
@@ -58,6 +53,5 @@ finally:
     st = tx.stats()
     tx.close()
     sock.close()
-    sensor.stop()
-    MediaManager.deinit()
+    camera_down(sensor)
 print("sent", st["sent"], "skipped", st["skipped"])

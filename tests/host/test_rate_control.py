@@ -262,7 +262,7 @@ def test_one_encode_feeds_tcp_mqtt_and_http(tmp_path, micropython):
         assert encodes == n, encodes
         # (A per-frame bound of 16 B on top failed whenever the 40 frames took
         # 4 s: the once-a-second updates alone are 160 B/s. Per-frame garbage
-        # is measured with the GC off in tests/micropython/test_rate.py.)
+        # is measured call by call in tests/micropython/test_rate.py.)
         assert grown <= 256 * (seconds + 2), (grown, seconds)
         # Every transport carried the same JPEGs.
         tcp = sink.frames

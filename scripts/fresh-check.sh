@@ -80,6 +80,10 @@ command -v debootstrap >/dev/null || { apt-get update -qq && apt-get install -y 
 mkdir -p "$PROJECT/build"
 
 root=$(mktemp -d /var/tmp/img-stream-fresh.XXXXXX)
+# mktemp makes it 0700: as the root's "/", that locks out every service user
+# (Mosquitto, once it drops to its own user, could not read /etc/hosts.allow
+# and refused every client). A machine's / is 0755.
+chmod 755 "$root"
 cleanup() {
     if [ "${FRESH_KEEP:-0}" = 1 ]; then
         echo "fresh-check: kept $root" >&2
@@ -117,5 +121,5 @@ trap cleanup EXIT
     unshare --mount --propagation private -- "${BASH_SOURCE[0]}" __inner "$root"
 } 2>&1 | tee "$LOG"
 status=${PIPESTATUS[0]}
-[ "$status" -eq 0 ] && echo "fresh-check: passed" | tee -a "$LOG" || echo "fresh-check: FAILED (full logs: build/make-run.log, build/make-test.log)" | tee -a "$LOG"
+[ "$status" -eq 0 ] && echo "fresh-check: passed" | tee -a "$LOG" || echo "fresh-check: FAILED (full logs: build/make-run.log, build/make-test.log, build/fresh-check-out/)" | tee -a "$LOG"
 exit "$status"

@@ -43,13 +43,13 @@ SUITE=trixie
 # heapless 0.9 need 1.87 (their rust-version). -t backports makes every
 # package that backports carries (rustc, qemu-user) come from there.
 PACKAGES=(rustc cargo rust-src gcc-riscv64-linux-gnu libc6-dev-riscv64-cross qemu-user make python3 ca-certificates)
-# package=minimum (Debian version order). qemu-user: 1:10.0 is the oldest the
+# package>=minimum (Debian version order). qemu-user: 1:10.0 is the oldest the
 # riscv64 checks (RVV with vlen=128, -one-insn-per-tb counting) passed with.
 MINIMUMS=(
-    "rustc=1.87"
-    "cargo=1.87"
-    "rust-src=1.87"
-    "qemu-user=1:10.0"
+    "rustc>=1.87"
+    "cargo>=1.87"
+    "rust-src>=1.87"
+    "qemu-user>=1:10.0"
 )
 MAX_AGE_DAYS=${IMG_STREAM_CHROOT_MAX_AGE_DAYS:-28}
 
@@ -201,8 +201,8 @@ installed_versions() {
 check_minimums() {
     local entry pkg min have bad=0
     for entry in "${MINIMUMS[@]}"; do
-        pkg=${entry%%=*}
-        min=${entry#*=}
+        pkg=${entry%%>=*}
+        min=${entry#*>=}
         have=$(dpkg-query --admindir="$1/var/lib/dpkg" -W -f='${Version}' "$pkg" 2>/dev/null || true)
         if [ -z "$have" ]; then
             echo "riscv-chroot: $pkg is not installed (need >= $min)" >&2
@@ -294,7 +294,7 @@ candidates() {
     local pkg min entry
     for pkg in "${PACKAGES[@]}"; do
         min=any
-        for entry in "${MINIMUMS[@]}"; do [ "${entry%%=*}" = "$pkg" ] && min=">= ${entry#*=}"; done
+        for entry in "${MINIMUMS[@]}"; do [ "${entry%%>=*}" = "$pkg" ] && min=">= ${entry#*>=}"; done
         printf '%-24s needs %-12s newest %s\n' "$pkg" "$min" \
             "$(apt-cache "${opts[@]}" madison "$pkg" | awk -F'|' 'NR == 1 {gsub(/ /, "", $2); print $2}')"
     done

@@ -8,7 +8,9 @@
 //! when no cell's mean moved by more than a threshold: sensor noise averages
 //! out over a cell, while a changed region as small as the lattice spacing
 //! (`width / 128` pixels across) moves its cell. A change finer than
-//! the lattice can be missed: that is the price of not reading every pixel.
+//! the lattice, or one that keeps a cell's mean (a texture swapped for
+//! another of the same brightness), can be missed: that is the price of
+//! not reading every pixel.
 //! JPEG input is never called the same (it has no pixels to sample).
 
 use crate::frame::RawFrame;
@@ -156,7 +158,7 @@ mod tests {
     use proptest::prelude::*;
     use std::vec::Vec;
 
-    /// A noisy gradient, optionally with a bright `size`-pixel square at (x, y).
+    /// A noisy gradient, optionally with a flat `size`-pixel square at (x, y).
     fn scene(w: usize, h: usize, seed: u32, square: Option<(usize, usize, usize)>) -> Vec<u8> {
         let mut px = Vec::with_capacity(w * h * 3);
         let mut r = seed.wrapping_mul(2_654_435_761) | 1;
@@ -166,10 +168,14 @@ mod tests {
                 r ^= r >> 17;
                 r ^= r << 5;
                 let noise = (r % 5) as i32 - 2; // sensor noise, ±2
-                let mut v = ((x * 200 / w + y * 40 / h) as i32 + noise).clamp(0, 255);
+                let gradient = |x: usize, y: usize| (x * 200 / w + y * 40 / h) as i32;
+                let mut v = (gradient(x, y) + noise).clamp(0, 255);
                 if let Some((sx, sy, s)) = square {
                     if (sx..sx + s).contains(&x) && (sy..sy + s).contains(&y) {
-                        v = if v > 127 { 0 } else { 255 };
+                        // One flat colour far from the background at the
+                        // square's corner: choosing it per pixel where the
+                        // gradient crosses 127 would keep the cell's mean.
+                        v = if gradient(sx, sy) > 127 { 0 } else { 255 };
                     }
                 }
                 px.extend_from_slice(&[v as u8, (v / 2) as u8, (255 - v) as u8]);

@@ -160,8 +160,8 @@ def _same(given, secret):
     return diff == 0
 
 
-class _Frame:
-    """One encoded frame, laid out as one ready-to-send part:
+class _Part:
+    """One HTTP part buffer: an encoded image laid out ready to send:
     ``buf[start:end]`` = part head, JPEG (at ``_HEADROOM``), tail."""
 
     def __init__(self, size, tail_len):
@@ -187,7 +187,7 @@ class _Client:
         self.buf = None
         self.off = self.end = 0
         self.after = None
-        self.frame = None  # the _Frame being sent (holds one of its users)
+        self.part = None  # the _Part being sent (holds one of its users)
         self.ev = 0  # what poll reported this round
         self.mask = _POLLIN  # what poll is asked for
         self.sent_seq = -1
@@ -243,8 +243,8 @@ class MjpegServer:
         self._cors = (b"Access-Control-Allow-Origin: " + allow_origin.encode() + b"\r\n"
                       if allow_origin else b"")
         self._origin = allow_origin.encode()
-        self._frames = []
-        self._frame_size = 0
+        self._parts = []
+        self._part_size = 0
         self._latest = None
         self._stale = False  # push()es went by, not encoded, since _latest
         self._seq = 0
@@ -356,7 +356,7 @@ class MjpegServer:
             "requests_pending": self._count[_READ], "evicted": self.evicted,
             "request_timeouts": self.request_timeouts, "accept_errors": self.accept_errors,
             "forbidden": self.forbidden, "snapshots_waiting": self._count[_WAIT],
-            "buffers": len(self._frames),
+            "buffers": len(self._parts),
         }
 
     def _settings(self):
@@ -443,22 +443,22 @@ class MjpegServer:
     # --- encoding ----------------------------------------------------------------
 
     def _free_frame(self):
-        for f in self._frames:
-            if f.users == 0 and len(f.buf) >= self._frame_size:
+        for f in self._parts:
+            if f.users == 0 and len(f.buf) >= self._part_size:
                 return f
-        for i, f in enumerate(self._frames):
+        for i, f in enumerate(self._parts):
             if f.users == 0:  # too small since the frames grew: replace it
-                f = _Frame(self._frame_size, len(self._tail))
-                self._frames[i] = f
+                f = _Part(self._part_size, len(self._tail))
+                self._parts[i] = f
                 return f
-        f = _Frame(self._frame_size, len(self._tail))
-        self._frames.append(f)
+        f = _Part(self._part_size, len(self._tail))
+        self._parts.append(f)
         return f
 
     def _encode(self, img, now):
         t = ticks_us()
-        if not self._frame_size:
-            self._frame_size = _HEADROOM + len(self._tail) + 32 * 1024
+        if not self._part_size:
+            self._part_size = _HEADROOM + len(self._tail) + 32 * 1024
         f = self._free_frame()
         try:
             n = img_stream.encode_into(img, f.room, quality=self.quality,
@@ -472,7 +472,7 @@ class MjpegServer:
             # Rare (first frames, a detailed scene): grow every buffer later.
             j = img_stream.encode(img, quality=self.quality, subsampling=self.subsampling)
             n = len(j)
-            self._frame_size = _HEADROOM + n + n // 4 + len(self._tail)
+            self._part_size = _HEADROOM + n + n // 4 + len(self._tail)
             f = self._free_frame()
             f.room[:n] = j
         self.encode_us = ticks_diff(ticks_us(), t)
@@ -750,7 +750,7 @@ class MjpegServer:
         head = ("HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n"
                 % f.jpeg_len).encode() + b"Cache-Control: no-store\r\nConnection: close\r\n"
         f.users += 1
-        c.frame = f
+        c.part = f
         c.after = (f.buf, _HEADROOM, _HEADROOM + f.jpeg_len)
         self._send_once(c, head + self._cors + b"\r\n")
 
@@ -788,7 +788,7 @@ class MjpegServer:
             self.frames_dropped += skipped
         c.sent_seq = f.seq
         f.users += 1
-        c.frame = f
+        c.part = f
         c.buf, c.off, c.end = f.buf, f.start, f.end
 
     def _flush(self, c, now):
@@ -807,12 +807,12 @@ class MjpegServer:
                 c.after = None
                 continue
             c.buf = None
-            if c.frame is not None:
+            if c.part is not None:
                 if c.state == _STREAM:
                     c.frames += 1
                     self.parts_sent += 1
-                c.frame.users -= 1
-                c.frame = None
+                c.part.users -= 1
+                c.part = None
         if c.state == _ONCE:
             # Close at once, unread input or not: reading a socket dry would
             # let its sender hold the camera loop. (Linux still delivers the
@@ -825,9 +825,9 @@ class MjpegServer:
         if count and c.state == _STREAM:
             self.clients_dropped += 1
         self._count[c.state] -= 1
-        if c.frame is not None:
-            c.frame.users -= 1
-            c.frame = None
+        if c.part is not None:
+            c.part.users -= 1
+            c.part = None
         self._give_back(c)
         c.buf = c.after = None
         del self._clients[c.sock]

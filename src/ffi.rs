@@ -30,7 +30,7 @@ pub const IS_ERR_BAD_SIZE: i32 = 1;
 pub const IS_ERR_ODD_WIDTH: i32 = 2;
 /// Height must be even for this format.
 pub const IS_ERR_ODD_HEIGHT: i32 = 3;
-/// Stride smaller than a row.
+/// Stride negative, or smaller than a row.
 pub const IS_ERR_BAD_STRIDE: i32 = 4;
 /// The pixel buffer is smaller than the frame (`needed` says how large).
 pub const IS_ERR_FRAME_TOO_SMALL: i32 = 5;
@@ -425,12 +425,8 @@ pub(crate) fn input<'a>(
 /// it requires.
 ///
 /// # Safety
-/// `frame` points to a valid `IsFrame` whose `data` has `len` readable bytes;
-/// `out` is writable.
-#[no_mangle]
-pub unsafe extern "C" fn is_frame_check(frame: *const IsFrame, out: *mut IsOutcome) -> i32 {
-    // SAFETY: per the contract above.
-    let (f, out) = unsafe { (&*frame, &mut *out) };
+/// `f.data` has `f.len` readable bytes.
+unsafe fn frame_check(f: &IsFrame, out: &mut IsOutcome) -> i32 {
     let data = try_status!(unsafe { bytes_of(f) });
     match try_status!(input(f, data, out)) {
         Input::Raw(r) => {
@@ -447,6 +443,84 @@ pub unsafe extern "C" fn is_frame_check(frame: *const IsFrame, out: *mut IsOutco
         Input::Held { .. } => {}
     }
     IS_OK
+}
+
+/// Fills `frame` from the parts the shim read off a Python object, as the
+/// shim read them (machine integers, unchecked): the format code, a width
+/// and height of 1..=65535 and a stride of 0 or more are checked here, then
+/// the shape against the buffer. JPEG input
+/// (`IS_FMT_JPEG`) ignores width, height and stride; its SOF is read when
+/// it is used. On failure `frame` is left as it was.
+///
+/// # Safety
+/// `frame` and `out` are writable; `data` has `len` readable bytes for as
+/// long as `frame` is used.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn is_frame_from_parts(
+    frame: *mut IsFrame,
+    data: *const u8,
+    len: usize,
+    width: i64,
+    height: i64,
+    format: i64,
+    stride: i64,
+    out: *mut IsOutcome,
+) -> i32 {
+    let format = match u8::try_from(format).ok().and_then(PixelFormat::from_code) {
+        Some(f) => f,
+        None => return IS_ERR_BAD_FORMAT,
+    };
+    let candidate = if format == PixelFormat::Jpeg {
+        IsFrame {
+            data,
+            len,
+            width: 0,
+            height: 0,
+            stride: 0,
+            format: format.code(),
+            held: 0,
+        }
+    } else {
+        let side = |v: i64| u16::try_from(v).ok().filter(|&v| v > 0).map(u32::from);
+        let (Some(width), Some(height)) = (side(width), side(height)) else {
+            return IS_ERR_BAD_SIZE;
+        };
+        let Ok(stride) = usize::try_from(stride) else {
+            return IS_ERR_BAD_STRIDE;
+        };
+        let f = IsFrame {
+            data,
+            len,
+            width,
+            height,
+            stride,
+            format: format.code(),
+            held: 0,
+        };
+        // SAFETY: per the contract above.
+        let status = unsafe { frame_check(&f, &mut *out) };
+        if status != IS_OK {
+            return status;
+        }
+        f
+    };
+    // SAFETY: per the contract above.
+    unsafe { *frame = candidate };
+    IS_OK
+}
+
+/// The short name of pixel format `code` (`"rgb565"`, `"?"` for an unknown
+/// code), as `len` bytes at the returned pointer, not NUL-terminated.
+///
+/// # Safety
+/// `len` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn is_format_name(code: u8, len: *mut usize) -> *const u8 {
+    let name = PixelFormat::from_code(code).map_or("?", PixelFormat::name);
+    // SAFETY: per the contract above.
+    unsafe { *len = name.len() };
+    name.as_ptr()
 }
 
 /// Encodes `frame` into the caller's buffer `dst` of `cap` bytes. JPEG input
@@ -693,5 +767,74 @@ mod tests {
         assert_eq!(engine(IS_ENGINE_AUTO), Some(Engine::default()));
         assert_eq!(engine(IS_ENGINE_JPEG_ENCODER), Some(Engine::Generic));
         assert_eq!(engine(IS_ENGINE_FAST), Some(Engine::Fast));
+    }
+
+    fn from_parts(px: &[u8], w: i64, h: i64, format: i64, stride: i64) -> (i32, IsFrame) {
+        let mut f = IsFrame::raw(&[], 1, 1, PixelFormat::Grayscale.code());
+        let mut out = IsOutcome::default();
+        let st = unsafe {
+            is_frame_from_parts(
+                &mut f,
+                px.as_ptr(),
+                px.len(),
+                w,
+                h,
+                format,
+                stride,
+                &mut out,
+            )
+        };
+        (st, f)
+    }
+
+    #[test]
+    fn frames_from_parts_are_checked_in_rust_only() {
+        let px = [0u8; 64];
+        let (st, f) = from_parts(&px, 4, 2, PixelFormat::Rgb888.code().into(), 0);
+        assert_eq!(st, IS_OK);
+        assert_eq!(
+            (f.width, f.height, f.stride, f.format, f.len),
+            (4, 2, 0, PixelFormat::Rgb888.code(), 64)
+        );
+        let gray = IsFrame::raw(&[], 1, 1, PixelFormat::Grayscale.code());
+        for (w, h, format, stride, want) in [
+            (4, 2, 0, 0, IS_ERR_BAD_FORMAT),
+            (4, 2, -1, 0, IS_ERR_BAD_FORMAT),
+            (
+                4,
+                2,
+                256 + i64::from(PixelFormat::Rgb888.code()),
+                0,
+                IS_ERR_BAD_FORMAT,
+            ),
+            (0, 2, 1, 0, IS_ERR_BAD_SIZE),
+            (-4, 2, 1, 0, IS_ERR_BAD_SIZE),
+            (4, 65536, 1, 0, IS_ERR_BAD_SIZE),
+            (4, 2, 1, -1, IS_ERR_BAD_STRIDE),
+            (4, 2, 4, 5, IS_ERR_BAD_STRIDE),
+            (8, 8, 4, 0, IS_ERR_FRAME_TOO_SMALL),
+        ] {
+            let (st, f) = from_parts(&px, w, h, format, stride);
+            assert_eq!(st, want, "{w}x{h} format {format} stride {stride}");
+            // A failed call leaves the frame as it was.
+            assert_eq!(
+                (f.width, f.height, f.format, f.len),
+                (gray.width, gray.height, gray.format, gray.len)
+            );
+        }
+        // JPEG: the shape comes from the SOF later, whatever was passed.
+        let (st, f) = from_parts(&px, -1, 0, PixelFormat::Jpeg.code().into(), -7);
+        assert_eq!(st, IS_OK);
+        assert_eq!(
+            (f.width, f.height, f.stride, f.format),
+            (0, 0, 0, PixelFormat::Jpeg.code())
+        );
+        let mut n = 0;
+        let name = unsafe {
+            core::slice::from_raw_parts(is_format_name(PixelFormat::Nv12.code(), &mut n), n)
+        };
+        assert_eq!(name, b"nv12");
+        let name = unsafe { core::slice::from_raw_parts(is_format_name(0, &mut n), n) };
+        assert_eq!(name, b"?");
     }
 }

@@ -505,7 +505,7 @@ fn chunk_in_place(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use img_stream_core::chunk::{parse_message, ChunkRepr};
+    use img_stream_core::chunk::{parse_message, ChunkHeaderRepr};
 
     /// Publishing copies each message out before the next header is written:
     /// the copies must reassemble to the original frame message.
@@ -544,6 +544,6 @@ mod tests {
         let mut buf = vec![0u8; FRAME_AT + 100];
         let r = chunk_in_place(&mut buf, FRAME_AT, &cut, 0, 0, 0);
         assert_eq!(r.start, FRAME_AT - chunk::HEADER_LEN);
-        assert!(ChunkRepr::parse(&buf[r]).is_ok());
+        assert!(ChunkHeaderRepr::parse(&buf[r]).is_ok());
     }
 }

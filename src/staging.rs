@@ -5,7 +5,7 @@
 use core::ops::Range;
 
 use img_stream_core::crc32::crc32;
-use img_stream_core::framing::{FrameRepr, HEADER_LEN};
+use img_stream_core::framing::{FrameHeaderRepr, HEADER_LEN};
 use img_stream_core::pixel::PixelFormat;
 
 use img_stream_core::jpeg;
@@ -86,8 +86,8 @@ pub(crate) fn header_repr(
     width: u16,
     height: u16,
     jpeg: &[u8],
-) -> FrameRepr {
-    FrameRepr {
+) -> FrameHeaderRepr {
+    FrameHeaderRepr {
         flags: 0,
         seq: fields.seq,
         timestamp_us: fields.timestamp_us,

@@ -216,7 +216,7 @@ pub unsafe extern "C" fn is_tcp_sender_stats(s: *const IsTcpSender, stats: *mut 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use img_stream_core::framing::FrameRepr;
+    use img_stream_core::framing::FrameHeaderRepr;
     use img_stream_core::pixel::PixelFormat;
 
     /// A non-blocking stream with room for `room` bytes until drained.
@@ -314,7 +314,7 @@ mod tests {
         // Two whole frames, back to back, each with a valid header and CRC.
         let mut rest = &pipe.out[..];
         for seq in [5, 6] {
-            let h = FrameRepr::parse(rest).expect("header");
+            let h = FrameHeaderRepr::parse(rest).expect("header");
             assert_eq!(h.seq, seq);
             let end = HEADER_LEN + h.payload_len as usize;
             let jpeg = &rest[HEADER_LEN..end];

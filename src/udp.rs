@@ -454,7 +454,7 @@ mod tests {
         assert_eq!(out.len, got.len());
         let msg = reassemble(&got, 200);
         assert_eq!(msg.len(), out.needed);
-        let h = framing::FrameRepr::parse(&msg).unwrap();
+        let h = framing::FrameHeaderRepr::parse(&msg).unwrap();
         assert_eq!(
             (h.width, h.height, h.seq, h.timestamp_us),
             (64, 48, 77, 123)

@@ -60,48 +60,12 @@ static mp_int_t from_imlib(mp_uint_t pixfmt) {
     return 0;
 }
 
-static const char *const format_names[] = {
-    "?", "GRAYSCALE", "RGB565", "RGB565_SWAPPED", "RGB888", "BGR888",
-    "RGBP888", "YUV422", "NV12", "JPEG",
-};
-
-static void check_format(mp_int_t format) {
-    if (format < IS_FMT_GRAYSCALE || format > IS_FMT_JPEG) {
-        mp_raise_msg_varg(&mp_type_ValueError,
-            MP_ERROR_TEXT("unknown pixel format %d"), (int)format);
-    }
-}
-
-// Fills `f` for raw pixels, validating the shape against the buffer.
+// Fills `f` from an object's parts; Rust checks every one of them (format
+// code, size, stride, the shape against the buffer) and raises nothing.
 static void raw_frame(IsFrame *f, const mp_buffer_info_t *bi, mp_int_t w, mp_int_t h,
     mp_int_t format, mp_int_t stride) {
-    check_format(format);
-    f->held = 0;
-    if (format == IS_FMT_JPEG) {
-        // Dimensions come from the JPEG's own SOF marker.
-        f->data = bi->buf;
-        f->len = bi->len;
-        f->width = 0;
-        f->height = 0;
-        f->stride = 0;
-        f->format = IS_FMT_JPEG;
-        return;
-    }
-    if (w <= 0 || h <= 0 || w > 65535 || h > 65535) {
-        mp_raise_msg_varg(&mp_type_ValueError,
-            MP_ERROR_TEXT("bad size %dx%d: width and height must be 1..65535"), (int)w, (int)h);
-    }
-    if (stride < 0) {
-        mp_raise_ValueError(MP_ERROR_TEXT("stride must be >= 0"));
-    }
-    f->data = bi->buf;
-    f->len = bi->len;
-    f->width = (uint32_t)w;
-    f->height = (uint32_t)h;
-    f->stride = (size_t)stride;
-    f->format = (uint8_t)format;
     IsOutcome out = {0};
-    int32_t st = is_frame_check(f, &out);
+    int32_t st = is_frame_from_parts(f, bi->buf, bi->len, w, h, format, stride, &out);
     if (st != IS_OK) {
         is_raise_status(st, &out);
     }
@@ -166,8 +130,10 @@ static void frame_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
 static void frame_print(const mp_print_t *print, mp_obj_t self_in, mp_print_kind_t kind) {
     (void)kind;
     is_frame_obj_t *self = MP_OBJ_TO_PTR(self_in);
-    mp_printf(print, "<Frame %ux%u %s>", (unsigned)self->width, (unsigned)self->height,
-        format_names[self->format]);
+    size_t n;
+    const uint8_t *name = is_format_name(self->format, &n);
+    mp_printf(print, "<Frame %ux%u %.*s>", (unsigned)self->width, (unsigned)self->height,
+        (int)n, (const char *)name);
 }
 
 static mp_int_t frame_get_buffer(mp_obj_t self_in, mp_buffer_info_t *bufinfo, mp_uint_t flags) {
@@ -267,7 +233,7 @@ mp_obj_t is_source_get(mp_obj_t img, IsFrame *out) {
             mp_raise_TypeError(MP_ERROR_TEXT(
                 "bytes must be a JPEG (start with FF D8); wrap raw pixels in img_stream.Frame"));
         }
-        raw_frame(out, &bi, 0, 0, IS_FMT_JPEG, 0);
+        raw_frame(out, &bi, 0, 0, IS_FMT_JPEG, 0); // dimensions: the JPEG's SOF
         return img;
     }
     // CanMV-style image: width(), height(), format() and the buffer protocol.
@@ -280,12 +246,10 @@ mp_obj_t is_source_get(mp_obj_t img, IsFrame *out) {
     mp_int_t w = call_int_method(img, MP_QSTR_width);
     mp_int_t h = call_int_method(img, MP_QSTR_height);
     mp_int_t fmt = call_int_method(img, MP_QSTR_format);
-    if (fmt > IS_FMT_JPEG || fmt < 0) {
-        // CanMV's image.format() values; unknown ones stay as they are so
-        // that check_format() names them.
-        mp_int_t mapped = from_imlib((mp_uint_t)fmt);
-        fmt = mapped ? mapped : fmt;
-    }
+    // CanMV's image.format() words, beside img_stream's own codes (no imlib
+    // word is a small number); anything else goes to Rust, which refuses it.
+    mp_int_t mapped = from_imlib((mp_uint_t)fmt);
+    fmt = mapped ? mapped : fmt;
     mp_obj_t owner = img;
     if (!mp_get_buffer(img, &bi, MP_BUFFER_READ)) {
         // Python classes cannot offer the buffer protocol; CanMV images and

@@ -21,7 +21,7 @@
 // Height must be even for this format.
 #define IS_ERR_ODD_HEIGHT 3
 
-// Stride smaller than a row.
+// Stride negative, or smaller than a row.
 #define IS_ERR_BAD_STRIDE 4
 
 // The pixel buffer is smaller than the frame (`needed` says how large).
@@ -488,13 +488,31 @@ extern "C" {
 // `options` points to a valid `IsEncodeOptions`.
 int32_t is_options_check(const struct IsEncodeOptions *options);
 
-// Checks a frame's shape against its buffer; `out.needed` is the byte count
-// it requires.
+// Fills `frame` from the parts the shim read off a Python object, as the
+// shim read them (machine integers, unchecked): the format code, a width
+// and height of 1..=65535 and a stride of 0 or more are checked here, then
+// the shape against the buffer. JPEG input
+// (`IS_FMT_JPEG`) ignores width, height and stride; its SOF is read when
+// it is used. On failure `frame` is left as it was.
 //
 // # Safety
-// `frame` points to a valid `IsFrame` whose `data` has `len` readable bytes;
-// `out` is writable.
-int32_t is_frame_check(const struct IsFrame *frame, struct IsOutcome *out);
+// `frame` and `out` are writable; `data` has `len` readable bytes for as
+// long as `frame` is used.
+int32_t is_frame_from_parts(struct IsFrame *frame,
+                            const uint8_t *data,
+                            size_t len,
+                            int64_t width,
+                            int64_t height,
+                            int64_t format,
+                            int64_t stride,
+                            struct IsOutcome *out);
+
+// The short name of pixel format `code` (`"rgb565"`, `"?"` for an unknown
+// code), as `len` bytes at the returned pointer, not NUL-terminated.
+//
+// # Safety
+// `len` is writable.
+const uint8_t *is_format_name(uint8_t code, size_t *len);
 
 // Encodes `frame` into the caller's buffer `dst` of `cap` bytes. JPEG input
 // is copied unchanged. On `IS_ERR_OUTPUT_TOO_SMALL`, `out.needed` is the

@@ -17,7 +17,7 @@ NORETURN void is_raise_status(int32_t status, const IsOutcome *out) {
         case IS_ERR_ODD_HEIGHT:
             mp_raise_ValueError(MP_ERROR_TEXT("height must be even for this pixel format"));
         case IS_ERR_BAD_STRIDE:
-            mp_raise_ValueError(MP_ERROR_TEXT("stride is smaller than one row of pixels"));
+            mp_raise_ValueError(MP_ERROR_TEXT("stride must be 0 (packed) or at least one row of pixels"));
         case IS_ERR_FRAME_TOO_SMALL:
             mp_raise_msg_varg(&mp_type_ValueError,
                 MP_ERROR_TEXT("buffer too small for the frame: need %u bytes"), (unsigned)out->needed);

@@ -10,11 +10,11 @@
 //! reassembly the frame is checked like any other (both CRCs).
 //!
 //! As in [`framing`](crate::framing): [`ChunkHeader`] is the zero-copy view,
-//! [`ChunkRepr`] the parsed values. [`plan`] computes how a sender cuts a
+//! [`ChunkHeaderRepr`] the parsed values. [`plan`] computes how a sender cuts a
 //! frame for a given message size limit.
 //!
 //! ```
-//! use img_stream_core::chunk::{plan, ChunkRepr, HEADER_LEN};
+//! use img_stream_core::chunk::{plan, ChunkHeaderRepr, HEADER_LEN};
 //!
 //! // A 1000-byte frame message, 300-byte messages: 268 data bytes each.
 //! let plan = plan(1000, 300).unwrap();
@@ -25,7 +25,7 @@
 //! let repr = plan.repr(&plan.iter().nth(3).unwrap(), 17, 0);
 //! let mut header = [0u8; HEADER_LEN];
 //! repr.emit(&mut header);
-//! assert_eq!(ChunkRepr::parse(&header), Ok(repr));
+//! assert_eq!(ChunkHeaderRepr::parse(&header), Ok(repr));
 //! ```
 
 use crate::wire::{self, Checked};
@@ -138,7 +138,7 @@ impl<T: AsRef<[u8]>> ChunkHeader<T> {
 
 /// A v1 chunk header as plain values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct ChunkRepr {
+pub struct ChunkHeaderRepr {
     /// Flag bits; 0 in v1, receivers ignore bits they do not know.
     pub flags: u16,
     /// The frame's sequence number.
@@ -155,11 +155,11 @@ pub struct ChunkRepr {
     pub total: u32,
 }
 
-impl ChunkRepr {
+impl ChunkHeaderRepr {
     /// Parses and validates the chunk header at the start of `bytes`:
     /// length, magic, header length, header CRC, version, then
     /// `index < count`. The data is not looked at; see [`parse_message`].
-    pub fn parse(bytes: &[u8]) -> Result<ChunkRepr> {
+    pub fn parse(bytes: &[u8]) -> Result<ChunkHeaderRepr> {
         if let Checked::OtherVersion {
             version,
             header_len,
@@ -174,7 +174,7 @@ impl ChunkRepr {
         if header.index() >= header.count() {
             return Err(Error::BadIndex);
         }
-        Ok(ChunkRepr {
+        Ok(ChunkHeaderRepr {
             flags: header.flags(),
             seq: header.seq(),
             camera_id: header.camera_id(),
@@ -220,8 +220,8 @@ impl ChunkRepr {
 /// bookkeeping is bounded by bytes that can arrive).
 ///
 /// Returns the header and the chunk's data.
-pub fn parse_message(message: &[u8], max_total: u32) -> Result<(ChunkRepr, &[u8])> {
-    let repr = ChunkRepr::parse(message)?;
+pub fn parse_message(message: &[u8], max_total: u32) -> Result<(ChunkHeaderRepr, &[u8])> {
+    let repr = ChunkHeaderRepr::parse(message)?;
     let data = &message[HEADER_LEN..];
     if data.is_empty() {
         return Err(Error::NoData);
@@ -318,8 +318,8 @@ impl ChunkPlan {
     }
 
     /// The header for `chunk` of frame `seq` from camera `camera_id`.
-    pub fn repr(&self, chunk: &PlannedChunk, seq: u32, camera_id: u16) -> ChunkRepr {
-        ChunkRepr {
+    pub fn repr(&self, chunk: &PlannedChunk, seq: u32, camera_id: u16) -> ChunkHeaderRepr {
+        ChunkHeaderRepr {
             flags: 0,
             seq,
             camera_id,
@@ -411,7 +411,7 @@ mod tests {
 
     const HEADER_CRC: u32 = 0xBC4A_8B16;
 
-    const REPR: ChunkRepr = ChunkRepr {
+    const REPR: ChunkHeaderRepr = ChunkHeaderRepr {
         flags: 0,
         seq: 0x0102_0304,
         camera_id: 7,
@@ -466,7 +466,7 @@ mod tests {
 
     #[test]
     fn parse_and_emit_golden() {
-        assert_eq!(ChunkRepr::parse(&golden()), Ok(REPR));
+        assert_eq!(ChunkHeaderRepr::parse(&golden()), Ok(REPR));
         let mut out = [0xEEu8; 36];
         REPR.emit(&mut out);
         assert_eq!(out[..32], golden());
@@ -477,32 +477,36 @@ mod tests {
     fn parse_rejects() {
         let g = golden();
         for len in 0..32 {
-            assert_eq!(ChunkRepr::parse(&g[..len]), Err(Error::Truncated));
+            assert_eq!(ChunkHeaderRepr::parse(&g[..len]), Err(Error::Truncated));
         }
         let mut b = g;
         b[0] = b'i';
-        assert_eq!(ChunkRepr::parse(&b), Err(Error::BadMagic));
+        assert_eq!(ChunkHeaderRepr::parse(&b), Err(Error::BadMagic));
         let mut b = g;
         b[5] = 31;
-        assert_eq!(ChunkRepr::parse(&b), Err(Error::BadHeaderLen));
+        assert_eq!(ChunkHeaderRepr::parse(&b), Err(Error::BadHeaderLen));
         for i in 4..32 {
             if i == 5 {
                 continue;
             }
             let mut b = g;
             b[i] ^= 1;
-            assert_eq!(ChunkRepr::parse(&b), Err(Error::BadHeaderCrc), "byte {i}");
+            assert_eq!(
+                ChunkHeaderRepr::parse(&b),
+                Err(Error::BadHeaderCrc),
+                "byte {i}"
+            );
         }
         let mut b = g;
         let mut h = ChunkHeader::new_unchecked(&mut b[..]);
         h.set_index(5);
         h.fill_header_crc();
-        assert_eq!(ChunkRepr::parse(&b), Err(Error::BadIndex));
+        assert_eq!(ChunkHeaderRepr::parse(&b), Err(Error::BadIndex));
         let mut h = ChunkHeader::new_unchecked(&mut b[..]);
         h.set_index(0);
         h.set_count(0);
         h.fill_header_crc();
-        assert_eq!(ChunkRepr::parse(&b), Err(Error::BadIndex));
+        assert_eq!(ChunkHeaderRepr::parse(&b), Err(Error::BadIndex));
 
         let mut long = [0u8; 40];
         long[..28].copy_from_slice(&g[..28]);
@@ -511,7 +515,7 @@ mod tests {
         h.set_header_len(40);
         h.fill_header_crc();
         assert_eq!(
-            ChunkRepr::parse(&long),
+            ChunkHeaderRepr::parse(&long),
             Err(Error::UnsupportedVersion {
                 version: 2,
                 header_len: 40
@@ -522,7 +526,7 @@ mod tests {
     #[test]
     fn parse_message_checks_data_against_total() {
         let mut msg = [0u8; 32 + 100];
-        let repr = ChunkRepr {
+        let repr = ChunkHeaderRepr {
             offset: 2220,
             ..REPR
         };
@@ -537,7 +541,7 @@ mod tests {
         repr.emit(&mut past);
         assert_eq!(parse_message(&past, 10_000), Err(Error::OutOfRange));
         let mut small = msg;
-        ChunkRepr {
+        ChunkHeaderRepr {
             total: 39,
             offset: 0,
             ..REPR
@@ -546,7 +550,7 @@ mod tests {
         assert_eq!(parse_message(&small, 10_000), Err(Error::BadTotal));
         // More chunks than bytes: no sender cuts a frame that way.
         let mut many = [0u8; 32 + 1];
-        ChunkRepr {
+        ChunkHeaderRepr {
             count: 65_535,
             index: 0,
             offset: 0,
@@ -555,7 +559,7 @@ mod tests {
         }
         .emit(&mut many);
         assert_eq!(parse_message(&many, 10_000), Err(Error::BadIndex));
-        ChunkRepr {
+        ChunkHeaderRepr {
             count: 41,
             index: 0,
             offset: 0,
@@ -590,7 +594,7 @@ mod tests {
             .run(
                 &strategy,
                 |((seq, cam, index, count), (offset, total, data_len), flip)| {
-                    let repr = ChunkRepr {
+                    let repr = ChunkHeaderRepr {
                         flags: 0,
                         seq,
                         camera_id: cam,

@@ -11,19 +11,19 @@
 //! - [`FrameHeader`] is a zero-copy view over a buffer: getters need only
 //!   `AsRef<[u8]>`, setters `AsMut<[u8]>`. Once [`FrameHeader::new_checked`]
 //!   has passed, no accessor panics.
-//! - [`FrameRepr`] is the parsed, validated header as plain values, with
-//!   [`FrameRepr::parse`] and [`FrameRepr::emit`].
+//! - [`FrameHeaderRepr`] is the parsed, validated header as plain values, with
+//!   [`FrameHeaderRepr::parse`] and [`FrameHeaderRepr::emit`].
 //!
 //! [`decide`] applies the receiver rules (resynchronisation, unknown
 //! versions, size limit) to the front of a receive buffer without doing any
 //! I/O or allocation, so every receiver makes the same decisions.
 //!
 //! ```
-//! use img_stream_core::framing::{FrameRepr, HEADER_LEN};
+//! use img_stream_core::framing::{FrameHeaderRepr, HEADER_LEN};
 //! use img_stream_core::crc32::crc32;
 //!
 //! let payload = [0xFF, 0xD8, 0xFF, 0xD9];
-//! let repr = FrameRepr {
+//! let repr = FrameHeaderRepr {
 //!     flags: 0,
 //!     seq: 7,
 //!     timestamp_us: 1_000_000,
@@ -36,7 +36,7 @@
 //! };
 //! let mut header = [0u8; HEADER_LEN];
 //! repr.emit(&mut header);
-//! assert_eq!(FrameRepr::parse(&header), Ok(repr));
+//! assert_eq!(FrameHeaderRepr::parse(&header), Ok(repr));
 //! assert_eq!(repr.check_payload(&payload), Ok(()));
 //! ```
 
@@ -138,7 +138,7 @@ wire::field_accessors! { FrameHeader;
 
 /// A v1 frame header as plain values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct FrameRepr {
+pub struct FrameHeaderRepr {
     /// Flag bits; 0 in v1, and receivers ignore bits they do not know.
     pub flags: u16,
     /// Frame sequence number (per sender, wraps).
@@ -159,14 +159,14 @@ pub struct FrameRepr {
     pub payload_crc: u32,
 }
 
-impl FrameRepr {
+impl FrameHeaderRepr {
     /// Parses and validates the header at the start of `bytes`.
     ///
     /// Checks, in the order a receiver needs them: length, magic, header
     /// length, header CRC, version. A header of another version whose CRC
     /// matches yields [`Error::UnsupportedVersion`] with what is needed to
     /// skip the frame. The payload is not looked at.
-    pub fn parse(bytes: &[u8]) -> Result<FrameRepr> {
+    pub fn parse(bytes: &[u8]) -> Result<FrameHeaderRepr> {
         let checked = wire::parse_prefix(bytes, MAGIC, VERSION, HEADER_LEN)?;
         let header = FrameHeader::new_unchecked(bytes);
         if let Checked::OtherVersion {
@@ -182,7 +182,7 @@ impl FrameRepr {
                 payload_len: header.payload_len(),
             });
         }
-        Ok(FrameRepr {
+        Ok(FrameHeaderRepr {
             flags: header.flags(),
             seq: header.seq(),
             timestamp_us: header.timestamp_us(),
@@ -205,8 +205,8 @@ impl FrameRepr {
         height: u16,
         camera_id: u16,
         jpeg: &[u8],
-    ) -> FrameRepr {
-        FrameRepr {
+    ) -> FrameHeaderRepr {
+        FrameHeaderRepr {
             flags: 0,
             seq,
             timestamp_us,
@@ -274,8 +274,8 @@ impl FrameRepr {
 pub fn parse_message(
     message: &[u8],
     max_payload: u32,
-) -> core::result::Result<(FrameRepr, &[u8]), MessageError> {
-    let repr = FrameRepr::parse(message).map_err(|e| match e {
+) -> core::result::Result<(FrameHeaderRepr, &[u8]), MessageError> {
+    let repr = FrameHeaderRepr::parse(message).map_err(|e| match e {
         Error::UnsupportedVersion { version, .. } => MessageError::Unsupported(version),
         e => MessageError::BadHeader(e),
     })?;
@@ -348,11 +348,11 @@ pub enum Decision {
         /// Why; receivers count bad headers and oversize frames.
         reason: Discard,
     },
-    /// A valid v1 header: the next [`FrameRepr::frame_len`] bytes are the
+    /// A valid v1 header: the next [`FrameHeaderRepr::frame_len`] bytes are the
     /// frame. Read the payload after the header, check it with
-    /// [`FrameRepr::check_payload`] (a mismatch is a CRC error: drop the
+    /// [`FrameHeaderRepr::check_payload`] (a mismatch is a CRC error: drop the
     /// frame, keep going after it), then drop the whole frame.
-    Frame(FrameRepr),
+    Frame(FrameHeaderRepr),
     /// A trustworthy header of another version: skip `len` bytes (possibly
     /// more than are buffered: keep reading and dropping) and carry on.
     Skip {
@@ -411,7 +411,7 @@ pub fn decide(buf: &[u8], max_payload: u32) -> Decision {
     if buf.len() < header_len {
         return Decision::NeedMore(header_len);
     }
-    match FrameRepr::parse(buf) {
+    match FrameHeaderRepr::parse(buf) {
         Ok(repr) if repr.payload_len > max_payload => Decision::Discard {
             len: 1,
             reason: Discard::Oversize {
@@ -457,7 +457,7 @@ mod tests {
 
     static PAYLOAD: [u8; 4] = [0xFF, 0xD8, 0xFF, 0xD9];
 
-    const REPR: FrameRepr = FrameRepr {
+    const REPR: FrameHeaderRepr = FrameHeaderRepr {
         flags: 0,
         seq: 0x1234_5678,
         timestamp_us: 0x1122_3344_5566_7788,
@@ -512,7 +512,7 @@ mod tests {
 
     #[test]
     fn parse_and_emit_golden() {
-        assert_eq!(FrameRepr::parse(&HEADER_BYTES), Ok(REPR));
+        assert_eq!(FrameHeaderRepr::parse(&HEADER_BYTES), Ok(REPR));
         let mut out = [0xEEu8; 44];
         REPR.emit(&mut out);
         assert_eq!(out[..40], HEADER_BYTES);
@@ -531,17 +531,17 @@ mod tests {
     fn parse_rejects_in_order() {
         for len in 0..40 {
             assert_eq!(
-                FrameRepr::parse(&HEADER_BYTES[..len]),
+                FrameHeaderRepr::parse(&HEADER_BYTES[..len]),
                 Err(Error::Truncated)
             );
         }
         let mut b = HEADER_BYTES;
         b[3] = b'T';
-        assert_eq!(FrameRepr::parse(&b), Err(Error::BadMagic));
+        assert_eq!(FrameHeaderRepr::parse(&b), Err(Error::BadMagic));
 
         let mut b = HEADER_BYTES;
         b[5] = 39;
-        assert_eq!(FrameRepr::parse(&b), Err(Error::BadHeaderLen));
+        assert_eq!(FrameHeaderRepr::parse(&b), Err(Error::BadHeaderLen));
         assert_eq!(
             FrameHeader::new_checked(&b[..]).err(),
             Some(Error::BadHeaderLen)
@@ -558,7 +558,7 @@ mod tests {
             } else {
                 Error::BadHeaderCrc
             };
-            assert_eq!(FrameRepr::parse(&b), Err(want), "byte {i}");
+            assert_eq!(FrameHeaderRepr::parse(&b), Err(want), "byte {i}");
         }
     }
 
@@ -571,14 +571,14 @@ mod tests {
         h.set_header_len(48);
         h.fill_header_crc();
         assert_eq!(
-            FrameRepr::parse(&b),
+            FrameHeaderRepr::parse(&b),
             Err(Error::UnsupportedVersion {
                 version: 2,
                 header_len: 48,
                 payload_len: 4
             })
         );
-        assert_eq!(FrameRepr::parse(&b[..47]), Err(Error::Truncated));
+        assert_eq!(FrameHeaderRepr::parse(&b[..47]), Err(Error::Truncated));
         assert_eq!(
             decide(&b, DEFAULT_MAX_PAYLOAD),
             Decision::Skip {
@@ -589,7 +589,7 @@ mod tests {
         // A v1 header must be exactly 40 bytes long.
         b[4] = 1;
         FrameHeader::new_unchecked(&mut b[..]).fill_header_crc();
-        assert_eq!(FrameRepr::parse(&b), Err(Error::BadHeaderLen));
+        assert_eq!(FrameHeaderRepr::parse(&b), Err(Error::BadHeaderLen));
     }
 
     #[test]
@@ -721,7 +721,7 @@ mod tests {
                         _ => None,
                     };
                     if let Some(at) = header_at.filter(|at| at + HEADER_LEN <= buf.len()) {
-                        let repr = FrameRepr {
+                        let repr = FrameHeaderRepr {
                             seq,
                             timestamp_us: ts,
                             camera_id: cam,
@@ -746,7 +746,7 @@ mod tests {
                         Decision::Frame(repr) => {
                             frames.set(frames.get() + 1);
                             prop_assert!(repr.payload_len <= max);
-                            prop_assert_eq!(FrameRepr::parse(&buf), Ok(repr));
+                            prop_assert_eq!(FrameHeaderRepr::parse(&buf), Ok(repr));
                         }
                     }
                     Ok(())

@@ -15,9 +15,9 @@
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 
-use img_stream_core::chunk::{self, ChunkHeader, ChunkRepr};
+use img_stream_core::chunk::{self, ChunkHeader, ChunkHeaderRepr};
 use img_stream_core::framing::{
-    self, Decision, Discard, FrameHeader, FrameRepr, DEFAULT_MAX_PAYLOAD, HEADER_LEN,
+    self, Decision, Discard, FrameHeader, FrameHeaderRepr, DEFAULT_MAX_PAYLOAD, HEADER_LEN,
 };
 use serde_json::{json, Map, Value};
 
@@ -72,14 +72,22 @@ fn tiny_jpeg() -> Vec<u8> {
     out
 }
 
-fn repr(seq: u32, ts: u64, w: u16, h: u16, format: u8, cam: u16, payload: &[u8]) -> FrameRepr {
-    FrameRepr {
+fn repr(
+    seq: u32,
+    ts: u64,
+    w: u16,
+    h: u16,
+    format: u8,
+    cam: u16,
+    payload: &[u8],
+) -> FrameHeaderRepr {
+    FrameHeaderRepr {
         format,
-        ..FrameRepr::jpeg(seq, ts, w, h, cam, payload)
+        ..FrameHeaderRepr::jpeg(seq, ts, w, h, cam, payload)
     }
 }
 
-fn frame_bytes(r: &FrameRepr, payload: &[u8]) -> Vec<u8> {
+fn frame_bytes(r: &FrameHeaderRepr, payload: &[u8]) -> Vec<u8> {
     let mut v = vec![0u8; HEADER_LEN];
     r.emit(&mut v);
     v.extend_from_slice(payload);
@@ -87,7 +95,12 @@ fn frame_bytes(r: &FrameRepr, payload: &[u8]) -> Vec<u8> {
 }
 
 /// A header of another version, `header_len` long, with a valid CRC.
-fn other_version_frame(version: u8, header_len: u8, r: &FrameRepr, payload: &[u8]) -> Vec<u8> {
+fn other_version_frame(
+    version: u8,
+    header_len: u8,
+    r: &FrameHeaderRepr,
+    payload: &[u8],
+) -> Vec<u8> {
     let mut v = vec![0u8; header_len as usize];
     r.emit(&mut v[..HEADER_LEN]);
     v[HEADER_LEN - 4..].fill(0xAB);
@@ -99,7 +112,7 @@ fn other_version_frame(version: u8, header_len: u8, r: &FrameRepr, payload: &[u8
     v
 }
 
-fn frame_json(r: &FrameRepr) -> Map<String, Value> {
+fn frame_json(r: &FrameHeaderRepr) -> Map<String, Value> {
     let v = json!({
         "seq": r.seq,
         "timestamp_us": r.timestamp_us,
@@ -132,7 +145,7 @@ struct StreamBuilder {
 }
 
 impl StreamBuilder {
-    fn good(&mut self, r: &FrameRepr, payload: &[u8]) {
+    fn good(&mut self, r: &FrameHeaderRepr, payload: &[u8]) {
         let mut m = frame_json(r);
         m.insert("offset".into(), json!(self.bin.len()));
         self.frames.push(Value::Object(m));
@@ -246,7 +259,7 @@ fn chunk_vector(
     description: &str,
     max_pending: usize,
     b: ChunkBuilder,
-    frames: &[(&str, FrameRepr)],
+    frames: &[(&str, FrameHeaderRepr)],
     c: ChunkCounts,
 ) -> Vector {
     let mut bin = Vec::new();
@@ -478,7 +491,7 @@ fn generate() -> Vec<Vector> {
     ));
 
     let mut b = StreamBuilder::default();
-    let huge = FrameRepr {
+    let huge = FrameHeaderRepr {
         payload_len: DEFAULT_MAX_PAYLOAD + 1,
         ..repr(1, 10, 8000, 8000, 9, 0, &[])
     };
@@ -598,7 +611,7 @@ fn generate() -> Vec<Vector> {
         .map(|k| (all.iter().rposition(|(f, _, _)| *f == k).unwrap(), k))
         .collect();
     last_at.sort();
-    let expected: Vec<(&str, FrameRepr)> = last_at
+    let expected: Vec<(&str, FrameHeaderRepr)> = last_at
         .iter()
         .map(|&(_, k)| (specs[k].0, reprs[k]))
         .collect();
@@ -762,7 +775,7 @@ fn generate() -> Vec<Vector> {
     let r = repr(60, 60, 32, 24, 9, 0, &p);
     let whole = frame_bytes(&r, &p);
     let good_msg = chunks_of(&whole, 60, 0, 1000).remove(0);
-    let hdr = ChunkRepr::parse(&good_msg).unwrap();
+    let hdr = ChunkHeaderRepr::parse(&good_msg).unwrap();
     b.push("a", rng.bytes(80));
     let mut m = good_msg.clone();
     m[30] ^= 0xFF;
@@ -772,14 +785,14 @@ fn generate() -> Vec<Vector> {
     b.push("a", m);
     b.push("a", good_msg[..10].to_vec());
     for bad in [
-        ChunkRepr { index: 1, ..hdr },
-        ChunkRepr { offset: 1, ..hdr },
-        ChunkRepr {
+        ChunkHeaderRepr { index: 1, ..hdr },
+        ChunkHeaderRepr { offset: 1, ..hdr },
+        ChunkHeaderRepr {
             total: 39,
             offset: 0,
             ..hdr
         },
-        ChunkRepr {
+        ChunkHeaderRepr {
             total: DEFAULT_MAX_PAYLOAD + HEADER_LEN as u32 + 1,
             ..hdr
         },
@@ -853,7 +866,7 @@ fn generate() -> Vec<Vector> {
     let mut b = ChunkBuilder::default();
     for seq in 0..3u32 {
         let mut m = vec![0u8; chunk::HEADER_LEN + 1];
-        ChunkRepr {
+        ChunkHeaderRepr {
             flags: 0,
             seq,
             camera_id: 0,
@@ -1010,7 +1023,7 @@ fn parts_count(payload: usize, max_message: usize) -> usize {
 
 #[derive(Debug, Default, Clone, PartialEq)]
 struct StreamResult {
-    frames: Vec<(usize, FrameRepr)>,
+    frames: Vec<(usize, FrameHeaderRepr)>,
     crc_errors: u64,
     bad_headers: u64,
     unsupported: u64,
@@ -1079,7 +1092,7 @@ fn decode_stream(input: &[u8], piece: usize, max_payload: u32) -> StreamResult {
 
 #[derive(Debug, Default, Clone, PartialEq)]
 struct ChunkResult {
-    frames: Vec<(String, FrameRepr)>,
+    frames: Vec<(String, FrameHeaderRepr)>,
     counts: HashMap<&'static str, u64>,
 }
 
@@ -1123,7 +1136,7 @@ fn decode_chunks(
     for (n, (source, msg)) in messages.iter().enumerate() {
         if msg.starts_with(&framing::MAGIC) {
             // A whole frame in one message (PROTOCOL.md 3.3, whole frames).
-            let counter = match FrameRepr::parse(msg) {
+            let counter = match FrameHeaderRepr::parse(msg) {
                 Ok(f) if f.payload_len > max_payload => "garbage",
                 Ok(f) if f.frame_len() != msg.len() => "bad_headers",
                 Ok(f) if f.check_payload(&msg[HEADER_LEN..]).is_err() => "crc_errors",
@@ -1233,7 +1246,7 @@ fn decode_chunks(
             p.total,
             Some(p.buf[..HEADER_LEN].to_vec()),
         );
-        let counter = match FrameRepr::parse(&p.buf) {
+        let counter = match FrameHeaderRepr::parse(&p.buf) {
             Ok(f) if f.frame_len() != p.buf.len() => "bad_headers",
             // The chunks promised another frame.
             Ok(f) if (f.seq, f.camera_id) != (key.2, key.1) => "bad_headers",
@@ -1255,9 +1268,9 @@ fn decode_chunks(
 
 // ------------------------------------------------------------------ checks
 
-fn frame_from_json(v: &Value) -> FrameRepr {
+fn frame_from_json(v: &Value) -> FrameHeaderRepr {
     let g = |k: &str| v[k].as_u64().unwrap_or_else(|| panic!("field {k} in {v}"));
-    FrameRepr {
+    FrameHeaderRepr {
         flags: g("flags") as u16,
         seq: g("seq") as u32,
         timestamp_us: g("timestamp_us"),
@@ -1285,7 +1298,7 @@ fn check_vector(desc: &Value, bin: &[u8]) {
     let name = desc["name"].as_str().unwrap();
     let expected = &desc["expected"];
     match desc["kind"].as_str().unwrap() {
-        "header" => match FrameRepr::parse(bin) {
+        "header" => match FrameHeaderRepr::parse(bin) {
             Ok(r) => assert_eq!(r, frame_from_json(&expected["header"]), "{name}"),
             Err(e) => {
                 assert_eq!(error_name(e), expected["error"], "{name}");
@@ -1303,7 +1316,7 @@ fn check_vector(desc: &Value, bin: &[u8]) {
         },
         "stream" => {
             let max = desc["max_payload"].as_u64().unwrap() as u32;
-            let want_frames: Vec<(usize, FrameRepr)> = expected["frames"]
+            let want_frames: Vec<(usize, FrameHeaderRepr)> = expected["frames"]
                 .as_array()
                 .unwrap()
                 .iter()
@@ -1341,7 +1354,7 @@ fn check_vector(desc: &Value, bin: &[u8]) {
                 })
                 .collect();
             let got = decode_chunks(&msgs, max, max_pending);
-            let want: Vec<(String, FrameRepr)> = expected["frames"]
+            let want: Vec<(String, FrameHeaderRepr)> = expected["frames"]
                 .as_array()
                 .unwrap()
                 .iter()

@@ -162,7 +162,7 @@ mod tests {
     use crate::status::Stats;
     use img_stream_core::chunk;
     use img_stream_core::crc32::crc32;
-    use img_stream_core::framing::{FrameRepr, HEADER_LEN};
+    use img_stream_core::framing::{FrameHeaderRepr, HEADER_LEN};
     use std::sync::atomic::Ordering::Relaxed;
 
     fn output(dir: &std::path::Path, count: Option<u64>) -> Arc<Output> {
@@ -175,7 +175,7 @@ mod tests {
     }
 
     fn chunked(seq: u32, payload: &[u8]) -> Vec<Vec<u8>> {
-        let repr = FrameRepr {
+        let repr = FrameHeaderRepr {
             flags: 0,
             seq,
             timestamp_us: 5,

@@ -82,7 +82,7 @@ use std::hash::Hash;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use img_stream_core::chunk::{self, ChunkRepr};
+use img_stream_core::chunk::{self, ChunkHeaderRepr};
 use img_stream_core::framing::{self, MessageError};
 
 use crate::budget::{Budget, SourceMap};
@@ -645,7 +645,7 @@ impl<S: Hash + Eq + Clone> Reassembler<S> {
         }
     }
 
-    fn store_chunk(&mut self, key: &Key<S>, repr: &ChunkRepr, data: &[u8]) {
+    fn store_chunk(&mut self, key: &Key<S>, repr: &ChunkHeaderRepr, data: &[u8]) {
         let Some(p) = self.partials.get_mut(key) else {
             return;
         };
@@ -799,13 +799,13 @@ fn remember(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use img_stream_core::framing::FrameRepr;
+    use img_stream_core::framing::FrameHeaderRepr;
 
     fn frame_message(seq: u32, camera_id: u16, payload_len: usize) -> Vec<u8> {
         let payload: Vec<u8> = (0..payload_len)
             .map(|i| (i * 7 + seq as usize) as u8)
             .collect();
-        let repr = FrameRepr::jpeg(seq, 1000 + u64::from(seq), 32, 16, camera_id, &payload);
+        let repr = FrameHeaderRepr::jpeg(seq, 1000 + u64::from(seq), 32, 16, camera_id, &payload);
         let mut out = vec![0; framing::HEADER_LEN];
         repr.emit(&mut out);
         out.extend(payload);
@@ -828,7 +828,7 @@ mod tests {
     /// Chunk 0 of seq 1 with this count and total, carrying `len` bytes.
     fn first_chunk(count: u16, total: u32, len: usize) -> Vec<u8> {
         let mut m = vec![0; chunk::HEADER_LEN + len];
-        ChunkRepr {
+        ChunkHeaderRepr {
             flags: 0,
             seq: 1,
             camera_id: 0,
@@ -1044,7 +1044,7 @@ mod tests {
             max_total: 1000,
             ..Config::default()
         });
-        let repr = ChunkRepr {
+        let repr = ChunkHeaderRepr {
             flags: 0,
             seq: 1,
             camera_id: 0,
@@ -1171,9 +1171,9 @@ mod tests {
         // Same seq and size, another timestamp: what a rebooted board sends.
         let first = frame_message(1, 0, 300);
         let mut reborn = vec![0; 40];
-        FrameRepr {
+        FrameHeaderRepr {
             timestamp_us: 999_999,
-            ..FrameRepr::parse(&first).unwrap()
+            ..FrameHeaderRepr::parse(&first).unwrap()
         }
         .emit(&mut reborn);
         reborn.extend_from_slice(&first[40..]);
@@ -1188,9 +1188,9 @@ mod tests {
         // Whole frames likewise.
         let w1 = frame_message(7, 0, 50);
         let mut w2 = vec![0; 40];
-        FrameRepr {
+        FrameHeaderRepr {
             timestamp_us: 5,
-            ..FrameRepr::parse(&w1).unwrap()
+            ..FrameHeaderRepr::parse(&w1).unwrap()
         }
         .emit(&mut w2);
         w2.extend_from_slice(&w1[40..]);

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use img_stream_core::chunk::ChunkRepr;
+use img_stream_core::chunk::ChunkHeaderRepr;
 use rumqttc::{Client, ConnectionError, Event, MqttOptions, Packet, QoS, RecvTimeoutError};
 
 use crate::config::MqttConfig;
@@ -132,5 +132,6 @@ pub fn receive(
 
 /// Whether a message is one chunk of a frame cut into several.
 fn splits_frames(message: &[u8]) -> bool {
-    classify(message) == MessageKind::Chunk && ChunkRepr::parse(message).is_ok_and(|c| c.count > 1)
+    classify(message) == MessageKind::Chunk
+        && ChunkHeaderRepr::parse(message).is_ok_and(|c| c.count > 1)
 }

@@ -128,11 +128,11 @@ mod tests {
     use crate::status::Stats;
     use img_stream_core::chunk;
     use img_stream_core::crc32::crc32;
-    use img_stream_core::framing::{FrameRepr, HEADER_LEN};
+    use img_stream_core::framing::{FrameHeaderRepr, HEADER_LEN};
     use std::sync::atomic::Ordering::Relaxed;
 
     fn datagrams(seq: u32, payload: &[u8], mtu: usize) -> Vec<Vec<u8>> {
-        let repr = FrameRepr {
+        let repr = FrameHeaderRepr {
             flags: 0,
             seq,
             timestamp_us: 1,

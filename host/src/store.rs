@@ -34,7 +34,7 @@ use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use img_stream_core::crc32::crc32;
-use img_stream_core::framing::FrameRepr;
+use img_stream_core::framing::FrameHeaderRepr;
 use img_stream_core::pixel::PixelFormat;
 
 /// Characters of a source kept in a camera name; a longer source is cut
@@ -58,8 +58,8 @@ pub struct FrameMeta {
     pub format: u8,
 }
 
-impl From<&FrameRepr> for FrameMeta {
-    fn from(h: &FrameRepr) -> FrameMeta {
+impl From<&FrameHeaderRepr> for FrameMeta {
+    fn from(h: &FrameHeaderRepr) -> FrameMeta {
         FrameMeta {
             seq: h.seq,
             timestamp_us: h.timestamp_us,

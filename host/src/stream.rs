@@ -27,7 +27,7 @@
 //! decoder holds, for the receiver's memory budget.
 
 use img_stream_core::crc32::Crc32;
-use img_stream_core::framing::{self, Decision, Discard, FrameRepr};
+use img_stream_core::framing::{self, Decision, Discard, FrameHeaderRepr};
 
 /// Most bytes a payload buffer grows ahead of the bytes received (its
 /// growth is doubling below this).
@@ -38,7 +38,7 @@ pub const GROW_STEP: usize = 1 << 20;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReceivedFrame {
     /// The parsed header.
-    pub header: FrameRepr,
+    pub header: FrameHeaderRepr,
     /// The payload (a JPEG file when `header.format == 9`).
     pub payload: Vec<u8>,
 }
@@ -50,7 +50,7 @@ pub enum Event {
     Frame(ReceivedFrame),
     /// The header was good but the payload CRC did not match: the frame was
     /// dropped and decoding continues after it.
-    CrcError(FrameRepr),
+    CrcError(FrameHeaderRepr),
     /// A candidate header was rejected (length or header CRC); decoding
     /// resumes one byte after its magic.
     BadHeader(framing::Error),
@@ -99,7 +99,7 @@ enum State {
     Scan,
     /// Collecting a verified header's payload.
     Payload {
-        header: FrameRepr,
+        header: FrameHeaderRepr,
         payload: Vec<u8>,
         crc: Crc32,
     },
@@ -320,7 +320,7 @@ mod tests {
     use img_stream_core::crc32::crc32;
 
     pub(crate) fn frame_bytes(seq: u32, camera_id: u16, payload: &[u8]) -> Vec<u8> {
-        let repr = FrameRepr {
+        let repr = FrameHeaderRepr {
             flags: 0,
             seq,
             timestamp_us: u64::from(seq) * 1000,
@@ -435,7 +435,7 @@ mod tests {
     #[test]
     fn oversize_is_refused_without_allocating() {
         // Claims 3 GiB; the decoder must not try to reserve it.
-        let repr = FrameRepr {
+        let repr = FrameHeaderRepr {
             flags: 0,
             seq: 1,
             timestamp_us: 0,

@@ -9,7 +9,7 @@ use std::process::{Child, ChildStderr, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use img_stream_core::crc32::crc32;
-use img_stream_core::framing::{FrameRepr, HEADER_LEN};
+use img_stream_core::framing::{FrameHeaderRepr, HEADER_LEN};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_img-stream");
@@ -17,7 +17,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_img-stream");
 const DEADLINE: Duration = Duration::from_secs(60);
 
 fn frame(seq: u32, camera_id: u16, payload: &[u8]) -> Vec<u8> {
-    let repr = FrameRepr::jpeg(
+    let repr = FrameHeaderRepr::jpeg(
         seq,
         1_000_000 + u64::from(seq),
         320,
@@ -255,9 +255,9 @@ fn corrupt_frames_are_counted_and_never_written() {
     stream.extend(frame(5, 0, &payload(0, 5, 500)));
     // A header claiming nearly 4 GiB: refused, nothing allocated.
     let mut huge = frame(6, 0, &[]);
-    let repr = FrameRepr {
+    let repr = FrameHeaderRepr {
         payload_len: u32::MAX - 64,
-        ..FrameRepr::parse(&huge).unwrap()
+        ..FrameHeaderRepr::parse(&huge).unwrap()
     };
     repr.emit(&mut huge);
     stream.extend(&huge);

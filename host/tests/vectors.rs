@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use img_stream_core::framing::{self, FrameRepr};
+use img_stream_core::framing::{self, FrameHeaderRepr};
 use img_stream_host::reassembly::{classify, Config, MessageKind, Outcome, Reassembler};
 use img_stream_host::stream::{Decoder, Event};
 use serde_json::Value;
@@ -37,7 +37,7 @@ fn vectors(kind: &str) -> Vec<(String, Value, Vec<u8>)> {
     out
 }
 
-fn repr_json(h: &FrameRepr) -> BTreeMap<String, Value> {
+fn repr_json(h: &FrameHeaderRepr) -> BTreeMap<String, Value> {
     let v = serde_json::json!({
         "camera_id": h.camera_id, "flags": h.flags, "format": h.format,
         "height": h.height, "payload_crc": h.payload_crc, "payload_len": h.payload_len,
@@ -60,7 +60,7 @@ fn counters(v: &Value) -> BTreeMap<String, u64> {
 
 #[derive(Default)]
 struct StreamResult {
-    frames: Vec<(FrameRepr, Vec<u8>)>,
+    frames: Vec<(FrameHeaderRepr, Vec<u8>)>,
     counts: BTreeMap<String, u64>,
 }
 
@@ -195,7 +195,7 @@ fn classify_vectors() {
 fn header_vectors() {
     for (name, desc, bin) in vectors("header") {
         let e = &desc["expected"];
-        match FrameRepr::parse(&bin) {
+        match FrameHeaderRepr::parse(&bin) {
             Ok(h) => assert_eq!(repr_json(&h), expected_header(&e["header"]), "{name}"),
             Err(framing::Error::BadHeaderCrc) => assert_eq!(e["error"], "bad_header_crc", "{name}"),
             Err(framing::Error::UnsupportedVersion {

@@ -38,6 +38,7 @@ def test_frame_view_and_attributes():
     # A view with a stride larger than the row.
     buf = bytearray(100 * 10)
     f = img_stream.Frame(buf, 30, 10, img_stream.RGB888, stride=100)
+    assert repr(f) == "<Frame 30x10 rgb888>", repr(f)
     assert is_jpeg(img_stream.encode(f, quality=90))
 
 
@@ -94,6 +95,12 @@ def test_bad_sizes_raise_value_error():
     raises(ValueError, img_stream.Frame, bytearray(100), 4, 2, img_stream.RGB888, stride=5)
     raises(ValueError, img_stream.Frame, bytearray(100), 4, 2, 42, contains="format")
     raises(ValueError, img_stream.Frame, bytearray(100), 4, 2, 0, contains="format")
+    # Every range is Rust's (is_frame_from_parts): values C used to narrow first.
+    raises(ValueError, img_stream.Frame, bytearray(100), 4, 2, -1, contains="format")
+    raises(ValueError, img_stream.Frame, bytearray(100), 4, 2, 256 + 1, contains="format")
+    raises(ValueError, img_stream.Frame, bytearray(100), -4, 2, img_stream.GRAYSCALE, contains="1..65535")
+    raises(ValueError, img_stream.Frame, bytearray(100), 4, 2, img_stream.RGB888, stride=-1,
+           contains="stride")
 
 
 def test_bad_options_raise_value_error():

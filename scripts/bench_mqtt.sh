@@ -6,43 +6,31 @@
 # Env: FRAMES (per mode and round, default 100), ROUNDS (default 5).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+source "$root/scripts/lib.sh"
 frames=${FRAMES:-100}
 rounds=${ROUNDS:-5}
 bin=${IMG_STREAM_BIN:-$root/target/host/img-stream}
 mp=${MICROPYTHON:-$root/build/micropython}
 tmp=$(mktemp -d)
-broker="" rx=""
+broker_pid="" rx=""
 cleanup() {
     [ -n "$rx" ] && kill "$rx" 2>/dev/null || true
-    [ -n "$broker" ] && kill "$broker" 2>/dev/null || true
+    [ -n "$broker_pid" ] && kill "$broker_pid" 2>/dev/null || true
     rm -rf "$tmp"
 }
 trap cleanup EXIT
 
 bash "$root/scripts/fetch-umqtt.sh" "$root/build/umqtt" >/dev/null
-# Debian installs it in /usr/sbin, which is not on every PATH.
-mosquitto=$(command -v mosquitto || echo /usr/sbin/mosquitto)
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-cat >"$tmp/mosquitto.conf" <<CONF
-listener $port 127.0.0.1
-allow_anonymous true
-persistence false
 # A receiver slower than the publisher must not lose QoS 0 frames here.
-max_queued_messages 0
-CONF
-"$mosquitto" -c "$tmp/mosquitto.conf" 2>"$tmp/broker.log" &
-broker=$!
+start_mosquitto "$tmp" "max_queued_messages 0"
+port=$broker_port
 
 # 8 published modes, each at QoS 0 and 1; then 4 in bench_mqtt_frame_us.py.
 total=$((20 * frames * rounds))
 "$bin" recv mqtt --broker "127.0.0.1:$port" --topic img_stream/bench/frame --count "$total" \
     --status quiet 2>"$tmp/rx.log" &
 rx=$!
-for _ in $(seq 1 100); do
-    grep -q "^subscribed to" "$tmp/rx.log" && break
-    sleep 0.1
-done
-grep -q "^subscribed to" "$tmp/rx.log" || { cat "$tmp/rx.log" >&2; exit 1; }
+wait_line "$tmp/rx.log" '^(subscribed) to' >/dev/null
 
 cmd="build/micropython -X heapsize=32M python/examples/bench_mqtt.py 127.0.0.1 PORT $frames $rounds"
 res=$(cd "$root" && MICROPYPATH=python:build/umqtt "$mp" -X heapsize=32M python/examples/bench_mqtt.py \

@@ -6,6 +6,7 @@
 #   HUB_HTTP=127.0.0.1:8080  where the hub serves (0.0.0.0:8080 to reach it from the LAN)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+source "$root/scripts/lib.sh"
 out="$root/out/demo-hub"
 http=${HUB_HTTP:-127.0.0.1:8080}
 seconds=${HUB_SECONDS:-}
@@ -19,24 +20,9 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 trap 'exit 0' INT TERM
 
-wait_line() { # FILE REGEX: the first capture of REGEX in FILE, waiting up to 10 s
-    for _ in $(seq 1 100); do
-        v=$(sed -nE "s#$2#\\1#p" "$1" 2>/dev/null | head -1)
-        [ -n "$v" ] && { echo "$v"; return; }
-        sleep 0.1
-    done
-    echo "timed out waiting for $2 in $1" >&2
-    cat "$1" >&2
-    exit 1
-}
-
-# Debian installs it in /usr/sbin, which is not on every PATH.
-mosquitto=$(command -v mosquitto || echo /usr/sbin/mosquitto)
-mport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' "$mport" >"$out/mosquitto.conf"
-"$mosquitto" -c "$out/mosquitto.conf" 2>"$out/broker.log" &
-pids+=($!)
-for _ in $(seq 1 100); do (: >"/dev/tcp/127.0.0.1/$mport") 2>/dev/null && break; sleep 0.1; done
+start_mosquitto "$out"
+pids+=("$broker_pid")
+mport=$broker_port
 
 "$root/target/host/img-stream" hub --tcp 127.0.0.1:0 --udp 127.0.0.1:0 \
     --mqtt "127.0.0.1:$mport" --topic 'img_stream/+/frame' --http "$http" 2>"$out/hub.log" &

@@ -4,28 +4,17 @@
 # synthetic camera) publishing raw JPEG frames to it.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+source "$root/scripts/lib.sh"
 out="$root/out/demo-mqtt"
 frames=${FRAMES:-90}
 rm -rf "$out"
 mkdir -p "$out"
 bash "$root/scripts/fetch-umqtt.sh" "$root/build/umqtt" >/dev/null
 
-# Debian installs it in /usr/sbin, which is not on every PATH.
-mosquitto=$(command -v mosquitto || echo /usr/sbin/mosquitto)
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-cat >"$out/mosquitto.conf" <<CONF
-listener $port 127.0.0.1
-allow_anonymous true
-persistence false
-CONF
-"$mosquitto" -c "$out/mosquitto.conf" 2>"$out/broker.log" &
-broker=$!
 rx=""
-for _ in $(seq 1 100); do
-    (: >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-    sleep 0.1
-done
-trap 'kill $broker ${rx:-} 2>/dev/null || true' EXIT
+trap 'kill ${broker_pid:-} ${rx:-} 2>/dev/null || true' EXIT
+start_mosquitto "$out"
+port=$broker_port
 
 echo "== MQTT: python/examples/k230/publish_mqtt.py -> Mosquitto 127.0.0.1:$port -> img-stream recv mqtt"
 status=lines
@@ -33,11 +22,7 @@ status=lines
 "$root/target/host/img-stream" recv mqtt --broker "127.0.0.1:$port" --topic 'img_stream/+/frame' \
     --out "$out/frames" --count "$frames" --status "$status" 2> >(tee "$out/receiver.log" >&2) &
 rx=$!
-for _ in $(seq 1 100); do
-    grep -q "^subscribed to" "$out/receiver.log" 2>/dev/null && break
-    sleep 0.1
-done
-grep -q "^subscribed to" "$out/receiver.log" || { echo "receiver did not subscribe" >&2; exit 1; }
+wait_line "$out/receiver.log" '^(subscribed) to' >/dev/null
 MICROPYPATH="$root/python:$root/build/umqtt" "$root/build/micropython" -X heapsize=32M \
     "$root/python/examples/k230/publish_mqtt.py" 127.0.0.1 "$port" "$frames"
 wait $rx

@@ -389,6 +389,22 @@ pub unsafe extern "C" fn is_options_check(options: *const IsEncodeOptions) -> i3
     }
 }
 
+/// The checks every encoding entry point starts with: its options, then the
+/// frame against its buffer.
+///
+/// # Safety
+/// `f.data` has `f.len` readable bytes for `'a` (see [`bytes_of`]).
+pub(crate) unsafe fn open_input<'a>(
+    f: &'a IsFrame,
+    o: &IsEncodeOptions,
+    out: &mut IsOutcome,
+) -> Result<(Settings, Input<'a>), i32> {
+    let s = settings(o)?;
+    // SAFETY: per the contract above.
+    let data = unsafe { bytes_of(f) }?;
+    Ok((s, input(f, data, out)?))
+}
+
 /// What a frame turned out to be.
 pub(crate) enum Input<'a> {
     Raw(RawFrame<'a>),
@@ -539,10 +555,9 @@ pub unsafe extern "C" fn is_encode_into(
 ) -> i32 {
     // SAFETY: per the contract above.
     let (f, o, out) = unsafe { (&*frame, &*options, &mut *out) };
-    let s = try_status!(settings(o));
-    let data = try_status!(unsafe { bytes_of(f) });
     let dst = try_status!(unsafe { borrow_mut(dst, cap) });
-    match try_status!(input(f, data, out)) {
+    let (s, input) = try_status!(unsafe { open_input(f, o, out) });
+    match input {
         Input::Jpeg(bytes, info) => {
             out.width = info.width.into();
             out.height = info.height.into();
@@ -611,9 +626,8 @@ pub unsafe extern "C" fn is_pool_encode(
 ) -> i32 {
     // SAFETY: per the contract above.
     let (f, o, out) = unsafe { (&*frame, &*options, &mut *out) };
-    let s = try_status!(settings(o));
-    let data = try_status!(unsafe { bytes_of(f) });
-    match try_status!(input(f, data, out)) {
+    let (s, input) = try_status!(unsafe { open_input(f, o, out) });
+    match input {
         Input::Jpeg(bytes, info) => {
             out.width = info.width.into();
             out.height = info.height.into();
@@ -665,9 +679,7 @@ pub unsafe extern "C" fn is_pool_hold(
 ) -> i32 {
     // SAFETY: per the contract above.
     let (f, o, held, out) = unsafe { (&*frame, &*options, &mut *held, &mut *out) };
-    let s = try_status!(settings(o));
-    let data = try_status!(unsafe { bytes_of(f) });
-    let input = try_status!(input(f, data, out));
+    let (s, input) = try_status!(unsafe { open_input(f, o, out) });
     let r = POOL.with(|p| -> Result<(), i32> {
         let st = staging::stage(p, input, &s, 0, out)?;
         *held = IsHeld {

@@ -242,13 +242,11 @@ pub unsafe extern "C" fn is_send_mjpeg_part(
 ) -> i32 {
     // SAFETY: per the contract above.
     let (w, f, o, out) = unsafe { (*writer, &*frame, &*options, &mut *out) };
-    let s = try_status!(settings(o));
     let b = try_status!(unsafe { borrow(boundary, boundary_len) });
     if !boundary_ok(b) {
         return IS_ERR_BAD_BOUNDARY;
     }
-    let data = try_status!(unsafe { bytes_of(f) });
-    let input = try_status!(input(f, data, out));
+    let (s, input) = try_status!(unsafe { open_input(f, o, out) });
     let mut tail = [0u8; PART_TAIL_MAX];
     let tail_len = format_into(&mut tail, |s| part_tail(s, b)).unwrap_or(0);
     let tail = &tail[..tail_len];

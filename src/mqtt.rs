@@ -137,12 +137,10 @@ pub unsafe extern "C" fn is_mqtt_prepare(
             &*frame, &*options, &*fields, &*packets, &mut *plan, &mut *out,
         )
     };
-    let s = try_status!(settings(o));
     if chunk_size != 0 && chunk_size <= chunk::HEADER_LEN {
         return IS_ERR_CHUNK_TOO_SMALL;
     }
-    let data = try_status!(unsafe { bytes_of(f) });
-    let input = try_status!(input(f, data, out));
+    let (s, input) = try_status!(unsafe { open_input(f, o, out) });
     *plan = IsMqttPlan {
         data: core::ptr::null(),
         len: 0,

@@ -22,9 +22,7 @@ pub unsafe extern "C" fn is_send_frame(
 ) -> i32 {
     // SAFETY: per the contract above.
     let (w, f, o, fields, out) = unsafe { (*writer, &*frame, &*options, &*fields, &mut *out) };
-    let s = try_status!(settings(o));
-    let data = try_status!(unsafe { bytes_of(f) });
-    let input = try_status!(input(f, data, out));
+    let (s, input) = try_status!(unsafe { open_input(f, o, out) });
     let r = POOL.with(|p| -> Result<(), i32> {
         let mut w = w;
         if let Input::Jpeg(bytes, info) = input {

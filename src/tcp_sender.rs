@@ -185,9 +185,7 @@ pub unsafe extern "C" fn is_tcp_sender_start(
     if s.busy() {
         return IS_ERR_BUSY;
     }
-    let st = try_status!(settings(o));
-    let data = try_status!(unsafe { bytes_of(f) });
-    let input = try_status!(input(f, data, out));
+    let (st, input) = try_status!(unsafe { open_input(f, o, out) });
     // The module's buffer limit (set_buffer_limit) caps this buffer too.
     if let Ok(info) = POOL.with(|p| p.info()) {
         s.pool.set_limit(info.limit);

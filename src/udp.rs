@@ -210,10 +210,8 @@ pub unsafe extern "C" fn is_send_udp(
             &mut *out,
         )
     };
-    let s = try_status!(settings(o));
     try_status!(check_mtu(mtu));
-    let data = try_status!(unsafe { bytes_of(f) });
-    let input = try_status!(input(f, data, out));
+    let (s, input) = try_status!(unsafe { open_input(f, o, out) });
     let r = POOL.with(|p| -> Result<(), i32> {
         let st = stage(p, input, &s, 0, out)?;
         out.needed = framing::HEADER_LEN + st.jpeg.len();

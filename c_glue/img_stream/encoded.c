@@ -60,8 +60,7 @@ static mp_obj_t encoded_encode(size_t n_args, const mp_obj_t *pos_args, mp_map_t
 
     is_encoded_obj_t *self = MP_OBJ_TO_PTR(args[ARG_self].u_obj);
     is_opening_t op;
-    is_open(&op, &args[ARG_quality], args[ARG_img].u_obj);
-    if (!is_open_skip(&op, args[ARG_skip_same].u_obj)) {
+    if (!is_open(&op, &args[ARG_quality], args[ARG_img].u_obj, args[ARG_skip_same].u_obj)) {
         return mp_const_false;
     }
     IsOutcome out = {0};

@@ -126,14 +126,17 @@ typedef struct _is_opening_t {
 } is_opening_t;
 
 // The opening every encoding entry point shares: checks the options
-// (`encode_args` is the IS_ENCODE_ARGS run) with the Rust core, then turns
-// `img` into a frame. Raises ValueError/TypeError.
-void is_open(is_opening_t *op, const mp_arg_val_t *encode_args, mp_obj_t img);
+// (`encode_args` is the IS_ENCODE_ARGS run) with the Rust core, turns `img`
+// into a frame, then asks `skip_same` (the IS_SKIP_ARG value: a SkipSame or
+// None). Returns false when the frame equals the last one sent and no
+// keep-alive is due: the caller then returns without encoding (0, None for
+// encode, False). Raises ValueError/TypeError. `skip_same` = MP_OBJ_NULL
+// leaves the question to a later is_open_skip (TcpSender asks only about a
+// frame that would go out now).
+bool is_open(is_opening_t *op, const mp_arg_val_t *encode_args, mp_obj_t img, mp_obj_t skip_same);
 
-// For the entry points with IS_SKIP_ARG, after is_open: false when
-// `skip_same` (a SkipSame, or None) says the frame equals the last one sent
-// and no keep-alive is due: the caller then returns without encoding
-// (0, or None for encode). Raises TypeError for anything else.
+// The skip_same question of is_open, asked later; raises TypeError for
+// anything but a SkipSame or None.
 bool is_open_skip(is_opening_t *op, mp_obj_t skip_same);
 
 // For the framed transports: fills op->header from the IS_HEADER_ARGS run

@@ -24,7 +24,7 @@ static int32_t option_i32(mp_int_t v, int32_t bad) {
     return (mp_int_t)(int32_t)v == v ? (int32_t)v : bad;
 }
 
-void is_open(is_opening_t *op, const mp_arg_val_t *encode_args, mp_obj_t img) {
+bool is_open(is_opening_t *op, const mp_arg_val_t *encode_args, mp_obj_t img, mp_obj_t skip_same) {
     mp_obj_t quality = encode_args[0].u_obj;
     op->options = (IsEncodeOptions) {
         .subsampling = option_i32(encode_args[1].u_int, 0),
@@ -54,6 +54,7 @@ void is_open(is_opening_t *op, const mp_arg_val_t *encode_args, mp_obj_t img) {
     }
     op->keep = is_source_get(img, &op->frame);
     op->saved_seq = next_seq;
+    return skip_same == MP_OBJ_NULL || is_open_skip(op, skip_same);
 }
 
 void is_open_header(is_opening_t *op, const mp_arg_val_t *header_args) {
@@ -119,8 +120,7 @@ static mp_obj_t is_encode(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_
 
     mp_obj_t img = args[ARG_img].u_obj;
     is_opening_t op;
-    is_open(&op, &args[ARG_quality], img);
-    if (!is_open_skip(&op, args[ARG_skip_same].u_obj)) {
+    if (!is_open(&op, &args[ARG_quality], img, args[ARG_skip_same].u_obj)) {
         return mp_const_none;
     }
     if (op.frame.format == IS_FMT_JPEG && mp_obj_is_type(img, &mp_type_bytes)) {
@@ -149,11 +149,10 @@ static mp_obj_t is_encode_into_fn(size_t n_args, const mp_obj_t *pos_args, mp_ma
     mp_arg_val_t args[MP_ARRAY_SIZE(allowed_args)];
     mp_arg_parse_all(n_args, pos_args, kw_args, MP_ARRAY_SIZE(allowed_args), allowed_args, args);
 
-    is_opening_t op;
-    is_open(&op, &args[ARG_quality], args[ARG_img].u_obj);
     mp_buffer_info_t dst;
     mp_get_buffer_raise(args[ARG_buf].u_obj, &dst, MP_BUFFER_WRITE);
-    if (!is_open_skip(&op, args[ARG_skip_same].u_obj)) {
+    is_opening_t op;
+    if (!is_open(&op, &args[ARG_quality], args[ARG_img].u_obj, args[ARG_skip_same].u_obj)) {
         return MP_OBJ_NEW_SMALL_INT(0);
     }
     IsOutcome out = {0};

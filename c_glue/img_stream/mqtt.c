@@ -492,11 +492,11 @@ static mp_obj_t is_publish(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw
         mp_raise_ValueError(MP_ERROR_TEXT("chunk_size too large for one MQTT message (umqtt: < 2 MiB)"));
     }
 
-    // On the C stack where the GC sees the frame's owner; only read back
-    // (saved_seq) after the nlr handler below, never changed after nlr_push.
+    // On the C stack where the GC sees the frame's owner; never changed
+    // after nlr_push, and reached from the handler below only through
+    // `handler_op`.
     is_opening_t op;
-    is_open(&op, &args[ARG_quality], args[ARG_img].u_obj);
-    if (!is_open_skip(&op, args[ARG_skip_same].u_obj)) {
+    if (!is_open(&op, &args[ARG_quality], args[ARG_img].u_obj, args[ARG_skip_same].u_obj)) {
         return MP_OBJ_NEW_SMALL_INT(0);
     }
     is_open_header(&op, &args[ARG_seq]);
@@ -525,6 +525,11 @@ static mp_obj_t is_publish(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw
 
     // Messages done (published, or acknowledged at QoS 1): for the seq.
     volatile uint32_t done = 0;
+    // GCC does not know that nlr_push returns twice: once the path above is
+    // done with a value it may reuse its spill slot, and after the longjmp
+    // the handler would read another value's bytes there (it did: a garbage
+    // &op, a wrong seq, a segfault). A volatile has a slot of its own.
+    is_opening_t *volatile handler_op = &op;
     // The fallback's one view for every message, re-pointed before each
     // publish; the client only reads it during its call.
     mp_obj_array_t *volatile mv = NULL;
@@ -578,7 +583,7 @@ static mp_obj_t is_publish(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw
             mv->len = 0;
         }
         // Nothing published yet: the next frame may reuse the number.
-        is_close_header(&op, IS_ERR_EXCEPTION, done);
+        is_close_header(handler_op, IS_ERR_EXCEPTION, done);
         nlr_jump(nlr.ret_val);
     }
     return mp_obj_new_int_from_uint(sent);

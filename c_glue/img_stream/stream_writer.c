@@ -18,7 +18,8 @@ static const mp_stream_p_t *native_stream(mp_obj_t o) {
 }
 
 static int32_t stream_write(void *ctx_in, const uint8_t *buf, size_t len, size_t *written) {
-    is_stream_ctx_t *ctx = ctx_in;
+    // volatile: the handler reads it after the longjmp (see is_publish).
+    is_stream_ctx_t *volatile ctx = ctx_in;
     *written = 0;
     nlr_buf_t nlr;
     if (nlr_push(&nlr) == 0) {

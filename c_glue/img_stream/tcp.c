@@ -23,8 +23,7 @@ static mp_obj_t is_send_tcp(size_t n_args, const mp_obj_t *pos_args, mp_map_t *k
     is_stream_ctx_t ctx;
     is_writer_init(&w, &ctx, args[ARG_sock].u_obj);
     is_opening_t op;
-    is_open(&op, &args[ARG_quality], args[ARG_img].u_obj);
-    if (!is_open_skip(&op, args[ARG_skip_same].u_obj)) {
+    if (!is_open(&op, &args[ARG_quality], args[ARG_img].u_obj, args[ARG_skip_same].u_obj)) {
         return MP_OBJ_NEW_SMALL_INT(0);
     }
     is_open_header(&op, &args[ARG_seq]);

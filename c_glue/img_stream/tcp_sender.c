@@ -100,20 +100,28 @@ static is_tcp_sender_obj_t *open_sender(mp_obj_t self_in) {
     return self;
 }
 
-// Pushes the frame in flight; returns the bytes still unsent. Raises what the
-// socket raised (OSError with its errno), or OSError(ENOTCONN) once a failure
-// mid-frame has left the stream unusable.
-static size_t pump(is_tcp_sender_obj_t *self, bool skip) {
-    IsWriter w;
-    is_stream_ctx_t ctx;
-    is_writer_init(&w, &ctx, self->sock);
-    ctx.nonblocking = true;
-    IsOutcome out = {0};
-    int32_t st = is_tcp_sender_pump(self->rs, &w, skip, &out);
+// The sender's socket as a writer that reports EAGAIN instead of waiting.
+static void nonblocking_writer(is_tcp_sender_obj_t *self, IsWriter *w, is_stream_ctx_t *ctx) {
+    is_writer_init(w, ctx, self->sock);
+    ctx->nonblocking = true;
+}
+
+// Raises what the socket raised (OSError with its errno), or
+// OSError(ENOTCONN) once a failure mid-frame has left the stream unusable.
+static void check(int32_t st, is_stream_ctx_t *ctx, IsOutcome *out) {
     if (st == IS_ERR_BROKEN_STREAM) {
         mp_raise_OSError(MP_ENOTCONN);
     }
-    is_writer_check(st, &ctx, &out);
+    is_writer_check(st, ctx, out);
+}
+
+// Pushes the frame in flight; returns the bytes still unsent.
+static size_t pump(is_tcp_sender_obj_t *self, bool skip) {
+    IsWriter w;
+    is_stream_ctx_t ctx;
+    nonblocking_writer(self, &w, &ctx);
+    IsOutcome out = {0};
+    check(is_tcp_sender_pump(self->rs, &w, skip, &out), &ctx, &out);
     return out.len;
 }
 
@@ -134,7 +142,7 @@ static mp_obj_t tcp_sender_send(size_t n_args, const mp_obj_t *pos_args, mp_map_
     is_tcp_sender_obj_t *self = open_sender(args[ARG_self].u_obj);
     // Bad options or a bad image raise before anything is written.
     is_opening_t op;
-    is_open(&op, &args[ARG_quality], args[ARG_img].u_obj);
+    is_open(&op, &args[ARG_quality], args[ARG_img].u_obj, MP_OBJ_NULL);
     if (pump(self, true) > 0) {
         return mp_const_false; // the previous frame is still going out
     }
@@ -145,16 +153,12 @@ static mp_obj_t tcp_sender_send(size_t n_args, const mp_obj_t *pos_args, mp_map_
     }
     IsWriter w;
     is_stream_ctx_t ctx;
-    is_writer_init(&w, &ctx, self->sock);
-    ctx.nonblocking = true;
+    nonblocking_writer(self, &w, &ctx);
     is_open_header(&op, &args[ARG_seq]);
     IsOutcome out = {0};
     int32_t st = is_tcp_sender_start(self->rs, &w, &op.frame, &op.options, &op.header, &out);
     is_close_header(&op, st, out.len);
-    if (st == IS_ERR_BROKEN_STREAM) {
-        mp_raise_OSError(MP_ENOTCONN);
-    }
-    is_writer_check(st, &ctx, &out);
+    check(st, &ctx, &out);
     return mp_const_true;
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(tcp_sender_send_obj, 2, tcp_sender_send);

@@ -44,6 +44,18 @@ def run_micropython(script, *args, timeout=300, check=True, cwd=None, env=None):
     return p
 
 
+def stop_processes(*procs):
+    """Ends processes a test started: SIGTERM, then SIGKILL after 10 s."""
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
 def free_port():
     """A free TCP port on 127.0.0.1 (for servers that cannot report their own)."""
     import socket

@@ -10,7 +10,7 @@ import threading
 import urllib.error
 import urllib.request
 
-from conftest import IMG_STREAM_BIN, MICROPYPATH, MICROPYTHON, ROOT
+from conftest import IMG_STREAM_BIN, MICROPYPATH, MICROPYTHON, ROOT, stop_processes
 from receiver import wait_for
 
 BOARD = ROOT / "python" / "examples" / "k230" / "hub_board.py"
@@ -68,7 +68,7 @@ class Hub:
         raise AssertionError(field)
 
     def stop(self):
-        stop(self.proc)
+        stop_processes(self.proc)
 
 
 def board(mode, port, fps=15, frames=0, size=(320, 240), name="k230", camera_id=0):
@@ -77,18 +77,6 @@ def board(mode, port, fps=15, frames=0, size=(320, 240), name="k230", camera_id=
            str(fps), str(frames), str(size[0]), str(size[1]), name, str(camera_id)]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env=dict(os.environ, MICROPYPATH=BOARD_PATH))
-
-
-def stop(*procs):
-    """Ends processes started here: SIGTERM, then SIGKILL after 10 s."""
-    for p in procs:
-        if p.poll() is None:
-            p.terminate()
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
 
 
 class StreamReader:

@@ -7,7 +7,7 @@ import subprocess
 import threading
 import time
 
-from conftest import IMG_STREAM_BIN
+from conftest import IMG_STREAM_BIN, stop_processes
 
 
 class Receiver:
@@ -49,12 +49,7 @@ class Receiver:
         return rc
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        stop_processes(self.proc)
         self._t.join(5)
 
     def stat(self, name):

@@ -19,12 +19,12 @@ import zlib
 import pytest
 
 from conftest import ROOT, free_port
+from mosquitto import Broker
 from receiver import Receiver, frames_jsonl, wait_for
 
 sys.path.insert(0, str(ROOT / "python"))
 import img_stream_proto as proto  # noqa: E402
 
-MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 MOSQUITTO_PUB = shutil.which("mosquitto_pub") or "/usr/bin/mosquitto_pub"
 TINY_JPEG = (ROOT / "tests" / "vectors" / "tiny.jpg").read_bytes()
 MiB = 1 << 20
@@ -286,23 +286,9 @@ def test_tcp_empty_non_jpeg_and_resent_payloads(hostile):
 
 @pytest.fixture
 def broker(tmp_path):
-    port = free_port()
-    conf = tmp_path / "mosquitto.conf"
-    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
-    proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-
-    def accepting():
-        assert proc.poll() is None, "mosquitto exited"
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return True
-        except OSError:
-            return False
-    wait_for(accepting, 10, "mosquitto")
-    yield port
-    proc.terminate()
-    proc.wait(10)
+    b = Broker(tmp_path)
+    yield b.port
+    b.stop()
 
 
 def publish(port, topic, payload, tmp_path):

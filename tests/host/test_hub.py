@@ -16,10 +16,10 @@ from PIL import Image
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 from prometheus_client.parser import text_string_to_metric_families as prometheus_text_families
 
-from conftest import ROOT
-from hubtools import UNDER_QEMU, Hub, StreamReader, board, stop
+from conftest import ROOT, stop_processes
+from hubtools import UNDER_QEMU, Hub, StreamReader, board
 from receiver import wait_for
-from test_mqtt import Broker
+from mosquitto import Broker
 
 sys.path.insert(0, str(ROOT / "python"))
 import img_stream_proto  # noqa: E402
@@ -132,7 +132,7 @@ def test_three_boards_into_one_hub(broker):
         assert hub.cameras()["tcp-127.0.0.1-cam0"]["crc_errors"] == 1
         assert hub.cameras()["tcp-127.0.0.1-cam0"]["frames"] == frames
     finally:
-        stop(*boards)
+        stop_processes(*boards)
         hub.stop()
 
 
@@ -175,7 +175,7 @@ def test_stalled_viewer_does_not_slow_a_reading_one():
         for r in (stalled, reading):
             if r:
                 r.close()
-        stop(cam)
+        stop_processes(cam)
         hub.stop()
 
 
@@ -201,7 +201,7 @@ def test_viewer_caps_answer_503():
     finally:
         for r in readers:
             r.close()
-        stop(cam)
+        stop_processes(cam)
         hub.stop()
 
 
@@ -248,7 +248,7 @@ def test_auth_token_and_basic():
         assert "/assets/app.js?token=s3cret-T0ken" in body
         assert ffmpeg_frames(hub.url(f"/cam/{cid}/stream?token=s3cret-T0ken"), 3) == 3
     finally:
-        stop(cam)
+        stop_processes(cam)
         hub.stop()
     hub = Hub("--tcp", "127.0.0.1:0", "--auth", "alice:pa55")
     try:
@@ -302,7 +302,7 @@ def test_recording_stays_under_keep_bytes(tmp_path):
         assert peak > keep // 2, peak
         # Stopped, the hub deletes nothing more; every segment but the last
         # was closed whole.
-        stop(cam)
+        stop_processes(cam)
         hub.stop()
         assert dir_bytes(rec) <= keep
         segs = sorted((rec / cid).glob("*.mjpeg"))
@@ -313,7 +313,7 @@ def test_recording_stays_under_keep_bytes(tmp_path):
         n = ffmpeg_frames(str(seg), 10_000)
         assert n == len(index) > 0, (n, len(index))
     finally:
-        stop(cam)
+        stop_processes(cam)
         hub.stop()
 
 

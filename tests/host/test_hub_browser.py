@@ -9,7 +9,8 @@ from io import BytesIO
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
-from hubtools import UNDER_QEMU, stop
+from conftest import stop_processes
+from hubtools import UNDER_QEMU
 from receiver import wait_for
 from test_hub import IDS, SIZE, broker, three_boards, umqtt  # noqa: F401 (fixtures)
 from test_mjpeg_browser import browser  # noqa: F401 (fixture)
@@ -68,5 +69,5 @@ def test_dashboard_tiles_are_live_and_the_chart_draws(broker, browser):
         assert js("document.getElementById('live').naturalWidth") == SIZE[0]
         assert f"/cam/{cid}/stream" in js("document.getElementById('urls').textContent")
     finally:
-        stop(*boards)
+        stop_processes(*boards)
         hub.stop()

@@ -18,7 +18,7 @@ from io import BytesIO
 import pytest
 from PIL import Image
 
-from conftest import MICROPYPATH, MICROPYTHON, ROOT
+from conftest import MICROPYPATH, MICROPYTHON, ROOT, stop_processes
 import receiver
 
 EXAMPLE = ROOT / "python" / "examples" / "k230" / "mjpeg_server.py"
@@ -80,13 +80,7 @@ class ServerProcess:
         return json.loads(self.get("/stats")[2])
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_processes(self.proc)
 
 
 class StreamParser:

@@ -5,7 +5,6 @@ own config), into a foreign subscriber (paho-mqtt) and into
 import io
 import os
 import pathlib
-import shutil
 import signal
 import socket
 import subprocess
@@ -15,9 +14,9 @@ import pytest
 from PIL import Image
 
 from conftest import MICROPYPATH, MICROPYTHON, ROOT, free_port, run_micropython
+from mosquitto import Broker
 from receiver import Receiver, frames_jsonl, wait_for
 
-MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 # How much slower the board interpreter runs than native (qemu: ~20, see tests/cross/run.sh).
 SCALE = float(os.environ.get("IMG_STREAM_TIME_SCALE", "1"))
 
@@ -27,43 +26,6 @@ def umqtt():
     """umqtt from PyPI, as `make` fetches it (a no-op when already there)."""
     subprocess.run(["bash", str(ROOT / "scripts" / "fetch-umqtt.sh"), str(ROOT / "build" / "umqtt")],
                    check=True, capture_output=True, timeout=120)
-
-
-class Broker:
-    """A private Mosquitto on 127.0.0.1; restartable on the same port."""
-
-    def __init__(self, tmp, message_size_limit=None, listener_options=()):
-        self.port = free_port()
-        self.conf = pathlib.Path(tmp) / "mosquitto.conf"
-        self.log = pathlib.Path(tmp) / "mosquitto.log"
-        lines = [f"listener {self.port} 127.0.0.1", "allow_anonymous true", "persistence false",
-                 "log_dest stderr", "log_type all"]
-        if message_size_limit:
-            lines.append(f"message_size_limit {message_size_limit}")
-        # Options of the listener (TLS files), after the listener line.
-        lines += list(listener_options)
-        self.conf.write_text("\n".join(lines) + "\n")
-        self.proc = None
-        self.start()
-
-    def start(self):
-        with open(self.log, "a") as log:
-            self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.conf)],
-                                         stdout=subprocess.DEVNULL, stderr=log)
-
-        def accepting():
-            assert self.proc.poll() is None, "mosquitto exited"
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return True
-            except OSError:
-                return False
-        wait_for(accepting, 10, "mosquitto to accept connections")
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ import threading
 import pytest
 
 from conftest import MICROPYTHON, ROOT, run_micropython
-from test_mqtt import SCALE, Broker, decoded
+from mosquitto import Broker
+from test_mqtt import SCALE, decoded
 from receiver import wait_for
 
 

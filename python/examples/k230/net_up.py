@@ -5,6 +5,15 @@ SSID = "your-ssid"
 KEY = "your-password"
 
 
+def script_args(*defaults):
+    """The command-line arguments (unix port) in place of `defaults`, one by
+    one, each turned into its default's type; on the board, which has no
+    command line, the defaults set at the top of a script stand."""
+    import sys
+    argv = getattr(sys, "argv", [])[1:]
+    return [type(d)(argv[i]) if i < len(argv) else d for i, d in enumerate(defaults)]
+
+
 def net_up():
     try:
         import network

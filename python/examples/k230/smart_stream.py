@@ -4,7 +4,6 @@
 # On the PC:  img-stream recv tcp --listen 0.0.0.0:9000 --out frames/
 # Copy this file (and net_up.py, camera_up.py) to the board and set HOST. On the unix port:
 #   micropython smart_stream.py HOST PORT [FRAMES [HTTP_PORT]]
-import sys
 import time
 import socket
 
@@ -12,7 +11,7 @@ import img_stream
 from img_stream_http import MjpegServer
 from media.media import CAM_CHN_ID_0
 from camera_up import camera_up, camera_down
-from net_up import net_up
+from net_up import net_up, script_args
 
 HOST = "192.168.1.100"
 PORT = 9000
@@ -20,13 +19,7 @@ HTTP_PORT = 8080
 FRAMES = 0  # 0 = forever
 MAX_KBPS = 4000  # what the Wi-Fi link carries with room to spare
 
-argv = getattr(sys, "argv", [])
-if len(argv) > 2:
-    HOST, PORT = argv[1], int(argv[2])
-if len(argv) > 3:
-    FRAMES = int(argv[3])
-if len(argv) > 4:
-    HTTP_PORT = int(argv[4])
+HOST, PORT, FRAMES, HTTP_PORT = script_args(HOST, PORT, FRAMES, HTTP_PORT)
 
 print("network:", net_up())
 sensor = camera_up(640, 480)

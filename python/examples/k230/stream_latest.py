@@ -3,7 +3,6 @@
 # On the PC:  img-stream recv tcp --listen 0.0.0.0:9000 --out frames/
 # Copy this file (and net_up.py, camera_up.py) to the board and set HOST. On the unix port:
 #   micropython stream_latest.py HOST PORT [FRAMES]
-import sys
 import time
 import socket
 import select
@@ -11,17 +10,13 @@ import select
 import img_stream
 from media.media import CAM_CHN_ID_0
 from camera_up import camera_up, camera_down
-from net_up import net_up
+from net_up import net_up, script_args
 
 HOST = "192.168.1.100"
 PORT = 9000
 FRAMES = 0  # camera frames to take; 0 = forever
 
-argv = getattr(sys, "argv", [])
-if len(argv) > 2:
-    HOST, PORT = argv[1], int(argv[2])
-if len(argv) > 3:
-    FRAMES = int(argv[3])
+HOST, PORT, FRAMES = script_args(HOST, PORT, FRAMES)
 
 print("network:", net_up())
 sensor = camera_up(640, 480)

@@ -2,7 +2,6 @@
 # On the PC:  img-stream recv tcp --listen 0.0.0.0:9000 --out frames/
 # Copy this file (and net_up.py, camera_up.py) to the board and set HOST. On the unix port:
 #   micropython stream_tcp.py HOST PORT [FRAMES] [WIDTH HEIGHT FORMAT]
-import sys
 import time
 import socket
 
@@ -10,21 +9,15 @@ import img_stream
 from media.sensor import Sensor
 from media.media import CAM_CHN_ID_0
 from camera_up import camera_up, camera_down
-from net_up import net_up
+from net_up import net_up, script_args
 
 HOST = "192.168.1.100"
 PORT = 9000
 FRAMES = 0  # 0 = forever
-WIDTH, HEIGHT, FORMAT = 1280, 720, Sensor.YUV420SP
+WIDTH, HEIGHT, FORMAT = 1280, 720, "YUV420SP"  # a Sensor pixel format's name
 
-argv = getattr(sys, "argv", [])
-if len(argv) > 2:
-    HOST, PORT = argv[1], int(argv[2])
-if len(argv) > 3:
-    FRAMES = int(argv[3])
-if len(argv) > 6:
-    WIDTH, HEIGHT = int(argv[4]), int(argv[5])
-    FORMAT = getattr(Sensor, argv[6])
+HOST, PORT, FRAMES, WIDTH, HEIGHT, FORMAT = script_args(HOST, PORT, FRAMES, WIDTH, HEIGHT, FORMAT)
+FORMAT = getattr(Sensor, FORMAT)
 
 print("network:", net_up())
 sensor = camera_up(WIDTH, HEIGHT, FORMAT)

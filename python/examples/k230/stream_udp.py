@@ -3,20 +3,15 @@
 #   img-stream recv udp --listen 0.0.0.0:9000 --out frames/
 # Copy this file, net_up.py and camera_up.py to the board. On the unix port:
 #   micropython stream_udp.py HOST PORT [FRAMES]
-import sys
 import socket
 
 import img_stream
 from media.media import CAM_CHN_ID_0
-from net_up import net_up
+from net_up import net_up, script_args
 from camera_up import camera_up, camera_down
 
 HOST, PORT, FRAMES = "192.168.1.100", 9000, 0
-argv = getattr(sys, "argv", [])
-if len(argv) > 2:
-    HOST, PORT = argv[1], int(argv[2])
-if len(argv) > 3:
-    FRAMES = int(argv[3])
+HOST, PORT, FRAMES = script_args(HOST, PORT, FRAMES)
 
 print("network:", net_up())
 sensor = camera_up(640, 480)

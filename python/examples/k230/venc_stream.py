@@ -9,7 +9,6 @@
 #
 # tcp: img-stream recv tcp; udp: img-stream recv udp; mqtt: a broker at
 # HOST:PORT (umqtt.robust); http: serve an MJPEG stream on HOST:PORT.
-import sys
 import time
 import uctypes
 
@@ -17,20 +16,12 @@ import img_stream
 from media.vencoder import *
 from media.sensor import *
 from media.media import *
-from net_up import net_up
+from net_up import net_up, script_args
 
 MODE, HOST, PORT = "tcp", "192.168.1.100", 9000
 FRAMES = 0  # 0 = forever
 WIDTH, HEIGHT, Q = 1280, 720, 45
-argv = getattr(sys, "argv", [])
-if len(argv) > 3:
-    MODE, HOST, PORT = argv[1], argv[2], int(argv[3])
-if len(argv) > 4:
-    FRAMES = int(argv[4])
-if len(argv) > 6:
-    WIDTH, HEIGHT = int(argv[5]), int(argv[6])
-if len(argv) > 7:
-    Q = int(argv[7])
+MODE, HOST, PORT, FRAMES, WIDTH, HEIGHT, Q = script_args(MODE, HOST, PORT, FRAMES, WIDTH, HEIGHT, Q)
 # A frame spread over several packets is joined here (bounded, reused).
 JOIN_CAP = WIDTH * HEIGHT * 3 // 4
 

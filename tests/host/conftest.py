@@ -65,6 +65,22 @@ def free_port():
 
 
 @pytest.fixture(scope="session")
+def umqtt():
+    """umqtt from PyPI, as `make` fetches it (a no-op when already there)."""
+    subprocess.run(["bash", str(ROOT / "scripts" / "fetch-umqtt.sh"), str(ROOT / "build" / "umqtt")],
+                   check=True, capture_output=True, timeout=120)
+
+
+@pytest.fixture
+def broker(tmp_path, umqtt):
+    """A private Mosquitto (tests/host/mosquitto.py), stopped after the test."""
+    from mosquitto import Broker
+    b = Broker(tmp_path)
+    yield b
+    b.stop()
+
+
+@pytest.fixture(scope="session")
 def micropython():
     if not MICROPYTHON.exists():
         pytest.fail(f"{MICROPYTHON} is missing: run `make` first")

@@ -19,7 +19,6 @@ import zlib
 import pytest
 
 from conftest import ROOT, free_port
-from mosquitto import Broker
 from receiver import Receiver, frames_jsonl, wait_for
 
 sys.path.insert(0, str(ROOT / "python"))
@@ -284,13 +283,6 @@ def test_tcp_empty_non_jpeg_and_resent_payloads(hostile):
 
 # --- MQTT --------------------------------------------------------------------
 
-@pytest.fixture
-def broker(tmp_path):
-    b = Broker(tmp_path)
-    yield b.port
-    b.stop()
-
-
 def publish(port, topic, payload, tmp_path):
     f = tmp_path / "msg.bin"
     f.write_bytes(payload)
@@ -300,14 +292,14 @@ def publish(port, topic, payload, tmp_path):
 
 
 def test_mqtt_long_and_odd_topics_make_bounded_unique_names(hostile, broker, tmp_path):
-    h = hostile("mqtt", "--broker", f"127.0.0.1:{broker}", "--topic", "img_stream/#")
+    h = hostile("mqtt", "--broker", f"127.0.0.1:{broker.port}", "--topic", "img_stream/#")
     wait_for(lambda: any("subscribed to" in l for l in h.rx.lines), 20, "the subscription")
     long_a = "img_stream/" + "a" * 300 + "/frame"
     long_b = "img_stream/" + "a" * 299 + "b/frame"
     for topic in (long_a, long_b, "img_stream/../../etc/frame", "img_stream/é€/frame"):
-        publish(broker, topic, TINY_JPEG, tmp_path)
-    publish(broker, "img_stream/empty/frame", b"", tmp_path)
-    publish(broker, "img_stream/good/frame", TINY_JPEG, tmp_path)
+        publish(broker.port, topic, TINY_JPEG, tmp_path)
+    publish(broker.port, "img_stream/empty/frame", b"", tmp_path)
+    publish(broker.port, "img_stream/good/frame", TINY_JPEG, tmp_path)
     wait_for(lambda: len(h.frames()) == 5, 20, "five raw frames")
     cams = {f["camera"] for f in h.frames()}
     assert len(cams) == 5, cams

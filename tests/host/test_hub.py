@@ -19,27 +19,13 @@ from prometheus_client.parser import text_string_to_metric_families as prometheu
 from conftest import ROOT, stop_processes
 from hubtools import UNDER_QEMU, Hub, StreamReader, board
 from receiver import wait_for
-from mosquitto import Broker
 
 sys.path.insert(0, str(ROOT / "python"))
 import img_stream_proto  # noqa: E402
 
 SIZE = (320, 240)
-pytestmark = pytest.mark.skipif(UNDER_QEMU, reason="PC-side hub; boards under qemu are too slow")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def umqtt():
-    """umqtt from PyPI for the MQTT board, as `make` fetches it."""
-    subprocess.run(["bash", str(ROOT / "scripts" / "fetch-umqtt.sh"), str(ROOT / "build" / "umqtt")],
-                   check=True, capture_output=True, timeout=120)
-
-
-@pytest.fixture
-def broker(tmp_path):
-    b = Broker(tmp_path)
-    yield b
-    b.stop()
+pytestmark = [pytest.mark.skipif(UNDER_QEMU, reason="PC-side hub; boards under qemu are too slow"),
+              pytest.mark.usefixtures("umqtt")]
 
 
 def three_boards(broker, frames=0, fps=10):

@@ -12,7 +12,7 @@ from PIL import Image, ImageChops, ImageStat
 from conftest import stop_processes
 from hubtools import UNDER_QEMU
 from receiver import wait_for
-from test_hub import IDS, SIZE, broker, three_boards, umqtt  # noqa: F401 (fixtures)
+from test_hub import IDS, SIZE, three_boards
 from test_mjpeg_browser import browser  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.skipif(UNDER_QEMU, reason="PC-side hub; boards under qemu are too slow")

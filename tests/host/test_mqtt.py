@@ -13,7 +13,7 @@ import threading
 import pytest
 from PIL import Image
 
-from conftest import MICROPYPATH, MICROPYTHON, ROOT, free_port, run_micropython
+from conftest import MICROPYPATH, MICROPYTHON, free_port, run_micropython
 from mosquitto import Broker
 from receiver import Receiver, frames_jsonl, wait_for
 
@@ -21,18 +21,7 @@ from receiver import Receiver, frames_jsonl, wait_for
 SCALE = float(os.environ.get("IMG_STREAM_TIME_SCALE", "1"))
 
 
-@pytest.fixture(scope="session", autouse=True)
-def umqtt():
-    """umqtt from PyPI, as `make` fetches it (a no-op when already there)."""
-    subprocess.run(["bash", str(ROOT / "scripts" / "fetch-umqtt.sh"), str(ROOT / "build" / "umqtt")],
-                   check=True, capture_output=True, timeout=120)
-
-
-@pytest.fixture
-def broker(tmp_path):
-    b = Broker(tmp_path)
-    yield b
-    b.stop()
+pytestmark = pytest.mark.usefixtures("umqtt")
 
 
 def mqtt_receiver(port, *args):

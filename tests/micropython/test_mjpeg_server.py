@@ -13,13 +13,24 @@ from synthetic_camera import SyntheticCamera
 BOUNDARY = b"\r\n--img_stream\r\n"
 
 
-def new_server(**kw):
-    for port in range(18800, 18860):
-        try:
-            return img_stream_http.MjpegServer(port, host="127.0.0.1", **kw), port
-        except OSError:
-            pass
-    raise AssertionError("no free port")
+class serving:
+    """`with serving(**options) as (server, port):` an MjpegServer on a free
+    loopback port, closed when the block ends however it ends."""
+
+    def __init__(self, **kw):
+        for port in range(18800, 18860):
+            try:
+                self.server, self.port = img_stream_http.MjpegServer(port, host="127.0.0.1", **kw), port
+                return
+            except OSError:
+                pass
+        raise AssertionError("no free port")
+
+    def __enter__(self):
+        return self.server, self.port
+
+    def __exit__(self, *exc):
+        self.server.close()
 
 
 class Client:
@@ -111,9 +122,8 @@ def pump(server, cam, clients, until, ms=10000, push=None):
 
 
 def test_stream_encodes_once_for_every_client():
-    server, port = new_server()
     cam = SyntheticCamera(160, 120, img_stream.NV12)
-    try:
+    with serving() as (server, port):
         cs = [Client(port) for _ in range(3)]
         pump(server, cam, cs, lambda: all(c.count >= 5 for c in cs))
         for c in cs:
@@ -125,14 +135,11 @@ def test_stream_encodes_once_for_every_client():
         assert s["frames_idle"] <= 1, s
         assert s["parts_sent"] >= 15 and len(s["clients"]) == 3, s
         assert s["buffers"] <= 3 + 2, s
-    finally:
-        server.close()
 
 
 def test_stalled_client_skips_then_is_dropped():
-    server, port = new_server(stall_timeout_ms=300)
     cam = SyntheticCamera(320, 240, img_stream.RGB888)
-    try:
+    with serving(stall_timeout_ms=300) as (server, port):
         good = Client(port)
         stalled = Client(port, rcvbuf=4096)
 
@@ -148,14 +155,11 @@ def test_stalled_client_skips_then_is_dropped():
         assert len(server.stats()["clients"]) == 1
         stalled.read()
         assert stalled.closed
-    finally:
-        server.close()
 
 
 def test_bad_requests_get_400_and_the_server_keeps_serving():
-    server, port = new_server(max_clients=1)
     cam = SyntheticCamera(160, 120, img_stream.GRAYSCALE)
-    try:
+    with serving(max_clients=1) as (server, port):
         viewer = Client(port)
         cases = [
             (b"garbage\r\n\r\n", b"400"),
@@ -183,14 +187,11 @@ def test_bad_requests_get_400_and_the_server_keeps_serving():
         page = Client(port, b"GET / HTTP/1.1\r\n\r\n")
         pump(server, cam, [page], lambda: page.closed)
         assert b'<img id="cam"' in page.data and b"'/stream'+q" in page.data
-    finally:
-        server.close()
 
 
 def test_client_leaving_mid_part_frees_its_frame():
-    server, port = new_server()
     cam = SyntheticCamera(320, 240, img_stream.RGB888)
-    try:
+    with serving() as (server, port):
         keep = Client(port)
         leave = Client(port, rcvbuf=4096)
         pump(server, cam, [keep], lambda: any(e["pending"] for e in server.stats()["clients"]))
@@ -200,16 +201,13 @@ def test_client_leaving_mid_part_frees_its_frame():
              and keep.count > n + 3)
         # Buffers held by the gone client were given back.
         assert server.stats()["buffers"] <= 4
-    finally:
-        server.close()
 
 
 def test_push_allocates_nothing_in_steady_state():
     import gc
-    server, port = new_server()
     cam = SyntheticCamera(320, 240, img_stream.NV12)
     imgs = [cam.snapshot() for _ in range(4)]
-    try:
+    with serving() as (server, port):
         cs = [Client(port), Client(port)]
         pump(server, cam, cs, lambda: all(c.count >= 20 for c in cs))
         grown = 0
@@ -227,8 +225,6 @@ def test_push_allocates_nothing_in_steady_state():
         seconds = time.ticks_diff(time.ticks_ms(), t0) // 1000
         assert grown <= 256 * (seconds + 2) and grown < 200 * 16, (grown, seconds)
         assert all(c.count >= 100 for c in cs), [c.count for c in cs]
-    finally:
-        server.close()
 
 
 def push_for(server, cam, ms, clients=()):
@@ -243,9 +239,8 @@ def push_for(server, cam, ms, clients=()):
 
 
 def test_fps_limit_skips_encodes():
-    server, port = new_server(fps_limit=20)
     cam = SyntheticCamera(160, 120, img_stream.GRAYSCALE)
-    try:
+    with serving(fps_limit=20) as (server, port):
         viewer = Client(port)
         server.poll()  # accepts it: from now on someone watches
         results = push_for(server, cam, 500, [viewer])
@@ -257,36 +252,28 @@ def test_fps_limit_skips_encodes():
         assert results.count(True) == s["frames_encoded"]
         assert s["frames_limited"] == len(results) - s["frames_encoded"], s
         assert s["frames_idle"] == 0 and viewer.count > 0, s
-    finally:
-        server.close()
 
 
 def test_silent_client_is_dropped_after_request_timeout():
-    server, port = new_server(request_timeout_ms=200)
     cam = SyntheticCamera(160, 120, img_stream.GRAYSCALE)
-    try:
+    with serving(request_timeout_ms=200) as (server, port):
         silent = Client(port, request=b"")
         half = Client(port, request=b"GET /stream HTTP/1.1\r\n")  # never ends its head
         t0 = time.ticks_ms()
         pump(server, cam, [silent, half], lambda: silent.closed and half.closed)
         assert time.ticks_diff(time.ticks_ms(), t0) >= 150
         assert silent.data == b"" and half.data == b""
-    finally:
-        server.close()
 
 
 def test_jpeg_input_is_sent_unchanged():
-    server, port = new_server()
     j = img_stream.encode(SyntheticCamera(160, 120, img_stream.RGB565).snapshot(), quality=40)
-    try:
+    with serving() as (server, port):
         c = Client(port)
         pump(server, None, [c], lambda: c.count >= 3, push=lambda: server.push(j))
         assert c.last == j
         snap = Client(port, b"GET /snapshot HTTP/1.1\r\n\r\n")
         pump(server, None, [snap], lambda: snap.closed, push=lambda: server.poll())
         assert bytes(snap.data).split(b"\r\n\r\n", 1)[1] == j
-    finally:
-        server.close()
 
 
 STATS = b"GET /stats HTTP/1.1\r\nHost: t\r\n\r\n"
@@ -297,9 +284,8 @@ def body_json(c):
 
 
 def test_pending_connections_are_capped_oldest_first():
-    server, port = new_server(max_pending=3)
     cam = SyntheticCamera(160, 120, img_stream.GRAYSCALE)
-    try:
+    with serving(max_pending=3) as (server, port):
         viewer = Client(port)
         idle = [Client(port, request=b"GET /stre") for _ in range(3)]
         pump(server, cam, [viewer],
@@ -320,13 +306,10 @@ def test_pending_connections_are_capped_oldest_first():
         late.close()
         for c in idle:
             c.close()
-    finally:
-        server.close()
 
 
 def test_a_new_connection_waits_while_the_pool_is_all_new():
-    server, port = new_server(max_pending=2)
-    try:
+    with serving(max_pending=2) as (server, port):
         a, b = Client(port, b""), Client(port, b"")
         t0 = time.ticks_ms()
         pump(server, None, [], lambda: server.stats()["requests_pending"] == 2, push=server.poll)
@@ -346,13 +329,10 @@ def test_a_new_connection_waits_while_the_pool_is_all_new():
         assert server.stats()["evicted"] == 1 and not b.closed
         for c in (a, b, late):
             c.close()
-    finally:
-        server.close()
 
 
 def test_each_call_accepts_a_bounded_number():
-    server, port = new_server(max_pending=2)
-    try:
+    with serving(max_pending=2) as (server, port):
         # Three: what the kernel queues for listen(2) (more would block connect).
         cs = [Client(port, STATS) for _ in range(3)]
         server.poll()
@@ -362,13 +342,10 @@ def test_each_call_accepts_a_bounded_number():
         assert sum(1 for c in cs if c.closed) == 1, [c.status() for c in cs]
         pump(server, None, cs, lambda: all(c.closed for c in cs), push=server.poll)
         assert all(c.status() == b"HTTP/1.1 200 OK" for c in cs), [c.status() for c in cs]
-    finally:
-        server.close()
 
 
 def test_error_response_closes_without_reading_the_rest():
-    server, port = new_server()
-    try:
+    with serving() as (server, port):
         # 48 KiB of request line: far more than the 2048 the server reads.
         c = Client(port, b"GET /" + b"a" * 48 * 1024)
         server.poll()
@@ -378,13 +355,10 @@ def test_error_response_closes_without_reading_the_rest():
         assert c.status().startswith(b"HTTP/1.1 400 ") and c.closed and c.reset, (
             c.status(), c.closed, c.reset)
         assert server.stats()["bad_requests"] == 1
-    finally:
-        server.close()
 
 
 def test_request_dripping_a_byte_at_a_time_meets_the_deadline():
-    server, port = new_server(request_timeout_ms=300)
-    try:
+    with serving(request_timeout_ms=300) as (server, port):
         drip = Client(port, b"GET /str")
         t0 = time.ticks_ms()
         sent = 0
@@ -399,14 +373,11 @@ def test_request_dripping_a_byte_at_a_time_meets_the_deadline():
             drip.read()
         assert time.ticks_diff(time.ticks_ms(), t0) >= 250 and sent > 5
         assert drip.data == b"" and server.stats()["request_timeouts"] == 1
-    finally:
-        server.close()
 
 
 def test_viewer_that_sends_after_its_request_is_dropped():
-    server, port = new_server()
     cam = SyntheticCamera(160, 120, img_stream.GRAYSCALE)
-    try:
+    with serving() as (server, port):
         keep, chatty = Client(port), Client(port)
         pump(server, cam, [keep, chatty], lambda: keep.count > 2 and chatty.count > 2)
         chatty.sock.write(b"GET /stats HTTP/1.1\r\n\r\n")
@@ -415,8 +386,6 @@ def test_viewer_that_sends_after_its_request_is_dropped():
         pump(server, cam, [keep], lambda: keep.count > n + 3)
         s = server.stats()
         assert s["clients_dropped"] == 1 and len(s["clients"]) == 1, s
-    finally:
-        server.close()
 
 
 def get(port, server, path, headers=b"", frame=None):
@@ -430,14 +399,13 @@ def get(port, server, path, headers=b"", frame=None):
 
 def test_auth_guards_every_path():
     import binascii
-    server, port = new_server(auth="viewer:s3cret", token="tok-EN_1.~")
     cam = SyntheticCamera(160, 120, img_stream.GRAYSCALE)
     j = img_stream.encode(cam.snapshot())
     good = b"Authorization: Basic " + binascii.b2a_base64(b"viewer:s3cret", False) + b"\r\n"
     bad = [b"", b"Authorization: Basic " + binascii.b2a_base64(b"viewer:s3cres", False) + b"\r\n",
            b"Authorization: Basic \r\n", b"Authorization: Bearer tok-EN_1.\r\n",
            b"Authorization: Bearer tok-EN_1.~~\r\n"]
-    try:
+    with serving(auth="viewer:s3cret", token="tok-EN_1.~") as (server, port):
         for path, code in ((b"/", b"200"), (b"/stream", b"200"), (b"/snapshot", b"200"),
                            (b"/stats", b"200"), (b"/nothing", b"404")):
             for h in bad:
@@ -462,14 +430,11 @@ def test_auth_guards_every_path():
         c = get(port, server, b"/stats", good)
         assert body_json(c)["clients"][0]["addr"].startswith("127.0.0.1:")
         v.close()
-    finally:
-        server.close()
 
 
 def test_open_server_hides_viewer_addresses_and_allows_any_origin():
-    server, port = new_server()
     cam = SyntheticCamera(160, 120, img_stream.GRAYSCALE)
-    try:
+    with serving() as (server, port):
         v = Client(port)
         pump(server, cam, [v], lambda: v.count > 0)
         assert v.head.endswith(b"\r\nAccess-Control-Allow-Origin: *"), v.head
@@ -479,22 +444,17 @@ def test_open_server_hides_viewer_addresses_and_allows_any_origin():
         assert "addr" not in entry and entry["frames"] > 0, entry
         assert "addr" in server.stats()["clients"][0]  # the script itself sees them
         v.close()
-    finally:
-        server.close()
 
 
 def test_cors_origin_with_auth_and_bad_settings():
-    server, port = new_server(token="t", allow_origin="https://ha.example")
-    try:
+    with serving(token="t", allow_origin="https://ha.example") as (server, port):
         c = get(port, server, b"/stats?token=t")
         assert b"Access-Control-Allow-Origin: https://ha.example\r\n" in bytes(c.data)
-    finally:
-        server.close()
-    raises(ValueError, new_server, auth="u:p", allow_origin="*", contains="allow_origin")
-    raises(ValueError, new_server, token="a b", contains="token")
-    raises(ValueError, new_server, token="", contains="token")
-    raises(ValueError, new_server, auth="nocolon", contains="auth")
-    raises(ValueError, new_server, max_pending=0, contains="max_pending")
+    raises(ValueError, serving, auth="u:p", allow_origin="*", contains="allow_origin")
+    raises(ValueError, serving, token="a b", contains="token")
+    raises(ValueError, serving, token="", contains="token")
+    raises(ValueError, serving, auth="nocolon", contains="auth")
+    raises(ValueError, serving, max_pending=0, contains="max_pending")
 
 
 def test_same_compares_whole_values():
@@ -505,9 +465,8 @@ def test_same_compares_whole_values():
 
 
 def test_nobody_watching_means_no_encoding():
-    server, port = new_server()
     cam = SyntheticCamera(160, 120, img_stream.GRAYSCALE)
-    try:
+    with serving() as (server, port):
         assert not any(server.push(cam.snapshot()) for _ in range(50))
         s = server.stats()
         assert s["frames_encoded"] == 0 and s["frames_idle"] == 50 and s["buffers"] == 0, s
@@ -521,14 +480,11 @@ def test_nobody_watching_means_no_encoding():
         s = server.stats()
         assert s["frames_encoded"] == n and s["frames_idle"] == idle + 20, s
         assert s["frames_captured"] == s["frames_encoded"] + s["frames_idle"], s
-    finally:
-        server.close()
 
 
 def test_idle_fps_caps_encodes_while_idle_and_snapshots_are_served_at_once():
-    server, port = new_server(idle_fps=10)
     cam = SyntheticCamera(160, 120, img_stream.GRAYSCALE)
-    try:
+    with serving(idle_fps=10) as (server, port):
         results = push_for(server, cam, 500)
         s = server.stats()
         # 10 fps over 0.5 s: at most 5 encodes, 100 ms apart (the first one
@@ -543,15 +499,12 @@ def test_idle_fps_caps_encodes_while_idle_and_snapshots_are_served_at_once():
         assert snap.closed and snap.status() == b"HTTP/1.1 200 OK", snap.status()
         assert is_jpeg(bytes(snap.data).split(b"\r\n\r\n", 1)[1])
         assert server.stats()["frames_encoded"] == s["frames_encoded"]
-    finally:
-        server.close()
 
 
 def test_snapshot_while_idle_waits_for_the_next_push():
-    server, port = new_server(request_timeout_ms=200)
     cam = SyntheticCamera(160, 120, img_stream.GRAYSCALE)
     j = img_stream.encode(cam.snapshot(), quality=30)
-    try:
+    with serving(request_timeout_ms=200) as (server, port):
         server.push(cam.snapshot())
         snap = Client(port, b"GET /snapshot HTTP/1.1\r\n\r\n")
         pump(server, None, [snap], lambda: server.stats()["snapshots_waiting"] == 1,
@@ -575,13 +528,10 @@ def test_snapshot_while_idle_waits_for_the_next_push():
         pump(server, None, [late], lambda: late.closed, push=server.poll)
         assert time.ticks_diff(time.ticks_ms(), t0) >= 150
         assert late.status() == b"HTTP/1.1 503 Service Unavailable", late.status()
-    finally:
-        server.close()
 
 
 def test_waiting_snapshots_are_capped_oldest_first():
-    server, port = new_server(max_pending=2)
-    try:
+    with serving(max_pending=2) as (server, port):
         cs = []
         for _ in range(2):
             cs.append(Client(port, b"GET /snapshot HTTP/1.1\r\n\r\n"))
@@ -597,15 +547,12 @@ def test_waiting_snapshots_are_capped_oldest_first():
         for c in cs[1:]:
             c.read()
             assert c.closed and c.status() == b"HTTP/1.1 200 OK", c.status()
-    finally:
-        server.close()
 
 
 def test_idle_push_allocates_nothing():
     import gc
-    server, port = new_server()
     img = SyntheticCamera(320, 240, img_stream.NV12).snapshot()
-    try:
+    with serving() as (server, port):
         server.push(img)
         gc.collect()
         before = gc.mem_alloc()
@@ -615,8 +562,6 @@ def test_idle_push_allocates_nothing():
         # 16 B of garbage per push would be 3200 B.
         grown = gc.mem_alloc() - before
         assert grown < 200 * 16 and server.stats()["frames_idle"] == 201, grown
-    finally:
-        server.close()
 
 
 def metrics(server, port, headers=b""):
@@ -643,9 +588,8 @@ def metrics(server, port, headers=b""):
 
 
 def test_metrics_serve_the_stats_in_prometheus_text():
-    server, port = new_server(quality=40, max_clients=3)
     cam = SyntheticCamera(160, 120, img_stream.GRAYSCALE)
-    try:
+    with serving(quality=40, max_clients=3) as (server, port):
         for _ in range(3):
             server.push(cam.snapshot())  # idle: not encoded
         v = Client(port)
@@ -664,8 +608,6 @@ def test_metrics_serve_the_stats_in_prometheus_text():
         assert m["img_stream_quality"] == 40 and m["img_stream_idle_fps"] == 0
         assert m['img_stream_requests_refused_total{reason="bad_request"}'] == 0
         v.close()
-    finally:
-        server.close()
 
 
 def control(port, server, query, headers=b""):
@@ -675,10 +617,9 @@ def control(port, server, query, headers=b""):
 
 
 def test_control_changes_quality_and_fps():
-    server, port = new_server()
     cam = SyntheticCamera(320, 240, img_stream.RGB888)
     img = cam.snapshot()
-    try:
+    with serving() as (server, port):
         v = Client(port)
         pump(server, None, [v], lambda: v.count >= 2, push=lambda: server.push(img))
         big = server.stats()["jpeg_bytes"]
@@ -695,13 +636,10 @@ def test_control_changes_quality_and_fps():
         code, body = control(port, server, b"")  # no values: the settings, unchanged
         assert code == b"200" and json.loads(body) == {"quality": 10, "fps": 0, "idle_fps": 2}
         v.close()
-    finally:
-        server.close()
 
 
 def test_control_refuses_bad_values_and_changes_nothing():
-    server, port = new_server()
-    try:
+    with serving() as (server, port):
         for q in (b"?quality=0", b"?quality=101", b"?quality=abc", b"?quality=-5",
                   b"?quality=", b"?quality=1e2", b"?quality=+50", b"?quality=%2050",
                   b"?quality=00000050", b"?fps=1001", b"?idle_fps=x", b"?quality=50&quality=60",
@@ -712,13 +650,10 @@ def test_control_refuses_bad_values_and_changes_nothing():
         assert b"quality must be an integer 1..100" in control(port, server, b"?quality=0")[1]
         assert b"unknown setting" in control(port, server, b"?x=1")[1]
         assert server.stats()["bad_requests"] == 17
-    finally:
-        server.close()
 
 
 def test_control_needs_credentials_and_refuses_cross_site_pages():
-    server, port = new_server(token="tk", allow_origin="https://ha.example")
-    try:
+    with serving(token="tk", allow_origin="https://ha.example") as (server, port):
         assert control(port, server, b"?quality=20")[0] == b"401"
         assert control(port, server, b"?quality=20&token=tk")[0] == b"200"
         assert server.quality == 20
@@ -736,7 +671,5 @@ def test_control_needs_credentials_and_refuses_cross_site_pages():
         m = metrics(server, port, b"Authorization: Bearer tk\r\n")
         assert m['img_stream_requests_refused_total{reason="forbidden"}'] == 3
         assert m['img_stream_requests_refused_total{reason="unauthorized"}'] == 1
-    finally:
-        server.close()
-    raises(ValueError, new_server, idle_fps=-1, contains="idle_fps")
-    raises(ValueError, new_server, idle_fps=0.5, contains="idle_fps")
+    raises(ValueError, serving, idle_fps=-1, contains="idle_fps")
+    raises(ValueError, serving, idle_fps=0.5, contains="idle_fps")

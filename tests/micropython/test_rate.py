@@ -10,7 +10,7 @@ from checks import raises, is_jpeg
 from synthetic_camera import SyntheticCamera
 from test_send_tcp import pair
 from test_udp import addr_of, bind_udp, recv_frame
-from test_mjpeg_server import Client, new_server, pump
+from test_mjpeg_server import Client, pump, serving
 from wire import HEADER_LEN, read_frame
 
 W, H = 160, 120
@@ -217,11 +217,10 @@ def test_encoded_fan_out_encodes_once_and_allocates_nothing():
     rx, port = bind_udp()
     tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     addr = addr_of(port)
-    server, http_port = new_server()
-    viewer = Client(http_port)
-    jpg = img_stream.Encoded()
-    buf = bytearray(1 << 16)
-    try:
+    with serving() as (server, http_port):
+        viewer = Client(http_port)
+        jpg = img_stream.Encoded()
+        buf = bytearray(1 << 16)
         def frame(i):
             jpg.encode(imgs[i & 3], quality=60)
             img_stream.send_tcp(cli, jpg)
@@ -249,8 +248,6 @@ def test_encoded_fan_out_encodes_once_and_allocates_nothing():
         # MjpegServer's once-a-second rate update aside (test_mjpeg_server.py).
         assert grown < 256, grown
         assert viewer.last in [img_stream.encode(im, quality=60) for im in imgs]
-    finally:
-        server.close()
         viewer.close()
         cli.close()
         conn.close()
@@ -260,10 +257,9 @@ def test_encoded_fan_out_encodes_once_and_allocates_nothing():
 
 def test_mjpeg_server_rate_control_and_skip_same():
     rc = img_stream.RateControl(target_bytes=1500)
-    server, port = new_server(quality=rc, skip_same=True, keepalive_s=3600)
-    viewer = Client(port)
-    cam = SyntheticCamera(W, H, img_stream.NV12)
-    try:
+    with serving(quality=rc, skip_same=True, keepalive_s=3600) as (server, port):
+        viewer = Client(port)
+        cam = SyntheticCamera(W, H, img_stream.NV12)
         pump(server, cam, [viewer], lambda: viewer.count >= 12)
         assert abs(len(viewer.last) - 1500) <= 225, len(viewer.last)
         img = still(5)
@@ -273,6 +269,4 @@ def test_mjpeg_server_rate_control_and_skip_same():
         # Pushes before the viewer came are idle ones (idle_fps=0: not encoded).
         assert s["frames_unchanged"] == 4, s
         assert s["frames_encoded"] == s["frames_captured"] - 4 - s["frames_idle"], s
-    finally:
-        server.close()
         viewer.close()

@@ -39,7 +39,7 @@ pub const GROW_STEP: usize = 1 << 20;
 pub struct ReceivedFrame {
     /// The parsed header.
     pub header: FrameHeaderRepr,
-    /// The payload (a JPEG file when `header.format == 9`).
+    /// The payload (a JPEG file when `header.format` is `PixelFormat::Jpeg`).
     pub payload: Vec<u8>,
 }
 

@@ -42,6 +42,31 @@ fn header_matches_rust() {
     );
 }
 
+/// Every status has its own number: status.c maps numbers to exceptions, so
+/// two statuses sharing one would raise the other's error. The statuses are
+/// declared across the ABI files; the generated header holds them all.
+#[test]
+fn status_numbers_are_distinct() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let header = std::fs::read_to_string(root.join("c_glue/img_stream/img_stream_core.h")).unwrap();
+    let mut seen = std::collections::BTreeMap::new();
+    for line in header.lines() {
+        let mut words = line.split_whitespace();
+        let (Some("#define"), Some(name), Some(value)) = (words.next(), words.next(), words.next())
+        else {
+            continue;
+        };
+        if !(name.starts_with("IS_ERR_") || name == "IS_OK") {
+            continue;
+        }
+        let value: i32 = value.parse().unwrap();
+        if let Some(other) = seen.insert(value, name) {
+            panic!("{name} and {other} are both {value}");
+        }
+    }
+    assert!(seen.len() > 30, "found only {} statuses", seen.len());
+}
+
 /// The lines between these markers in python/img_stream_proto.py are
 /// generated; the rest of that file is hand-written.
 const PY_BEGIN: &str = "# --- protocol constants: generated from the Rust core by src/header_check.rs (`make header`); do not edit ---\n";

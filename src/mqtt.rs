@@ -34,9 +34,11 @@ pub const IS_ERR_CHUNK_TOO_SMALL: i32 = 31;
 pub const IS_ERR_BAD_TOPIC: i32 = 32;
 /// The broker sent bytes that are no MQTT 3.1.1 packet we can take.
 pub const IS_ERR_MQTT_PROTOCOL: i32 = 33;
-/// A message is too large for one MQTT message through umqtt
-/// (`core::mqtt::UMQTT_LIMIT`).
+/// Raw mode: the JPEG is too large for one MQTT message (umqtt's limit,
+/// `core::mqtt::UMQTT_LIMIT`, or the caller's `max_message`).
 pub const IS_ERR_MQTT_TOO_LARGE: i32 = 34;
+/// Chunked mode: a `chunk_size` message would pass umqtt's limit.
+pub const IS_ERR_MQTT_CHUNK_TOO_LARGE: i32 = 35;
 
 /// QoS 1 messages of one frame sent before their PUBACKs are awaited: a VGA
 /// frame in 4 KiB chunks (4 messages) costs one round trip, not four. Well
@@ -108,6 +110,22 @@ pub struct IsMqttPackets {
     pub topic_len: usize,
     /// QoS 1 (a packet id in every packet), else QoS 0.
     pub qos1: bool,
+    /// Raw mode: the most bytes the caller allows in its one message (its
+    /// `chunk_size`), 0 for umqtt's limit only.
+    pub max_message: usize,
+}
+
+impl IsMqttPackets {
+    /// Whether one message of `len` bytes fits umqtt's limit, whichever
+    /// client sends it (umqtt refuses a larger one).
+    fn fits(&self, len: usize) -> bool {
+        mqtt::publish_len(self.topic_len, self.qos1, len).is_ok()
+    }
+
+    /// [`fits`](Self::fits), and in raw mode the caller's `max_message`.
+    fn fits_raw(&self, len: usize) -> bool {
+        self.fits(len) && (self.max_message == 0 || len <= self.max_message)
+    }
 }
 
 /// Encodes `frame` (JPEG input passes through) and lays it out for
@@ -139,6 +157,9 @@ pub unsafe extern "C" fn is_mqtt_prepare(
     };
     if chunk_size != 0 && chunk_size <= chunk::HEADER_LEN {
         return IS_ERR_CHUNK_TOO_SMALL;
+    }
+    if chunk_size != 0 && !packets.fits(chunk_size) {
+        return IS_ERR_MQTT_CHUNK_TOO_LARGE;
     }
     let (s, input) = try_status!(unsafe { open_input(f, o, out) });
     *plan = IsMqttPlan {
@@ -191,6 +212,9 @@ pub unsafe extern "C" fn is_mqtt_prepare(
                 Some(FRAME_AT)
             }
         };
+        if !plan.chunked && !packets.fits_raw(plan.len) {
+            return Err(IS_ERR_MQTT_TOO_LARGE);
+        }
         if packets.wanted {
             let largest = if plan.chunked {
                 (plan.data_size + chunk::HEADER_LEN).min(plan.len + chunk::HEADER_LEN)
@@ -543,5 +567,52 @@ mod tests {
         let r = chunk_in_place(&mut buf, FRAME_AT, &cut, 0, 0, 0);
         assert_eq!(r.start, FRAME_AT - chunk::HEADER_LEN);
         assert!(ChunkHeaderRepr::parse(&buf[r]).is_ok());
+    }
+
+    #[test]
+    fn message_sizes_are_checked_here() {
+        let packets = |qos1, max_message| IsMqttPackets {
+            wanted: false,
+            topic_len: 20,
+            qos1,
+            max_message,
+        };
+        // umqtt's remaining length: 2 + topic (+ 2 at QoS 1) + payload.
+        let limit = mqtt::UMQTT_LIMIT;
+        assert!(packets(false, 0).fits(limit - 23));
+        assert!(!packets(false, 0).fits(limit - 22));
+        assert!(packets(true, 0).fits(limit - 25));
+        assert!(!packets(true, 0).fits(limit - 24));
+        assert!(packets(false, 4096).fits_raw(4096));
+        assert!(!packets(false, 4096).fits_raw(4097));
+        assert!(!packets(false, 0).fits_raw(limit));
+        // A chunk_size past the limit is refused before anything is encoded.
+        let px = [0u8; 16];
+        let frame = IsFrame::raw(
+            &px,
+            4,
+            4,
+            img_stream_core::pixel::PixelFormat::Grayscale.code(),
+        );
+        let options = IsEncodeOptions::fixed(65, 420, 0);
+        let fields = IsHeaderFields {
+            seq: 0,
+            camera_id: 0,
+            timestamp_us: 0,
+        };
+        let mut plan = core::mem::MaybeUninit::<IsMqttPlan>::zeroed();
+        let mut out = IsOutcome::default();
+        let st = unsafe {
+            is_mqtt_prepare(
+                &frame,
+                &options,
+                &fields,
+                limit,
+                &packets(false, 0),
+                plan.as_mut_ptr(),
+                &mut out,
+            )
+        };
+        assert_eq!(st, IS_ERR_MQTT_CHUNK_TOO_LARGE);
     }
 }

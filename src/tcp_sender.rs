@@ -25,7 +25,7 @@ use crate::staging::{emit_header, stage};
 
 /// A `TcpSender`'s stream failed in the middle of a frame: the receiver holds
 /// a partial frame, so nothing more may go on that stream.
-pub const IS_ERR_BROKEN_STREAM: i32 = 60;
+pub const IS_ERR_BROKEN_STREAM: i32 = 70;
 
 /// What `TcpSender.stats()` reports.
 #[repr(C)]

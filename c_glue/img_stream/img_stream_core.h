@@ -123,7 +123,7 @@
 
 // A `TcpSender`'s stream failed in the middle of a frame: the receiver holds
 // a partial frame, so nothing more may go on that stream.
-#define IS_ERR_BROKEN_STREAM 60
+#define IS_ERR_BROKEN_STREAM 70
 
 // The boundary is empty, longer than 70 bytes, or has a byte outside
 // RFC 2046's safe set (letters, digits, `'()+_,-./:=?`).
@@ -165,9 +165,12 @@
 // The broker sent bytes that are no MQTT 3.1.1 packet we can take.
 #define IS_ERR_MQTT_PROTOCOL 33
 
-// A message is too large for one MQTT message through umqtt
-// (`core::mqtt::UMQTT_LIMIT`).
+// Raw mode: the JPEG is too large for one MQTT message (umqtt's limit,
+// `core::mqtt::UMQTT_LIMIT`, or the caller's `max_message`).
 #define IS_ERR_MQTT_TOO_LARGE 34
+
+// Chunked mode: a `chunk_size` message would pass umqtt's limit.
+#define IS_ERR_MQTT_CHUNK_TOO_LARGE 35
 
 // QoS 1 messages of one frame sent before their PUBACKs are awaited: a VGA
 // frame in 4 KiB chunks (4 messages) costs one round trip, not four. Well
@@ -433,6 +436,9 @@ typedef struct IsMqttPackets {
   size_t topic_len;
   // QoS 1 (a packet id in every packet), else QoS 0.
   bool qos1;
+  // Raw mode: the most bytes the caller allows in its one message (its
+  // `chunk_size`), 0 for umqtt's limit only.
+  size_t max_message;
 } IsMqttPackets;
 
 // A frame ready to publish, as [`is_mqtt_prepare`] left it.

@@ -392,10 +392,6 @@ static void publish_direct(const is_mqtt_direct_t *d, volatile uint32_t *base) {
     }
 }
 
-static NORETURN void raise_too_large(void) {
-    mp_raise_ValueError(MP_ERROR_TEXT("frame too large for one MQTT message: use chunked=True"));
-}
-
 // publish(client, img, *, topic=None, quality=65, qos=0, retain=False, chunked=False,
 //         chunk_size=None, subsampling=420, engine=0, seq=None, timestamp_us=None,
 //         puback_timeout=5, skip_same=None) -> int (0: skipped as unchanged)
@@ -484,14 +480,6 @@ static mp_obj_t is_publish(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw
     if (st != IS_OK) {
         is_raise_status(st, NULL);
     }
-    // Everything but the payload in umqtt's size check.
-    size_t overhead = 2 + topic_buf.len + (qos > 0 ? 2 : 0);
-    // umqtt's limit is the client's, so it is checked here; the chunk
-    // header's size is Rust's (IS_ERR_CHUNK_TOO_SMALL).
-    if (chunked && (size_t)chunk_size + overhead >= IS_MQTT_UMQTT_LIMIT) {
-        mp_raise_ValueError(MP_ERROR_TEXT("chunk_size too large for one MQTT message (umqtt: < 2 MiB)"));
-    }
-
     // On the C stack where the GC sees the frame's owner; never changed
     // after nlr_push, and reached from the handler below only through
     // `handler_op`.
@@ -502,23 +490,16 @@ static mp_obj_t is_publish(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw
     is_open_header(&op, &args[ARG_seq]);
     IsMqttPlan plan;
     IsOutcome out = {0};
-    IsMqttPackets packets = { .wanted = direct, .topic_len = topic_buf.len, .qos1 = qos == 1 };
+    // Message sizes (umqtt's limit, chunk_size) are checked in Rust.
+    IsMqttPackets packets = {
+        .wanted = direct, .topic_len = topic_buf.len, .qos1 = qos == 1,
+        .max_message = chunked ? 0 : (size_t)chunk_size,
+    };
     st = is_mqtt_prepare(&op.frame, &op.options, &op.header,
         chunked ? (size_t)chunk_size : 0, &packets, &plan, &out);
-    if (st == IS_ERR_MQTT_TOO_LARGE) {
-        st = IS_ERR_OVER_LIMIT;
-        out.needed = 0;
-        is_close_header(&op, st, 0);
-        raise_too_large();
-    }
     if (st != IS_OK) {
         is_close_header(&op, st, 0);
         is_raise_status(st, &out);
-    }
-    if (!chunked && (plan.len + overhead >= IS_MQTT_UMQTT_LIMIT
-                     || (chunk_size > 0 && plan.len > (size_t)chunk_size))) {
-        is_close_header(&op, IS_ERR_OVER_LIMIT, 0);
-        raise_too_large();
     }
     // Bytes of all messages: the JPEG, or the chunks with their headers.
     size_t sent = plan.len + (plan.chunked ? plan.count * IS_CHUNK_HEADER_LEN : 0);

@@ -62,6 +62,12 @@ NORETURN void is_raise_status(int32_t status, const IsOutcome *out) {
             mp_raise_msg_varg(&mp_type_ValueError,
                 MP_ERROR_TEXT("chunk_size must be > %u, the chunk header's size"),
                 (unsigned)IS_CHUNK_HEADER_LEN);
+        case IS_ERR_MQTT_TOO_LARGE:
+            mp_raise_ValueError(MP_ERROR_TEXT("frame too large for one MQTT message: use chunked=True"));
+        case IS_ERR_MQTT_CHUNK_TOO_LARGE:
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("chunk_size too large for one MQTT message (umqtt: < %u bytes)"),
+                (unsigned)IS_MQTT_UMQTT_LIMIT);
         case IS_ERR_BAD_TOPIC:
             mp_raise_ValueError(MP_ERROR_TEXT("topic must be 1..65535 bytes of UTF-8"));
         case IS_ERR_MQTT_PROTOCOL:

@@ -305,6 +305,7 @@ huge = jpeg + bytes(2097152)
 print("raw > umqtt limit:", raises(ValueError, img_stream.publish, c, huge))
 print("tiny chunks:", raises(ValueError, img_stream.publish, c, img, chunked=True, chunk_size=32))
 print("too many chunks:", raises(ValueError, img_stream.publish, c, huge, chunked=True, chunk_size=33))
+print("huge chunks:", raises(ValueError, img_stream.publish, c, img, chunked=True, chunk_size=3 << 20))
 print("qos 2:", raises(ValueError, img_stream.publish, c, img, qos=2))
 assert c.msgs == [], "something was published on bad input"
 
@@ -350,6 +351,7 @@ def test_bad_input_and_client_errors(micropython):
     assert "use chunked=True" in p.stdout.split("raw > chunk_size:")[1].splitlines()[0]
     assert "use chunked=True" in p.stdout.split("raw > umqtt limit:")[1].splitlines()[0]
     assert "chunk_size" in p.stdout.split("tiny chunks:")[1].splitlines()[0]
+    assert "umqtt" in p.stdout.split("huge chunks:")[1].splitlines()[0]
 
 
 CAMERA = """

@@ -11,7 +11,8 @@ from PIL import Image
 
 from conftest import ROOT, run_micropython
 from receiver import Receiver, frames_jsonl
-from test_mqtt import Broker, mqtt_receiver
+from mosquitto import Broker
+from test_mqtt import mqtt_receiver
 
 K230 = ROOT / "python" / "examples" / "k230"
 APIS = ("current", "2024")

@@ -14,11 +14,14 @@ import pytest
 
 import rawframes
 from conftest import MICROPYPATH, MICROPYTHON, ROOT, free_port, run_micropython
+from mosquitto import Broker
 from receiver import wait_for
-from test_mqtt import Broker, umqtt  # noqa: F401 (umqtt: session fixture fetching umqtt)
 
 sys.path.insert(0, str(ROOT / "python"))
 import img_stream_proto  # noqa: E402
+
+# The fan-out test runs umqtt on the board.
+pytestmark = pytest.mark.usefixtures("umqtt")
 
 W, H = 320, 240
 

@@ -162,7 +162,10 @@ def test_max_kbps_holds_in_every_second_at_the_receiver(tmp_path, micropython):
             total += b
         worst = max(worst, total)
         windows += 1
-    assert windows == len(arrivals) and windows >= n
+    # A window starts at every recv (a loaded receiver may read two frames at
+    # once), and the windows saw every byte of every frame.
+    assert windows == len(arrivals) > n // 2, (windows, n)
+    assert sum(b for _, b in arrivals) > sum(len(f) for f in sink.frames)
     print("max_kbps=%d: busiest 1 s window at the receiver %d B of %d B (%d windows)"
           % (kbps, worst, cap, windows))
     assert worst <= cap, (worst, cap)

@@ -146,14 +146,19 @@ fn chroma565(s: CbCr, log2n: u32) -> (u8, u8) {
     (((s.0 + off) >> shift) as u8, ((s.1 + off) >> shift) as u8)
 }
 
-/// RGB565 little-endian words (red in the top bits).
-pub struct Rgb565;
+/// RGB565 words (red in the top bits), little-endian or, with `SWAPPED`,
+/// big-endian.
+pub struct Word565<const SWAPPED: bool>;
+/// RGB565 little-endian words.
+pub type Rgb565 = Word565<false>;
 /// RGB565 words stored big-endian.
-pub struct Rgb565Swapped;
+pub type Rgb565Swapped = Word565<true>;
+/// Three bytes a pixel: R, G, B or, with `BGR`, B, G, R.
+pub struct Packed888<const BGR: bool>;
 /// R, G, B bytes.
-pub struct Rgb888;
+pub type Rgb888 = Packed888<false>;
 /// B, G, R bytes.
-pub struct Bgr888;
+pub type Bgr888 = Packed888<true>;
 /// Three planes R, G, B.
 pub struct Rgbp888;
 
@@ -177,21 +182,32 @@ fn unpack565(w: u16) -> (u16, u16, u16) {
     )
 }
 
-impl Layout for Rgb565 {
+impl<const SWAPPED: bool> Layout for Word565<SWAPPED> {
     const BPP: usize = 2;
     #[cfg(all(target_arch = "riscv64", target_feature = "v"))]
-    const RGB565_LE: bool = true;
+    const RGB565_LE: bool = !SWAPPED;
     #[inline(always)]
     fn unpack(s: [&[u8]; 3], n: usize, r: &mut [u16], g: &mut [u16], b: &mut [u16]) {
         let px = r[..n].iter_mut().zip(&mut g[..n]).zip(&mut b[..n]);
         for (c, ((r, g), b)) in s[0][..2 * n].chunks_exact(2).zip(px) {
-            (*r, *g, *b) = unpack565(u16::from_le_bytes(word(c)));
+            let w = word(c);
+            let w = if SWAPPED {
+                u16::from_be_bytes(w)
+            } else {
+                u16::from_le_bytes(w)
+            };
+            (*r, *g, *b) = unpack565(w);
         }
     }
     type Acc = CbCr;
     #[inline(always)]
     fn pixel(s: [&[u8]; 3], i: usize) -> (u8, CbCr) {
-        pixel565(s[0][2 * i + 1], s[0][2 * i])
+        let (first, second) = (s[0][2 * i], s[0][2 * i + 1]);
+        if SWAPPED {
+            pixel565(first, second)
+        } else {
+            pixel565(second, first)
+        }
     }
     #[inline(always)]
     fn chroma(acc: CbCr, log2n: u32) -> (u8, u8) {
@@ -199,59 +215,25 @@ impl Layout for Rgb565 {
     }
 }
 
-impl Layout for Rgb565Swapped {
-    const BPP: usize = 2;
-    #[inline(always)]
-    fn unpack(s: [&[u8]; 3], n: usize, r: &mut [u16], g: &mut [u16], b: &mut [u16]) {
-        let px = r[..n].iter_mut().zip(&mut g[..n]).zip(&mut b[..n]);
-        for (c, ((r, g), b)) in s[0][..2 * n].chunks_exact(2).zip(px) {
-            (*r, *g, *b) = unpack565(u16::from_be_bytes(word(c)));
-        }
-    }
-    type Acc = CbCr;
-    #[inline(always)]
-    fn pixel(s: [&[u8]; 3], i: usize) -> (u8, CbCr) {
-        pixel565(s[0][2 * i], s[0][2 * i + 1])
-    }
-    #[inline(always)]
-    fn chroma(acc: CbCr, log2n: u32) -> (u8, u8) {
-        chroma565(acc, log2n)
-    }
-}
-
-impl Layout for Rgb888 {
+impl<const BGR: bool> Layout for Packed888<BGR> {
     const BPP: usize = 3;
     #[inline(always)]
     fn unpack(s: [&[u8]; 3], n: usize, r: &mut [u16], g: &mut [u16], b: &mut [u16]) {
         let px = r[..n].iter_mut().zip(&mut g[..n]).zip(&mut b[..n]);
         for (c, ((r, g), b)) in s[0][..3 * n].chunks_exact(3).zip(px) {
-            (*r, *g, *b) = (u16::from(c[0]), u16::from(c[1]), u16::from(c[2]));
+            let (c0, c1, c2) = (u16::from(c[0]), u16::from(c[1]), u16::from(c[2]));
+            (*r, *g, *b) = if BGR { (c2, c1, c0) } else { (c0, c1, c2) };
         }
     }
     type Acc = RgbSum;
     #[inline(always)]
     fn pixel(s: [&[u8]; 3], i: usize) -> (u8, RgbSum) {
-        rgb_pixel(s[0][3 * i], s[0][3 * i + 1], s[0][3 * i + 2])
-    }
-    #[inline(always)]
-    fn chroma(acc: RgbSum, log2n: u32) -> (u8, u8) {
-        rgb_chroma(acc, log2n)
-    }
-}
-
-impl Layout for Bgr888 {
-    const BPP: usize = 3;
-    #[inline(always)]
-    fn unpack(s: [&[u8]; 3], n: usize, r: &mut [u16], g: &mut [u16], b: &mut [u16]) {
-        let px = r[..n].iter_mut().zip(&mut g[..n]).zip(&mut b[..n]);
-        for (c, ((r, g), b)) in s[0][..3 * n].chunks_exact(3).zip(px) {
-            (*b, *g, *r) = (u16::from(c[0]), u16::from(c[1]), u16::from(c[2]));
+        let (c0, c1, c2) = (s[0][3 * i], s[0][3 * i + 1], s[0][3 * i + 2]);
+        if BGR {
+            rgb_pixel(c2, c1, c0)
+        } else {
+            rgb_pixel(c0, c1, c2)
         }
-    }
-    type Acc = RgbSum;
-    #[inline(always)]
-    fn pixel(s: [&[u8]; 3], i: usize) -> (u8, RgbSum) {
-        rgb_pixel(s[0][3 * i + 2], s[0][3 * i + 1], s[0][3 * i])
     }
     #[inline(always)]
     fn chroma(acc: RgbSum, log2n: u32) -> (u8, u8) {

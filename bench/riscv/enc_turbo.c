@@ -28,27 +28,23 @@ int main(int argc, char **argv) {
         return 1;
     }
 
-    struct jpeg_compress_struct c;
-    struct jpeg_error_mgr err;
-    c.err = jpeg_std_error(&err);
-    jpeg_create_compress(&c);
-    unsigned long cap = (unsigned long)w * h * 3 + 65536, size = 0;
-    unsigned char *dst = malloc(cap);
-    JSAMPROW *rows = malloc(sizeof(JSAMPROW) * (size_t)h);
-    for (int y = 0; y < h && kind != TURBO_YUV420P; y++) {
-        rows[y] = data + (size_t)y * w * (kind == TURBO_GRAY ? 1 : 3);
+    struct turbo t;
+    if (!turbo_init(&t, kind, data, w, h)) {
+        fprintf(stderr, "out of memory\n");
+        return 1;
     }
+    unsigned long size = 0;
     for (int i = 0; i < n; i++) {
-        size = turbo_encode(&c, kind, data, rows, w, h, q, dst, cap);
+        size = turbo_encode(&t, q);
         if (size == 0) {
             fprintf(stderr, "output outgrew the preallocated buffer\n");
             return 1;
         }
     }
     if (argc > 7) {
-        spit(argv[7], dst, size);
+        spit(argv[7], t.dst, size);
     }
     printf("%lu bytes\n", size);
-    jpeg_destroy_compress(&c);
+    jpeg_destroy_compress(&t.c);
     return 0;
 }

@@ -7,6 +7,7 @@
 #define IMG_STREAM_BENCH_TURBO_ENCODE_H
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "jpeglib.h"
@@ -29,17 +30,40 @@ static size_t turbo_frame_len(int kind, int w, int h) {
     return (size_t)w * h * (kind == TURBO_GRAY ? 1 : 3);
 }
 
-/* Encodes `data` (W x H, `kind`; yuv420p needs H a multiple of 16) with the
- * compressor `c` into `dst` (`cap` bytes). `rows` holds H row pointers for
- * gray and rgb (made once by the caller: TurboJPEG makes them per call, but
- * that is not what is compared). Returns the JPEG's size, or 0 if it did not
- * fit into `dst`. */
-static unsigned long turbo_encode(struct jpeg_compress_struct *c, int kind, unsigned char *data,
-                                  JSAMPROW *rows, int w, int h, int q, unsigned char *dst,
-                                  unsigned long cap) {
-    int gray = kind == TURBO_GRAY, raw = kind == TURBO_YUV420P;
-    unsigned char *out = dst;
-    unsigned long size = cap;
+/* A compressor with its output buffer and input row pointers, made once
+ * for any number of encodes of one frame (TurboJPEG keeps one compressor
+ * too; it makes row pointers per call, but that is not what is compared). */
+struct turbo {
+    struct jpeg_compress_struct c;
+    struct jpeg_error_mgr err;
+    int kind, w, h;
+    unsigned char *data, *dst;
+    unsigned long cap;
+    JSAMPROW *rows;
+};
+
+/* Sets `t` up for `data`, a W x H frame of `kind` (yuv420p: H a multiple of
+ * 16); 0 if out of memory. */
+static int turbo_init(struct turbo *t, int kind, unsigned char *data, int w, int h) {
+    t->c.err = jpeg_std_error(&t->err);
+    jpeg_create_compress(&t->c);
+    t->kind = kind, t->w = w, t->h = h, t->data = data;
+    t->cap = (unsigned long)w * h * 3 + 65536;
+    t->dst = malloc(t->cap);
+    t->rows = malloc(sizeof(JSAMPROW) * (size_t)h);
+    for (int y = 0; y < h && kind != TURBO_YUV420P && t->rows; y++) {
+        t->rows[y] = data + (size_t)y * w * (kind == TURBO_GRAY ? 1 : 3);
+    }
+    return t->dst && t->rows;
+}
+
+/* One encode at quality `q` into `t->dst`: the JPEG's size, or 0 if it did
+ * not fit. */
+static unsigned long turbo_encode(struct turbo *t, int q) {
+    struct jpeg_compress_struct *c = &t->c;
+    int w = t->w, h = t->h, gray = t->kind == TURBO_GRAY, raw = t->kind == TURBO_YUV420P;
+    unsigned char *data = t->data, *out = t->dst;
+    unsigned long size = t->cap;
     jpeg_mem_dest(c, &out, &size);
     c->image_width = (JDIMENSION)w;
     c->image_height = (JDIMENSION)h;
@@ -77,11 +101,11 @@ static unsigned long turbo_encode(struct jpeg_compress_struct *c, int kind, unsi
         }
     } else {
         while (c->next_scanline < c->image_height) {
-            jpeg_write_scanlines(c, rows + c->next_scanline, c->image_height - c->next_scanline);
+            jpeg_write_scanlines(c, t->rows + c->next_scanline, c->image_height - c->next_scanline);
         }
     }
     jpeg_finish_compress(c);
-    return out == dst ? size : 0;
+    return out == t->dst ? size : 0;
 }
 
 #endif

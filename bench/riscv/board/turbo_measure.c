@@ -99,22 +99,17 @@ int main(int argc, char **argv) {
         }
     }
 
-    struct jpeg_compress_struct c;
-    struct jpeg_error_mgr err;
-    c.err = jpeg_std_error(&err);
-    jpeg_create_compress(&c);
-    unsigned long cap = (unsigned long)w * h * 3 + 65536, size = 0;
-    unsigned char *dst = malloc(cap);
-    JSAMPROW *rows = malloc(sizeof(JSAMPROW) * (size_t)h);
-    for (int y = 0; y < h && kind != TURBO_YUV420P; y++) {
-        rows[y] = data + (size_t)y * w * (kind == TURBO_GRAY ? 1 : 3);
+    struct turbo t;
+    if (!turbo_init(&t, kind, data, w, h)) {
+        fprintf(stderr, "turbo_measure: out of memory\n");
+        return 1;
     }
     /* One encode before the timer: libjpeg-turbo's first call sets up its
      * tables, as img_stream's first does not need to. */
-    size = turbo_encode(&c, kind, data, rows, w, h, q, dst, cap);
+    unsigned long size = turbo_encode(&t, q);
     double t0 = now_us();
     for (int i = 0; i < frames && size; i++) {
-        size = turbo_encode(&c, kind, data, rows, w, h, q, dst, cap);
+        size = turbo_encode(&t, q);
     }
     double us = now_us() - t0;
     if (size == 0) {
@@ -123,6 +118,6 @@ int main(int argc, char **argv) {
     }
     printf("%-18s %-10s %7.2f ms %6.1f fps %7lu B\n", name, "turbo-rvv", us / frames / 1000,
            frames * 1e6 / (us > 1 ? us : 1), size);
-    jpeg_destroy_compress(&c);
+    jpeg_destroy_compress(&t.c);
     return 0;
 }

@@ -35,7 +35,7 @@ pub trait Layout {
     /// Unpacks `n` pixels to 8-bit R, G, B. `src[p]` holds `n * BPP` bytes
     /// of plane `p`.
     fn unpack(src: [&[u8]; 3], n: usize, r: &mut [u16], g: &mut [u16], b: &mut [u16]);
-    /// What the one-pass reader ([`Rgb::gather_fused`]) adds up per chroma
+    /// What the one-pass reader (`Rgb::gather_fused`) adds up per chroma
     /// sample.
     type Acc: Copy + Default + core::ops::AddAssign;
     /// Luma of pixel `i` of one row (`src[p]`: the row's bytes of plane
@@ -431,7 +431,7 @@ impl<L: Layout, const H: usize, const V: usize> Rgb<'_, L, H, V> {
     /// The whole MCU in one pass over its pixels, for scalar cores: each
     /// pixel's luma goes straight into its block and its chroma share
     /// ([`Layout::pixel`]) into a running sum, with no intermediate arrays.
-    /// Computes exactly what [`Rgb::gather_staged`] computes.
+    /// Computes exactly what `Rgb::gather_staged` computes.
     #[inline(always)]
     fn gather_fused(&mut self, x0: usize, mcu: &mut Mcu) {
         let line = 8 * H * L::BPP;

@@ -5,25 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "harness.h"
 #include "img_stream_core.h"
-
-static unsigned char *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        perror(path);
-        exit(1);
-    }
-    fseek(f, 0, SEEK_END);
-    *len = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *buf = malloc(*len);
-    if (!buf || fread(buf, 1, *len, f) != *len) {
-        fprintf(stderr, "%s: short read\n", path);
-        exit(1);
-    }
-    fclose(f);
-    return buf;
-}
 
 int main(int argc, char **argv) {
     if (argc < 7) {
@@ -47,11 +30,7 @@ int main(int argc, char **argv) {
         }
     }
     if (argc > 8) {
-        FILE *f = fopen(argv[8], "wb");
-        if (!f || fwrite(dst, 1, out.len, f) != out.len || fclose(f) != 0) {
-            perror(argv[8]);
-            return 1;
-        }
+        spit(argv[8], dst, out.len);
     }
     printf("%zu bytes\n", out.len);
     return 0;

@@ -130,7 +130,9 @@ Input: `tests/data/photos/coffee.png` centre-cropped and resized to {w}x{h} (Lan
 
 Columns, all built for riscv64 and counted under the same qemu:
 
-- **Fast** = `Engine::Fast` through `is_encode_into`, the staticlib as `make cross-lib` builds it (`rv64gc`, scalar);
+- **Fast** = `Engine::Fast` through `is_encode_into`, the staticlib as `make cross-lib` builds it (`rv64gc`, scalar:
+  its quantiser is one `asm!` block a coefficient, `fcvt.w.s` rounding, and its RGB reader takes each pixel once,
+  RGB565 through two byte tables);
   **Fast +zbb** = the same source built with `RUSTFLAGS=-Ctarget-feature=+zbb` (bit manipulation: a
   one-instruction trailing-zero count for the Huffman coder's zero runs, which plain `rv64gc` computes with a
   multiply and a table);
@@ -168,5 +170,15 @@ columns likely overstate the saving in time: count the firmware's +v build as so
 the scalar one until the board's own figures exist; the m1-equivalent columns are a closer proxy. The +zbb column counts only if the board's core implements Zbb
 (CanMV's own C flags, `rv64imafdcv`, do not assume it). The last column checks that the three builds of Fast
 write identical bytes. The board's own numbers (encode ms
-and fps) come from running the encoder there (docs/CANMV.md).""" + ("\n\n" + "\n".join(notes) if notes else "") + """
+and fps) come from running the encoder there (docs/CANMV.md).
+
+Zbb on the K230's C908 (issue 16), searched 2026-12-01 in the docs and pages corpora ("XuanTie C908 Zbb bit
+manipulation extension", "C908 user manual ISA extensions Zba Zbb Zbc Zbs RVV 1.0", "K230 datasheet C908
+RV64GCB", "玄铁 C908 处理器 RV64GCB 指令集 RVA22"): T-Head's own C908 user manual is not among them. What
+was found is second-hand: QEMU's `thead-c908`/`thead-c908v` CPU models (the patch "The C908 processor is based
+on the RV64GCB[V] instruction set, compatible to RVA22 Profile", qemu-devel, Chao Liu, suggested by Alibaba's
+LIU Zhiwei, sets `ext_zba`, `ext_zbb`, `ext_zbc`, `ext_zbs`; its `th_csr.c` refers to
+XuanTie-C908-UserManual_xrvm_20240530.pdf); the chroot's qemu-riscv64 11.1.3 has both models. That is not T-Head's documentation, so
+`make canmv` stays without `+zbb`; `bench/riscv/board/zbb_probe` answers the question on a board
+(docs/CANMV.md).""" + ("\n\n" + "\n".join(notes) if notes else "") + """
 <!-- riscv:end -->""")

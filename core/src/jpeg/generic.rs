@@ -17,27 +17,18 @@ use crate::frame::RawFrame;
 use crate::pixel::PixelFormat;
 use crate::sink::Sink;
 
-/// Encodes `frame` with `jpeg-encoder`.
-pub fn encode<S: Sink>(
-    frame: &RawFrame<'_>,
-    quality: u8,
-    subsampling: Subsampling,
-    sink: &mut S,
-) -> Result<(), EncodeError> {
+/// Encodes `job`'s frame with `jpeg-encoder`.
+pub fn encode<S: Sink>(job: &super::Job<'_>, sink: &mut S) -> Result<(), EncodeError> {
     let mut writer = SinkWriter { sink, full: false };
-    let mut encoder = Encoder::new(&mut writer, quality);
-    encoder.set_sampling_factor(match subsampling {
+    let mut encoder = Encoder::new(&mut writer, job.quality);
+    encoder.set_sampling_factor(match job.subsampling {
         Subsampling::S444 => SamplingFactor::F_1_1,
         Subsampling::S422 => SamplingFactor::F_2_1,
         Subsampling::S420 => SamplingFactor::F_2_2,
     });
     // Averaging costs ~10 % speed and buys the PSNR libjpeg gets.
     encoder.set_chroma_subsampling_method(ChromaSubsamplingMethod::Average);
-    let image = FrameImage(*frame);
-    let result = match frame.format() {
-        PixelFormat::Jpeg => return Err(EncodeError::NotRaw),
-        _ => encoder.encode_image(image),
-    };
+    let result = encoder.encode_image(FrameImage(job.frame));
     match result {
         Ok(()) => Ok(()),
         Err(_) if writer.full => Err(EncodeError::SinkFull),
@@ -160,6 +151,7 @@ pub fn rgb565_to_rgb(w: u16) -> (u8, u8, u8) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::jpeg::Engine;
     use crate::sink::SliceSink;
     use alloc::vec::Vec;
 
@@ -284,7 +276,7 @@ mod tests {
             let f = RawFrame::new(&data, w, h, format, stride).unwrap();
             let sub = [Subsampling::S444, Subsampling::S422, Subsampling::S420][ss];
             let mut out = Vec::new();
-            encode(&f, q, sub, &mut out).unwrap();
+            crate::jpeg::encode(&f, q, sub, Engine::Generic, &mut out).unwrap();
             let mut dec = jpeg_decoder::Decoder::new(&out[..]);
             let px = dec.decode().unwrap();
             let info = dec.info().unwrap();
@@ -301,7 +293,7 @@ mod tests {
         let mut out = [0u8; 100];
         let mut s = SliceSink::new(&mut out);
         assert_eq!(
-            encode(&f, 65, Subsampling::S420, &mut s),
+            crate::jpeg::encode(&f, 65, Subsampling::S420, Engine::Generic, &mut s),
             Err(EncodeError::SinkFull)
         );
     }

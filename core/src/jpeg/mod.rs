@@ -14,6 +14,7 @@ pub mod generic;
 pub mod info;
 
 use crate::frame::RawFrame;
+use crate::pixel::PixelFormat;
 use crate::sink::{Sink, SinkFull};
 
 /// Chroma subsampling of the JPEG output (ignored for grayscale input).
@@ -75,7 +76,7 @@ impl core::error::Error for EncodeError {}
 pub const QUALITY: core::ops::RangeInclusive<u8> = 1..=100;
 
 /// Checks `quality` against [`QUALITY`]: the one quality check every entry
-/// point (C ABI, [`encode`], [`fast::encode`]) goes through.
+/// point (C ABI, [`encode`] through [`Job::new`]) goes through.
 pub fn check_quality(quality: impl TryInto<u8>) -> Result<u8, EncodeError> {
     match quality.try_into() {
         Ok(q) if QUALITY.contains(&q) => Ok(q),
@@ -94,7 +95,41 @@ pub enum Engine {
     Fast,
 }
 
+/// What both engines encode: a raw frame and a checked quality, so the
+/// checks live here once and not in each engine.
+#[derive(Clone, Copy)]
+pub struct Job<'a> {
+    /// Never [`PixelFormat::Jpeg`].
+    frame: RawFrame<'a>,
+    /// Within [`QUALITY`].
+    quality: u8,
+    subsampling: Subsampling,
+}
+
+impl<'a> Job<'a> {
+    /// Fails with `BadQuality` outside [`QUALITY`] and `NotRaw` for JPEG
+    /// input.
+    pub fn new(
+        frame: &RawFrame<'a>,
+        quality: u8,
+        subsampling: Subsampling,
+    ) -> Result<Job<'a>, EncodeError> {
+        let quality = check_quality(quality)?;
+        if frame.format() == PixelFormat::Jpeg {
+            return Err(EncodeError::NotRaw);
+        }
+        Ok(Job {
+            frame: *frame,
+            quality,
+            subsampling,
+        })
+    }
+}
+
 /// Encodes `frame` as baseline JFIF into `sink`.
+///
+/// Fails with `BadQuality` outside [`QUALITY`], `NotRaw` for JPEG input and
+/// `SinkFull` if the sink refused bytes (see [`fast::encode`]).
 pub fn encode<S: Sink>(
     frame: &RawFrame<'_>,
     quality: u8,
@@ -102,9 +137,9 @@ pub fn encode<S: Sink>(
     engine: Engine,
     sink: &mut S,
 ) -> Result<(), EncodeError> {
-    let quality = check_quality(quality)?;
+    let job = Job::new(frame, quality, subsampling)?;
     match engine {
-        Engine::Generic => generic::encode(frame, quality, subsampling, sink),
-        Engine::Fast => fast::encode(frame, quality, subsampling, sink),
+        Engine::Generic => generic::encode(&job, sink),
+        Engine::Fast => fast::encode(&job, sink),
     }
 }

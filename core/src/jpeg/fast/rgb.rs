@@ -7,9 +7,13 @@
 //! is the same average with one rounding instead of two, and a third of the
 //! multiplications.
 //!
-//! An MCU is converted in stages over whole arrays (unpack every row, then
-//! luma for all pixels, then chroma for all samples) so that each stage is
-//! one long, simple loop the compiler vectorises.
+//! Where the compiler vectorises (x86-64, riscv64 with V), an MCU is
+//! converted in stages over whole arrays (unpack every row, then luma for
+//! all pixels, then chroma for all samples), each stage one long, simple
+//! loop. A scalar riscv64 build instead takes each pixel once: its luma goes
+//! straight into the block and its chroma share into a running sum, and an
+//! RGB565 pixel's Y, Cb and Cr terms are two table loads (one per byte).
+//! Both compute the same bytes.
 
 use super::gather::{fetch_len, pad_chroma, rows, Mcu, Source};
 use crate::frame::RawFrame;
@@ -31,16 +35,130 @@ pub trait Layout {
     /// Unpacks `n` pixels to 8-bit R, G, B. `src[p]` holds `n * BPP` bytes
     /// of plane `p`.
     fn unpack(src: [&[u8]; 3], n: usize, r: &mut [u16], g: &mut [u16], b: &mut [u16]);
+    /// What the one-pass reader (`Rgb::gather_fused`) adds up per chroma
+    /// sample.
+    type Acc: Copy + Default + core::ops::AddAssign;
+    /// Luma of pixel `i` of one row (`src[p]`: the row's bytes of plane
+    /// `p`) and the pixel's share of its chroma sample.
+    fn pixel(src: [&[u8]; 3], i: usize) -> (u8, Self::Acc);
+    /// Cb and Cr of the average of `2^log2n` pixels whose shares add up to
+    /// `acc`.
+    fn chroma(acc: Self::Acc, log2n: u32) -> (u8, u8);
 }
 
-/// RGB565 little-endian words (red in the top bits).
-pub struct Rgb565;
+/// Summed 8-bit R, G, B of the pixels behind one chroma sample.
+#[derive(Clone, Copy, Default)]
+pub struct RgbSum(i32, i32, i32);
+
+impl core::ops::AddAssign for RgbSum {
+    #[inline(always)]
+    fn add_assign(&mut self, o: RgbSum) {
+        (self.0, self.1, self.2) = (self.0 + o.0, self.1 + o.1, self.2 + o.2);
+    }
+}
+
+/// [`Layout::pixel`] of R, G, B bytes.
+#[inline(always)]
+fn rgb_pixel(r: u8, g: u8, b: u8) -> (u8, RgbSum) {
+    let (r, g, b) = (u16::from(r), u16::from(g), u16::from(b));
+    (
+        luma(r, g, b),
+        RgbSum(i32::from(r), i32::from(g), i32::from(b)),
+    )
+}
+
+/// [`Layout::chroma`] from summed R, G, B.
+#[inline(always)]
+fn rgb_chroma(s: RgbSum, log2n: u32) -> (u8, u8) {
+    (
+        chroma_b(s.0, s.1, s.2, log2n),
+        chroma_r(s.0, s.1, s.2, log2n),
+    )
+}
+
+/// Summed fixed-point Cb and Cr terms (before offset and shift) of the
+/// pixels behind one chroma sample.
+#[derive(Clone, Copy, Default)]
+pub struct CbCr(i32, i32);
+
+impl core::ops::AddAssign for CbCr {
+    #[inline(always)]
+    fn add_assign(&mut self, o: CbCr) {
+        (self.0, self.1) = (self.0 + o.0, self.1 + o.1);
+    }
+}
+
+/// One byte's share of a pixel's fixed-point Y (rounding included), Cb
+/// and Cr terms. Padded to 16 bytes so an index is one shift.
+#[derive(Clone, Copy)]
+#[repr(C, align(16))]
+struct Part {
+    y: u32,
+    cb: i32,
+    cr: i32,
+}
+
+/// The conversion is linear in R, G and B, and bit replication widens each
+/// 5/6-bit channel without mixing the two bytes of an RGB565 word: R and
+/// B lie in one byte each, and of G = g5..g0 the widened 8-bit value is
+/// `32 * g5g4g3 + g5g4g3 >> 1` (high byte) plus `4 * g2g1g0` (low byte).
+/// So Y, Cb and Cr of a pixel are `HI[high byte] + LO[low byte]`, exactly.
+const fn parts565(high: bool) -> [Part; 256] {
+    let mut t = [Part { y: 0, cb: 0, cr: 0 }; 256];
+    let mut i = 0;
+    while i < 256 {
+        let (r, g, b) = if high {
+            let r5 = (i >> 3) as i32;
+            let gh = (i & 7) as i32;
+            ((r5 << 3) | (r5 >> 2), 32 * gh + (gh >> 1), 0)
+        } else {
+            let b5 = (i & 31) as i32;
+            (0, 4 * (i >> 5) as i32, (b5 << 3) | (b5 >> 2))
+        };
+        let round = if high { 0 } else { 32768 };
+        t[i] = Part {
+            y: Y_R * r as u32 + Y_G * g as u32 + Y_B * b as u32 + round,
+            cb: CB_R * r + CB_G * g + HALF * b,
+            cr: HALF * r + CR_G * g + CR_B * b,
+        };
+        i += 1;
+    }
+    t
+}
+
+/// [`parts565`] of an RGB565 word's high byte (R and the top bits of G).
+static HI565: [Part; 256] = parts565(true);
+/// [`parts565`] of the low byte (the low bits of G and B).
+static LO565: [Part; 256] = parts565(false);
+
+/// [`Layout::pixel`] of an RGB565 word given as its two bytes: two table
+/// loads instead of unpacking, widening and multiplying.
+#[inline(always)]
+fn pixel565(high: u8, low: u8) -> (u8, CbCr) {
+    let (a, b) = (&HI565[usize::from(high)], &LO565[usize::from(low)]);
+    (((a.y + b.y) >> 16) as u8, CbCr(a.cb + b.cb, a.cr + b.cr))
+}
+
+/// [`Layout::chroma`] of summed [`CbCr`] terms.
+#[inline(always)]
+fn chroma565(s: CbCr, log2n: u32) -> (u8, u8) {
+    let (off, shift) = (chroma_offset(log2n), 16 + log2n);
+    (((s.0 + off) >> shift) as u8, ((s.1 + off) >> shift) as u8)
+}
+
+/// RGB565 words (red in the top bits), little-endian or, with `SWAPPED`,
+/// big-endian.
+pub struct Word565<const SWAPPED: bool>;
+/// RGB565 little-endian words.
+pub type Rgb565 = Word565<false>;
 /// RGB565 words stored big-endian.
-pub struct Rgb565Swapped;
+pub type Rgb565Swapped = Word565<true>;
+/// Three bytes a pixel: R, G, B or, with `BGR`, B, G, R.
+pub struct Packed888<const BGR: bool>;
 /// R, G, B bytes.
-pub struct Rgb888;
+pub type Rgb888 = Packed888<false>;
 /// B, G, R bytes.
-pub struct Bgr888;
+pub type Bgr888 = Packed888<true>;
 /// Three planes R, G, B.
 pub struct Rgbp888;
 
@@ -64,49 +182,62 @@ fn unpack565(w: u16) -> (u16, u16, u16) {
     )
 }
 
-impl Layout for Rgb565 {
+impl<const SWAPPED: bool> Layout for Word565<SWAPPED> {
     const BPP: usize = 2;
     #[cfg(all(target_arch = "riscv64", target_feature = "v"))]
-    const RGB565_LE: bool = true;
+    const RGB565_LE: bool = !SWAPPED;
     #[inline(always)]
     fn unpack(s: [&[u8]; 3], n: usize, r: &mut [u16], g: &mut [u16], b: &mut [u16]) {
         let px = r[..n].iter_mut().zip(&mut g[..n]).zip(&mut b[..n]);
         for (c, ((r, g), b)) in s[0][..2 * n].chunks_exact(2).zip(px) {
-            (*r, *g, *b) = unpack565(u16::from_le_bytes(word(c)));
+            let w = word(c);
+            let w = if SWAPPED {
+                u16::from_be_bytes(w)
+            } else {
+                u16::from_le_bytes(w)
+            };
+            (*r, *g, *b) = unpack565(w);
         }
     }
-}
-
-impl Layout for Rgb565Swapped {
-    const BPP: usize = 2;
+    type Acc = CbCr;
     #[inline(always)]
-    fn unpack(s: [&[u8]; 3], n: usize, r: &mut [u16], g: &mut [u16], b: &mut [u16]) {
-        let px = r[..n].iter_mut().zip(&mut g[..n]).zip(&mut b[..n]);
-        for (c, ((r, g), b)) in s[0][..2 * n].chunks_exact(2).zip(px) {
-            (*r, *g, *b) = unpack565(u16::from_be_bytes(word(c)));
+    fn pixel(s: [&[u8]; 3], i: usize) -> (u8, CbCr) {
+        let (first, second) = (s[0][2 * i], s[0][2 * i + 1]);
+        if SWAPPED {
+            pixel565(first, second)
+        } else {
+            pixel565(second, first)
         }
+    }
+    #[inline(always)]
+    fn chroma(acc: CbCr, log2n: u32) -> (u8, u8) {
+        chroma565(acc, log2n)
     }
 }
 
-impl Layout for Rgb888 {
+impl<const BGR: bool> Layout for Packed888<BGR> {
     const BPP: usize = 3;
     #[inline(always)]
     fn unpack(s: [&[u8]; 3], n: usize, r: &mut [u16], g: &mut [u16], b: &mut [u16]) {
         let px = r[..n].iter_mut().zip(&mut g[..n]).zip(&mut b[..n]);
         for (c, ((r, g), b)) in s[0][..3 * n].chunks_exact(3).zip(px) {
-            (*r, *g, *b) = (u16::from(c[0]), u16::from(c[1]), u16::from(c[2]));
+            let (c0, c1, c2) = (u16::from(c[0]), u16::from(c[1]), u16::from(c[2]));
+            (*r, *g, *b) = if BGR { (c2, c1, c0) } else { (c0, c1, c2) };
         }
     }
-}
-
-impl Layout for Bgr888 {
-    const BPP: usize = 3;
+    type Acc = RgbSum;
     #[inline(always)]
-    fn unpack(s: [&[u8]; 3], n: usize, r: &mut [u16], g: &mut [u16], b: &mut [u16]) {
-        let px = r[..n].iter_mut().zip(&mut g[..n]).zip(&mut b[..n]);
-        for (c, ((r, g), b)) in s[0][..3 * n].chunks_exact(3).zip(px) {
-            (*b, *g, *r) = (u16::from(c[0]), u16::from(c[1]), u16::from(c[2]));
+    fn pixel(s: [&[u8]; 3], i: usize) -> (u8, RgbSum) {
+        let (c0, c1, c2) = (s[0][3 * i], s[0][3 * i + 1], s[0][3 * i + 2]);
+        if BGR {
+            rgb_pixel(c2, c1, c0)
+        } else {
+            rgb_pixel(c0, c1, c2)
         }
+    }
+    #[inline(always)]
+    fn chroma(acc: RgbSum, log2n: u32) -> (u8, u8) {
+        rgb_chroma(acc, log2n)
     }
 }
 
@@ -122,6 +253,15 @@ impl Layout for Rgbp888 {
             g[i] = u16::from(sg[i]);
             b[i] = u16::from(sb[i]);
         }
+    }
+    type Acc = RgbSum;
+    #[inline(always)]
+    fn pixel(s: [&[u8]; 3], i: usize) -> (u8, RgbSum) {
+        rgb_pixel(s[0][i], s[1][i], s[2][i])
+    }
+    #[inline(always)]
+    fn chroma(acc: RgbSum, log2n: u32) -> (u8, u8) {
+        rgb_chroma(acc, log2n)
     }
 }
 
@@ -153,15 +293,13 @@ pub const fn chroma_offset(log2n: u32) -> i32 {
 /// Cb of the average of `2^log2n` pixels given their summed R, G, B; for
 /// one pixel exactly libjpeg's formula.
 #[inline(always)]
-fn chroma_b(rs: u16, gs: u16, bs: u16, log2n: u32) -> u8 {
-    let (r, g, b) = (i32::from(rs), i32::from(gs), i32::from(bs));
+fn chroma_b(r: i32, g: i32, b: i32, log2n: u32) -> u8 {
     ((CB_R * r + CB_G * g + HALF * b + chroma_offset(log2n)) >> (16 + log2n)) as u8
 }
 
 /// Cr, like [`chroma_b`].
 #[inline(always)]
-fn chroma_r(rs: u16, gs: u16, bs: u16, log2n: u32) -> u8 {
-    let (r, g, b) = (i32::from(rs), i32::from(gs), i32::from(bs));
+fn chroma_r(r: i32, g: i32, b: i32, log2n: u32) -> u8 {
     ((HALF * r + CR_G * g + CR_B * b + chroma_offset(log2n)) >> (16 + log2n)) as u8
 }
 
@@ -196,6 +334,8 @@ pub struct Rgb<'a, L: Layout, const H: usize, const V: usize> {
     px: Planes,
     raw: [[u8; RAW]; 3],
     scratch: [u8; 48],
+    /// Edge padding of the one-pass reader: two rows of three planes.
+    edge: [[[u8; 48]; 3]; 2],
     sums: Sums,
     _layout: core::marker::PhantomData<L>,
 }
@@ -214,6 +354,7 @@ impl<'a, L: Layout, const H: usize, const V: usize> Rgb<'a, L, H, V> {
             },
             raw: [[0; RAW]; 3],
             scratch: [0; 48],
+            edge: [[[0; 48]; 3]; 2],
             sums: Sums {
                 y: [0; MAX_PX],
                 rs: [0; 64],
@@ -276,6 +417,59 @@ impl<L: Layout, const H: usize, const V: usize> Source for Rgb<'_, L, H, V> {
         if L::RGB565_LE && H == 2 && V == 2 && self.rgb565_rvv(x0, mcu) {
             return;
         }
+        // Without a vector unit the staged loops below are all overhead
+        // (every pixel stored and reloaded three times).
+        if cfg!(all(target_arch = "riscv64", not(target_feature = "v"))) {
+            self.gather_fused(x0, mcu);
+        } else {
+            self.gather_staged(x0, mcu);
+        }
+    }
+}
+
+impl<L: Layout, const H: usize, const V: usize> Rgb<'_, L, H, V> {
+    /// The whole MCU in one pass over its pixels, for scalar cores: each
+    /// pixel's luma goes straight into its block and its chroma share
+    /// ([`Layout::pixel`]) into a running sum, with no intermediate arrays.
+    /// Computes exactly what `Rgb::gather_staged` computes.
+    #[inline(always)]
+    fn gather_fused(&mut self, x0: usize, mcu: &mut Mcu) {
+        let line = 8 * H * L::BPP;
+        let off = if L::PLANAR { x0 } else { x0 * L::BPP };
+        let planes = if L::PLANAR { 3 } else { 1 };
+        let log2n = (H * V).trailing_zeros();
+        let [e0, e1] = &mut self.edge;
+        for cy in 0..8 {
+            // This chroma row's V rows of pixels, per plane.
+            let mut src = [[&[][..]; 3]; 2];
+            for (dy, (src, edge)) in src.iter_mut().zip([&mut *e0, &mut *e1]).take(V).enumerate() {
+                let each = src.iter_mut().zip(edge.iter_mut()).zip(&self.rows);
+                for ((s, e), rows) in each.take(planes) {
+                    *s = fetch_len(rows[cy * V + dy], off, line, L::BPP, e);
+                }
+            }
+            for cx in 0..8 {
+                let mut acc = L::Acc::default();
+                for (dy, src) in src.iter().enumerate().take(V) {
+                    let row = cy * V + dy;
+                    for dx in 0..H {
+                        let px = cx * H + dx;
+                        let (y, a) = L::pixel(*src, px);
+                        mcu.y[(row / 8) * H + px / 8][(row % 8) * 8 + px % 8] = y;
+                        acc += a;
+                    }
+                }
+                (mcu.cb[cy * 8 + cx], mcu.cr[cy * 8 + cx]) = L::chroma(acc, log2n);
+            }
+        }
+        let cols = (self.frame.width() as usize - x0).div_ceil(H);
+        pad_chroma(mcu, cols, self.chroma_rows);
+    }
+
+    /// The MCU in stages over whole arrays (see the module docs), for
+    /// targets whose compiler vectorises each stage.
+    #[inline(always)]
+    fn gather_staged(&mut self, x0: usize, mcu: &mut Mcu) {
         let px = &mut self.px;
         // The MCU's rows of raw bytes, back to back, so that unpacking is
         // one long loop.
@@ -355,8 +549,9 @@ impl<L: Layout, const H: usize, const V: usize> Source for Rgb<'_, L, H, V> {
         }
         let log2n = (H * V).trailing_zeros();
         for k in 0..64 {
-            mcu.cb[k] = chroma_b(rs[k], gs[k], bs[k], log2n);
-            mcu.cr[k] = chroma_r(rs[k], gs[k], bs[k], log2n);
+            let (r, g, b) = (i32::from(rs[k]), i32::from(gs[k]), i32::from(bs[k]));
+            mcu.cb[k] = chroma_b(r, g, b, log2n);
+            mcu.cr[k] = chroma_r(r, g, b, log2n);
         }
         let cols = (self.frame.width() as usize - x0).div_ceil(H);
         pad_chroma(mcu, cols, self.chroma_rows);
@@ -365,11 +560,15 @@ impl<L: Layout, const H: usize, const V: usize> Source for Rgb<'_, L, H, V> {
 
 #[cfg(test)]
 mod tests {
+    extern crate std;
     use super::*;
 
     #[test]
     fn conversion_matches_libjpeg() {
-        let chroma = |r: u16, g: u16, b: u16, n: u32| (chroma_b(r, g, b, n), chroma_r(r, g, b, n));
+        let chroma = |r: u16, g: u16, b: u16, n: u32| {
+            let (r, g, b) = (i32::from(r), i32::from(g), i32::from(b));
+            (chroma_b(r, g, b, n), chroma_r(r, g, b, n))
+        };
         // libjpeg's jccolor.c arithmetic, for comparison.
         let fix = |r: u16, g: u16, b: u16| {
             let (r, g, b) = (i32::from(r), i32::from(g), i32::from(b));
@@ -392,6 +591,79 @@ mod tests {
         // Four identical pixels average to the single-pixel result.
         for (r, g, b) in [(10, 200, 30), (255, 0, 128), (77, 77, 78), (255, 255, 255)] {
             assert_eq!(chroma(4 * r, 4 * g, 4 * b, 2), chroma(r, g, b, 0));
+        }
+    }
+
+    /// Both readers over every MCU of a frame of `L`'s pixels with ragged
+    /// edges; returns how many MCUs were compared.
+    fn fused_vs_staged<L: Layout, const H: usize, const V: usize>(
+        format: crate::pixel::PixelFormat,
+    ) -> usize {
+        let (w, h) = (37usize, 29usize);
+        let bytes = w * h * 3; // enough for every layout (planar: three planes)
+        let mut seed = 0x2545_F491u32;
+        let data: std::vec::Vec<u8> = (0..bytes)
+            .map(|_| {
+                seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                // Runs of 0x00/0xFF as well as noise: the conversions' extremes.
+                match seed >> 29 {
+                    0 => 0,
+                    1 => 255,
+                    _ => (seed >> 16) as u8,
+                }
+            })
+            .collect();
+        let frame = RawFrame::new(&data, w as u32, h as u32, format, 0).unwrap();
+        let (mut fused, mut staged) = (Rgb::<L, H, V>::new(&frame), Rgb::<L, H, V>::new(&frame));
+        let mut compared = 0;
+        for y0 in (0..h).step_by(8 * V) {
+            fused.start_row(y0);
+            staged.start_row(y0);
+            for x0 in (0..w).step_by(8 * H) {
+                let (mut a, mut b) = (Mcu::new(), Mcu::new());
+                fused.gather_fused(x0, &mut a);
+                staged.gather_staged(x0, &mut b);
+                assert_eq!(
+                    (a.y, a.cb, a.cr),
+                    (b.y, b.cb, b.cr),
+                    "{format:?} {H}x{V} at {x0},{y0}"
+                );
+                compared += 1;
+            }
+        }
+        compared
+    }
+
+    #[test]
+    fn fused_reader_matches_staged() {
+        use crate::pixel::PixelFormat as F;
+        let mut n = 0;
+        macro_rules! all_samplings {
+            ($l:ty, $f:expr) => {
+                n += fused_vs_staged::<$l, 1, 1>($f);
+                n += fused_vs_staged::<$l, 2, 1>($f);
+                n += fused_vs_staged::<$l, 2, 2>($f);
+            };
+        }
+        all_samplings!(Rgb565, F::Rgb565);
+        all_samplings!(Rgb565Swapped, F::Rgb565Swapped);
+        all_samplings!(Rgb888, F::Rgb888);
+        all_samplings!(Bgr888, F::Bgr888);
+        all_samplings!(Rgbp888, F::Rgbp888);
+        // 4:4:4 20 MCUs, 4:2:2 12, 4:2:0 6, for each of five layouts.
+        assert_eq!(n, 5 * (20 + 12 + 6));
+    }
+
+    #[test]
+    fn rgb565_parts_add_up_to_the_conversion() {
+        for w in 0..=u16::MAX {
+            let (r, g, b) = unpack565(w);
+            let [high, low] = w.to_be_bytes();
+            let (y, c) = pixel565(high, low);
+            let (r, g, b) = (i32::from(r), i32::from(g), i32::from(b));
+            assert_eq!(y, luma(r as u16, g as u16, b as u16), "{w:#06x}");
+            assert_eq!(c.0, CB_R * r + CB_G * g + HALF * b, "{w:#06x}");
+            assert_eq!(c.1, HALF * r + CR_G * g + CR_B * b, "{w:#06x}");
         }
     }
 

@@ -18,6 +18,64 @@
 /// [`super::quant::ZIGZAG_T`] as a static the kernel loads from.
 static ZIGZAG_T: [u16; 64] = super::quant::ZIGZAG_T;
 
+/// `asm!` with every vector register declared clobbered, for the kernels
+/// that use (nearly) all of them; `nostack`.
+macro_rules! asm_all_v {
+    ($($args:tt)*) => {
+        core::arch::asm!(
+            $($args)*
+            out("v0") _, out("v1") _, out("v2") _, out("v3") _,
+            out("v4") _, out("v5") _, out("v6") _, out("v7") _,
+            out("v8") _, out("v9") _, out("v10") _, out("v11") _,
+            out("v12") _, out("v13") _, out("v14") _, out("v15") _,
+            out("v16") _, out("v17") _, out("v18") _, out("v19") _,
+            out("v20") _, out("v21") _, out("v22") _, out("v23") _,
+            out("v24") _, out("v25") _, out("v26") _, out("v27") _,
+            out("v28") _, out("v29") _, out("v30") _, out("v31") _,
+            options(nostack),
+        )
+    };
+}
+
+/// One instruction `$op $d, $a, $b` as an assembler line.
+macro_rules! op {
+    ($op:literal, $d:literal, $a:literal, $b:literal) => {
+        concat!($op, " ", $d, ", ", $a, ", ", $b, "\n")
+    };
+}
+
+/// Sum and difference of `$a` and `$b` into `$sum` and `$diff` (the AAN
+/// butterfly); `$sum` must not be `$a` or `$b`.
+macro_rules! butterfly {
+    ($sum:literal, $diff:literal, $a:literal, $b:literal) => {
+        concat!(
+            op!("vfadd.vv", $sum, $a, $b),
+            op!("vfsub.vv", $diff, $a, $b)
+        )
+    };
+}
+
+/// `$op $v, $v, $b` for each register `$v`.
+macro_rules! each {
+    ($op:literal, $b:literal; $($v:literal),* $(,)?) => {
+        concat!($(op!($op, $v, $v, $b)),*)
+    };
+}
+
+/// Each `$d <- $s` narrowed to half the element width (low halves).
+macro_rules! narrow {
+    ($($d:literal <- $s:literal),* $(,)?) => {
+        concat!($(op!("vnsrl.wi", $d, $s, "0")),*)
+    };
+}
+
+/// The instructions given, `{p}` advancing `$step` bytes between them.
+macro_rules! walk {
+    ($step:literal; $first:literal $(, $insn:literal)* $(,)?) => {
+        concat!($first, "\n", $("addi {p}, {p}, ", $step, "\n", $insn, "\n"),*)
+    };
+}
+
 /// One 8-point AAN pass over eight LMUL-2 groups (the rows, lanes = the
 /// eight columns), in the order of `dct::columns`. Inputs: rows 0..7 in
 /// v8, v10, ..., v22. Outputs, coefficient k in: 0 v6, 1 v22, 2 v14,
@@ -26,44 +84,33 @@ static ZIGZAG_T: [u16; 64] = super::quant::ZIGZAG_T;
 macro_rules! aan_pass {
     ($dc:literal) => {
         concat!(
-            // tmp0..tmp7
-            "vfadd.vv v0, v8, v22\n",   // tmp0 = r0 + r7
-            "vfsub.vv v22, v8, v22\n",  // tmp7 = r0 - r7
-            "vfadd.vv v8, v10, v20\n",  // tmp1 = r1 + r6
-            "vfsub.vv v20, v10, v20\n", // tmp6 = r1 - r6
-            "vfadd.vv v10, v12, v18\n", // tmp2 = r2 + r5
-            "vfsub.vv v18, v12, v18\n", // tmp5 = r2 - r5
-            "vfadd.vv v12, v14, v16\n", // tmp3 = r3 + r4
-            "vfsub.vv v16, v14, v16\n", // tmp4 = r3 - r4
+            butterfly!("v0", "v22", "v8", "v22"), // tmp0, tmp7 = r0 +- r7
+            butterfly!("v8", "v20", "v10", "v20"), // tmp1, tmp6 = r1 +- r6
+            butterfly!("v10", "v18", "v12", "v18"), // tmp2, tmp5 = r2 +- r5
+            butterfly!("v12", "v16", "v14", "v16"), // tmp3, tmp4 = r3 +- r4
             // Even part.
-            "vfadd.vv v2, v0, v12\n", // tmp10 = tmp0 + tmp3
-            "vfsub.vv v0, v0, v12\n", // tmp13 = tmp0 - tmp3
-            "vfadd.vv v4, v8, v10\n", // tmp11 = tmp1 + tmp2
-            "vfsub.vv v8, v8, v10\n", // tmp12 = tmp1 - tmp2
-            "vfadd.vv v6, v2, v4\n",  // out0 = tmp10 + tmp11
+            butterfly!("v2", "v0", "v0", "v12"), // tmp10, tmp13 = tmp0 +- tmp3
+            butterfly!("v4", "v8", "v8", "v10"), // tmp11, tmp12 = tmp1 +- tmp2
+            "vfadd.vv v6, v2, v4\n",             // out0 = tmp10 + tmp11
             $dc,
-            "vfsub.vv v10, v2, v4\n",      // out4 = tmp10 - tmp11
-            "vfadd.vv v12, v8, v0\n",      // z1 = (tmp12 + tmp13)
-            "vfmul.vf v12, v12, {c707}\n", //   * 1/sqrt(2)
-            "vfadd.vv v14, v0, v12\n",     // out2 = tmp13 + z1
-            "vfsub.vv v24, v0, v12\n",     // out6 = tmp13 - z1
+            "vfsub.vv v10, v2, v4\n",              // out4 = tmp10 - tmp11
+            "vfadd.vv v12, v8, v0\n",              // z1 = (tmp12 + tmp13)
+            "vfmul.vf v12, v12, {c707}\n",         //   * 1/sqrt(2)
+            butterfly!("v14", "v24", "v0", "v12"), // out2, out6 = tmp13 +- z1
             // Odd part.
-            "vfadd.vv v0, v16, v18\n",     // tmp10 = tmp4 + tmp5
-            "vfadd.vv v2, v18, v20\n",     // tmp11 = tmp5 + tmp6
-            "vfadd.vv v4, v20, v22\n",     // tmp12 = tmp6 + tmp7
-            "vfsub.vv v8, v0, v4\n",       // z5 = (tmp10 - tmp12)
-            "vfmul.vf v8, v8, {c382}\n",   //   * 0.382683433
-            "vfmul.vf v12, v0, {c541}\n",  // z2 = 0.541196100 * tmp10
-            "vfadd.vv v12, v12, v8\n",     //   + z5
-            "vfmul.vf v26, v4, {c1306}\n", // z4 = 1.306562965 * tmp12
-            "vfadd.vv v26, v26, v8\n",     //   + z5
-            "vfmul.vf v28, v2, {c707}\n",  // z3 = tmp11 * 1/sqrt(2)
-            "vfadd.vv v30, v22, v28\n",    // z11 = tmp7 + z3
-            "vfsub.vv v16, v22, v28\n",    // z13 = tmp7 - z3
-            "vfadd.vv v18, v16, v12\n",    // out5 = z13 + z2
-            "vfsub.vv v20, v16, v12\n",    // out3 = z13 - z2
-            "vfadd.vv v22, v30, v26\n",    // out1 = z11 + z4
-            "vfsub.vv v0, v30, v26\n",     // out7 = z11 - z4
+            "vfadd.vv v0, v16, v18\n",              // tmp10 = tmp4 + tmp5
+            "vfadd.vv v2, v18, v20\n",              // tmp11 = tmp5 + tmp6
+            "vfadd.vv v4, v20, v22\n",              // tmp12 = tmp6 + tmp7
+            "vfsub.vv v8, v0, v4\n",                // z5 = (tmp10 - tmp12)
+            "vfmul.vf v8, v8, {c382}\n",            //   * 0.382683433
+            "vfmul.vf v12, v0, {c541}\n",           // z2 = 0.541196100 * tmp10
+            "vfadd.vv v12, v12, v8\n",              //   + z5
+            "vfmul.vf v26, v4, {c1306}\n",          // z4 = 1.306562965 * tmp12
+            "vfadd.vv v26, v26, v8\n",              //   + z5
+            "vfmul.vf v28, v2, {c707}\n",           // z3 = tmp11 * 1/sqrt(2)
+            butterfly!("v30", "v16", "v22", "v28"), // z11, z13 = tmp7 +- z3
+            butterfly!("v18", "v20", "v16", "v12"), // out5, out3 = z13 +- z2
+            butterfly!("v22", "v0", "v30", "v26"),  // out1, out7 = z11 +- z4
         )
     };
 }
@@ -82,7 +129,7 @@ pub fn dct_quantize(samples: &[u8; 64], recip: &[f32; 64], zz: &mut [i16; 64]) -
     // (Rust's asm! treats them as clobbered), and `a` is written in full
     // (eight strided stores of eight lanes) before it is read.
     unsafe {
-        core::arch::asm!(
+        asm_all_v!(
             // Samples to f32: 32 at a time (e32, LMUL 8), the u8 loads at
             // EMUL 2 under the same vtype.
             "li {t}, 32",
@@ -100,36 +147,15 @@ pub fn dct_quantize(samples: &[u8; 64], recip: &[f32; 64], zz: &mut [i16; 64]) -
             // Transpose: coefficient k of pass 1 becomes column k of `a`.
             "li {t}, 32",
             "mv {p}, {a}",
-            "vsse32.v v6, ({p}), {t}",
-            "addi {p}, {p}, 4",
-            "vsse32.v v22, ({p}), {t}",
-            "addi {p}, {p}, 4",
-            "vsse32.v v14, ({p}), {t}",
-            "addi {p}, {p}, 4",
-            "vsse32.v v20, ({p}), {t}",
-            "addi {p}, {p}, 4",
-            "vsse32.v v10, ({p}), {t}",
-            "addi {p}, {p}, 4",
-            "vsse32.v v18, ({p}), {t}",
-            "addi {p}, {p}, 4",
-            "vsse32.v v24, ({p}), {t}",
-            "addi {p}, {p}, 4",
-            "vsse32.v v0, ({p}), {t}",
+            walk!(4; "vsse32.v v6, ({p}), {t}", "vsse32.v v22, ({p}), {t}",
+                "vsse32.v v14, ({p}), {t}", "vsse32.v v20, ({p}), {t}",
+                "vsse32.v v10, ({p}), {t}", "vsse32.v v18, ({p}), {t}",
+                "vsse32.v v24, ({p}), {t}", "vsse32.v v0, ({p}), {t}"),
             "vle32.v v8, ({a})",
             "addi {p}, {a}, 32",
-            "vle32.v v10, ({p})",
-            "addi {p}, {p}, 32",
-            "vle32.v v12, ({p})",
-            "addi {p}, {p}, 32",
-            "vle32.v v14, ({p})",
-            "addi {p}, {p}, 32",
-            "vle32.v v16, ({p})",
-            "addi {p}, {p}, 32",
-            "vle32.v v18, ({p})",
-            "addi {p}, {p}, 32",
-            "vle32.v v20, ({p})",
-            "addi {p}, {p}, 32",
-            "vle32.v v22, ({p})",
+            walk!(32; "vle32.v v10, ({p})", "vle32.v v12, ({p})", "vle32.v v14, ({p})",
+                "vle32.v v16, ({p})", "vle32.v v18, ({p})", "vle32.v v20, ({p})",
+                "vle32.v v22, ({p})"),
             aan_pass!(""),
             // Quantise: coefficient row k times reciprocal row k, rounded by
             // adding 1.5 * 2^23; the integer is then the low mantissa bits.
@@ -138,45 +164,19 @@ pub fn dct_quantize(samples: &[u8; 64], recip: &[f32; 64], zz: &mut [i16; 64]) -
             "vle32.v v26, ({r})",
             "vfmul.vv v6, v6, v26",
             "addi {p}, {r}, 32",
-            "vle32.v v26, ({p})",
-            "vfmul.vv v2, v22, v26",
-            "addi {p}, {p}, 32",
-            "vle32.v v26, ({p})",
-            "vfmul.vv v14, v14, v26",
-            "addi {p}, {p}, 32",
-            "vle32.v v26, ({p})",
-            "vfmul.vv v4, v20, v26",
-            "addi {p}, {p}, 32",
-            "vle32.v v26, ({p})",
-            "vfmul.vv v10, v10, v26",
-            "addi {p}, {p}, 32",
-            "vle32.v v26, ({p})",
-            "vfmul.vv v8, v18, v26",
-            "addi {p}, {p}, 32",
-            "vle32.v v26, ({p})",
-            "vfmul.vv v24, v24, v26",
-            "addi {p}, {p}, 32",
-            "vle32.v v26, ({p})",
-            "vfmul.vv v0, v0, v26",
-            "vfadd.vf v6, v6, {round}",
-            "vfadd.vf v2, v2, {round}",
-            "vfadd.vf v14, v14, {round}",
-            "vfadd.vf v4, v4, {round}",
-            "vfadd.vf v10, v10, {round}",
-            "vfadd.vf v8, v8, {round}",
-            "vfadd.vf v24, v24, {round}",
-            "vfadd.vf v0, v0, {round}",
+            walk!(32; "vle32.v v26, ({p})\nvfmul.vv v2, v22, v26",
+                "vle32.v v26, ({p})\nvfmul.vv v14, v14, v26",
+                "vle32.v v26, ({p})\nvfmul.vv v4, v20, v26",
+                "vle32.v v26, ({p})\nvfmul.vv v10, v10, v26",
+                "vle32.v v26, ({p})\nvfmul.vv v8, v18, v26",
+                "vle32.v v26, ({p})\nvfmul.vv v24, v24, v26",
+                "vle32.v v26, ({p})\nvfmul.vv v0, v0, v26"),
+            each!("vfadd.vf", "{round}"; "v6", "v2", "v14", "v4", "v10", "v8", "v24", "v0"),
             // Low 16 bits of each (the rounding constant's are zero): the
             // quantised rows, transposed layout, in v16..v23.
             "vsetivli zero, 8, e16, m1, ta, ma",
-            "vnsrl.wi v16, v6, 0",
-            "vnsrl.wi v17, v2, 0",
-            "vnsrl.wi v18, v14, 0",
-            "vnsrl.wi v19, v4, 0",
-            "vnsrl.wi v20, v10, 0",
-            "vnsrl.wi v21, v8, 0",
-            "vnsrl.wi v22, v24, 0",
-            "vnsrl.wi v23, v0, 0",
+            narrow!("v16" <- "v6", "v17" <- "v2", "v18" <- "v14", "v19" <- "v4",
+                "v20" <- "v10", "v21" <- "v8", "v22" <- "v24", "v23" <- "v0"),
             // Zig-zag: one gather over the whole block (e16, LMUL 8).
             "li {t}, 64",
             "vsetvli zero, {t}, e16, m8, ta, ma",
@@ -201,15 +201,6 @@ pub fn dct_quantize(samples: &[u8; 64], recip: &[f32; 64], zz: &mut [i16; 64]) -
             c541 = in(freg) 0.541_196_1f32,
             c1306 = in(freg) 1.306_563f32,
             round = in(freg) super::quant::ROUND,
-            out("v0") _, out("v1") _, out("v2") _, out("v3") _,
-            out("v4") _, out("v5") _, out("v6") _, out("v7") _,
-            out("v8") _, out("v9") _, out("v10") _, out("v11") _,
-            out("v12") _, out("v13") _, out("v14") _, out("v15") _,
-            out("v16") _, out("v17") _, out("v18") _, out("v19") _,
-            out("v20") _, out("v21") _, out("v22") _, out("v23") _,
-            out("v24") _, out("v25") _, out("v26") _, out("v27") _,
-            out("v28") _, out("v29") _, out("v30") _, out("v31") _,
-            options(nostack),
         );
     }
     mask
@@ -337,56 +328,16 @@ pub fn copy_short(src: &[u8], dst: &mut [u8]) {
 macro_rules! unpack565 {
     ($w:literal, $r:literal, $g:literal, $b:literal) => {
         concat!(
-            "vsrl.vi ",
-            $r,
-            ", ",
-            $w,
-            ", 11\n",
-            "vmul.vx ",
-            $r,
-            ", ",
-            $r,
-            ", {c33}\n",
-            "vsrl.vi ",
-            $r,
-            ", ",
-            $r,
-            ", 2\n",
-            "vsrl.vi ",
-            $g,
-            ", ",
-            $w,
-            ", 5\n",
-            "vand.vx ",
-            $g,
-            ", ",
-            $g,
-            ", {c63}\n",
-            "vmul.vx ",
-            $g,
-            ", ",
-            $g,
-            ", {c65}\n",
-            "vsrl.vi ",
-            $g,
-            ", ",
-            $g,
-            ", 4\n",
-            "vand.vx ",
-            $b,
-            ", ",
-            $w,
-            ", {c31}\n",
-            "vmul.vx ",
-            $b,
-            ", ",
-            $b,
-            ", {c33}\n",
-            "vsrl.vi ",
-            $b,
-            ", ",
-            $b,
-            ", 2\n",
+            op!("vsrl.vi", $r, $w, "11"),
+            op!("vmul.vx", $r, $r, "{c33}"),
+            op!("vsrl.vi", $r, $r, "2"),
+            op!("vsrl.vi", $g, $w, "5"),
+            op!("vand.vx", $g, $g, "{c63}"),
+            op!("vmul.vx", $g, $g, "{c65}"),
+            op!("vsrl.vi", $g, $g, "4"),
+            op!("vand.vx", $b, $w, "{c31}"),
+            op!("vmul.vx", $b, $b, "{c33}"),
+            op!("vsrl.vi", $b, $b, "2"),
         )
     };
 }
@@ -397,18 +348,10 @@ macro_rules! unpack565 {
 macro_rules! luma {
     ($r:literal, $g:literal, $b:literal, $y:literal) => {
         concat!(
-            "vwmulu.vx v24, ",
-            $r,
-            ", {yr}\n",
-            "vwmaccu.vx v24, {yg}, ",
-            $g,
-            "\n",
-            "vwmaccu.vx v24, {yb}, ",
-            $b,
-            "\n",
-            "vnclipu.wi ",
-            $y,
-            ", v24, 16\n",
+            op!("vwmulu.vx", "v24", $r, "{yr}"),
+            op!("vwmaccu.vx", "v24", "{yg}", $g),
+            op!("vwmaccu.vx", "v24", "{yb}", $b),
+            op!("vnclipu.wi", $y, "v24", "16"),
         )
     };
 }
@@ -426,9 +369,10 @@ pub fn rgb565_rows(rows: [&[u8; 32]; 2], y: &mut [u8; 32], cb: &mut [u8], cr: &m
     // 32 bytes of `y` and 8 bytes of `cb` and `cr` (checked above), all
     // byte or 16-bit elements of byte buffers (the segment loads use e16:
     // rows come from the frame, which RGB565 validation keeps 2-aligned ...
-    // see the caller); v2..v29 are declared clobbered and vxrm is set here.
+    // see the caller); the vector registers are declared clobbered and vxrm
+    // is set here.
     unsafe {
-        core::arch::asm!(
+        asm_all_v!(
             "csrwi vxrm, 0",
             "vsetivli zero, 8, e32, m2, ta, ma",
             "vmv.v.x v28, {off}",
@@ -469,12 +413,8 @@ pub fn rgb565_rows(rows: [&[u8; 32]; 2], y: &mut [u8; 32], cb: &mut [u8], cr: &m
             // To bytes; luma rows re-interleaved (even, odd) as they are
             // stored.
             "vsetivli zero, 8, e8, mf2, ta, ma",
-            "vnsrl.wi v4, v4, 0",
-            "vnsrl.wi v5, v5, 0",
-            "vnsrl.wi v6, v6, 0",
-            "vnsrl.wi v7, v7, 0",
-            "vnsrl.wi v2, v2, 0",
-            "vnsrl.wi v3, v3, 0",
+            narrow!("v4" <- "v4", "v5" <- "v5", "v6" <- "v6", "v7" <- "v7", "v2" <- "v2",
+                "v3" <- "v3"),
             "vsseg2e8.v v4, ({y0})",
             "vsseg2e8.v v6, ({y1})",
             "vse8.v v2, ({cb})",
@@ -498,14 +438,6 @@ pub fn rgb565_rows(rows: [&[u8; 32]; 2], y: &mut [u8; 32], cb: &mut [u8], cr: &m
             half = in(reg) HALF,
             crg = in(reg) CR_G,
             crb = in(reg) CR_B,
-            out("v2") _, out("v3") _, out("v4") _, out("v5") _,
-            out("v6") _, out("v7") _, out("v8") _, out("v9") _,
-            out("v10") _, out("v11") _, out("v12") _, out("v13") _,
-            out("v14") _, out("v15") _, out("v16") _, out("v17") _,
-            out("v18") _, out("v19") _, out("v20") _, out("v21") _,
-            out("v22") _, out("v23") _, out("v24") _, out("v25") _,
-            out("v26") _, out("v27") _, out("v28") _, out("v29") _,
-            options(nostack),
         );
     }
 }

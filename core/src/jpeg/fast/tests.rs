@@ -3,9 +3,9 @@
 
 extern crate std;
 
-use super::encode;
+use super::noise::{hash, noise};
 use crate::frame::RawFrame;
-use crate::jpeg::{EncodeError, Subsampling};
+use crate::jpeg::{encode, EncodeError, Engine, Subsampling};
 use crate::pixel::PixelFormat;
 use crate::sink::{Measure, Sink, SinkFull, SliceSink};
 use proptest::prelude::*;
@@ -25,27 +25,6 @@ const RAW_FORMATS: [PixelFormat; 8] = {
     }
     raw
 };
-
-fn hash(x: i64, y: i64, seed: u64) -> f64 {
-    let mut h = (x as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        ^ (y as u64).wrapping_mul(0xC2B2_AE3D_27D4_EB4F)
-        ^ seed.wrapping_mul(0x1656_67B1_9E37_79F9);
-    h ^= h >> 29;
-    h = h.wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    h ^= h >> 32;
-    (h & 0xFFFF) as f64 / 65535.0
-}
-
-/// Smooth value noise in 0..1 with lattice spacing `cell`.
-fn noise(x: f64, y: f64, cell: f64, seed: u64) -> f64 {
-    let (fx, fy) = (x / cell, y / cell);
-    let (ix, iy) = (fx.floor() as i64, fy.floor() as i64);
-    let (tx, ty) = (fx - fx.floor(), fy - fy.floor());
-    let (sx, sy) = (tx * tx * (3.0 - 2.0 * tx), ty * ty * (3.0 - 2.0 * ty));
-    let a = hash(ix, iy, seed) * (1.0 - sx) + hash(ix + 1, iy, seed) * sx;
-    let b = hash(ix, iy + 1, seed) * (1.0 - sx) + hash(ix + 1, iy + 1, seed) * sx;
-    a * (1.0 - sy) + b * sy
-}
 
 /// A photograph-like RGB888 scene: sky gradient, textured ground, a few
 /// hard-edged objects and fine grain.
@@ -263,7 +242,7 @@ pub fn decode_psnr(jpeg: &[u8], w: usize, h: usize, reference: &[u8]) -> Vec<f64
 
 fn encode_vec(frame: &RawFrame<'_>, q: u8, s: Subsampling) -> Vec<u8> {
     let mut out = Vec::new();
-    encode(frame, q, s, &mut out).expect("encode");
+    encode(frame, q, s, Engine::Fast, &mut out).expect("encode");
     out
 }
 
@@ -481,11 +460,11 @@ fn errors() {
     let frame = RawFrame::new(&px, 2, 2, PixelFormat::Grayscale, 0).unwrap();
     let mut out = Vec::new();
     assert_eq!(
-        encode(&frame, 0, Subsampling::S420, &mut out),
+        encode(&frame, 0, Subsampling::S420, Engine::Fast, &mut out),
         Err(EncodeError::BadQuality)
     );
     assert_eq!(
-        encode(&frame, 101, Subsampling::S420, &mut out),
+        encode(&frame, 101, Subsampling::S420, Engine::Fast, &mut out),
         Err(EncodeError::BadQuality)
     );
     assert!(out.is_empty());
@@ -500,20 +479,26 @@ fn full_sink_reports_the_size_needed() {
     let mut buf = vec![0u8; full.len() / 2];
     let mut sink = SliceSink::new(&mut buf);
     assert_eq!(
-        encode(&frame, 65, Subsampling::S420, &mut sink),
+        encode(&frame, 65, Subsampling::S420, Engine::Fast, &mut sink),
         Err(EncodeError::SinkFull)
     );
     // Every byte is still offered: a `Measure` learns the size needed.
     let mut sink = SliceSink::new(&mut buf);
     let mut measure = Measure::new(&mut sink);
-    assert_eq!(encode(&frame, 65, Subsampling::S420, &mut measure), Ok(()));
+    assert_eq!(
+        encode(&frame, 65, Subsampling::S420, Engine::Fast, &mut measure),
+        Ok(())
+    );
     assert_eq!(
         (measure.offered(), measure.overflowed()),
         (full.len(), true)
     );
     let mut buf = vec![0u8; full.len()];
     let mut sink = SliceSink::new(&mut buf);
-    assert_eq!(encode(&frame, 65, Subsampling::S420, &mut sink), Ok(()));
+    assert_eq!(
+        encode(&frame, 65, Subsampling::S420, Engine::Fast, &mut sink),
+        Ok(())
+    );
     assert_eq!(buf, full);
 }
 
@@ -537,7 +522,7 @@ fn writes_to_the_sink_in_large_pieces() {
     let rgb = scene(w, h, 1);
     let frame = RawFrame::new(&rgb, w as u32, h as u32, PixelFormat::Rgb888, 0).unwrap();
     let mut c = Counting { calls: 0, bytes: 0 };
-    encode(&frame, 90, Subsampling::S444, &mut c).unwrap();
+    encode(&frame, 90, Subsampling::S444, Engine::Fast, &mut c).unwrap();
     assert!(c.bytes > 10_000);
     assert!(
         c.calls <= c.bytes / 500 + 1,

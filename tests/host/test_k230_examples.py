@@ -259,6 +259,23 @@ def test_measure_encode_runs_on_the_pc(tmp_path, micropython):
     assert "nothing to compare" in p.stdout
 
 
+def test_measure_encode_dumps_frames_for_libjpeg_turbo(tmp_path, micropython):
+    """dump_dir: one raw frame per case for bench/riscv/board/turbo_measure,
+    and the command that encodes each the same way."""
+    dump = tmp_path / "frames"
+    dump.mkdir()
+    p = run_micropython(K230 / "measure_encode.py", 50, 3, 0, dump, cwd=tmp_path,
+                        env={"MICROPYPATH": f"{ROOT / 'python'}:{K230}"})
+    sizes = {f.name: f.stat().st_size for f in dump.iterdir()}
+    assert sizes == {"nv12_1280x720.raw": 1280 * 720 * 3 // 2, "rgb565_320x240.raw": 320 * 240 * 2,
+                     "rgb888_640x480.raw": 640 * 480 * 3}, sizes
+    commands = [line.split() for line in p.stdout.splitlines() if line.strip().startswith("turbo_measure ")]
+    assert sorted(pathlib.Path(c[1]).name for c in commands) == sorted(sizes), p.stdout
+    # The RGB888 frame is the picture img_stream encoded: a real image, not zeros.
+    px = (dump / "rgb888_640x480.raw").read_bytes()
+    assert len(set(px[::997])) > 50
+
+
 @pytest.mark.parametrize("api", APIS)
 def test_mjpeg_server_starts_and_stops_under_both_apis(micropython, api):
     # Its serving is tested in test_mjpeg_server.py; here: the board-side setup.

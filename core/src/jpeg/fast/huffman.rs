@@ -3,7 +3,7 @@
 //!
 //! Each table entry already holds the code shifted left by the size of the
 //! value bits that follow it, so a coefficient costs a single
-//! [`Writer::put`]: `entry >> 5 | value_bits`, `entry & 31` bits long.
+//! `Writer::put`: `entry >> 5 | value_bits`, `entry & 31` bits long.
 //! Zero runs are found with a 64-bit "non-zero" mask and `trailing_zeros`,
 //! so zero coefficients cost nothing in the coding loop. A coefficient's
 //! size category and value bits come from one table load ([`MAGNITUDE`]),

@@ -14,7 +14,7 @@ use super::tables::ZIGZAG;
 /// integer held in the low mantissa bits.
 pub const ROUND: f32 = 12_582_912.0;
 
-/// Calls `$m!` with [`ZIGZAG_T`] as literals (the one spelled-out copy of
+/// Calls `$m!` with `ZIGZAG_T` as literals (the one spelled-out copy of
 /// it; a test checks it against the computed table).
 macro_rules! zigzag_t {
     ($m:ident) => {

@@ -168,6 +168,7 @@ bench: all
 	python3 scripts/bench_mjpeg.py --seconds 3 --rounds 5 --write
 	bash scripts/bench_mqtt.sh --write
 	bash scripts/bench_riscv.sh --write
+	RISCV_BENCH_SIZE=640x480 bash scripts/bench_riscv.sh --write
 	bash scripts/bench_hub.sh --write
 	bash bench/udp.sh 1000 5 | tee $(BUILD)/bench_udp.txt
 	python3 scripts/put_section.py docs/BENCHMARKS.md udp "$$(printf '<!-- udp:begin -->\n## UDP vs TCP on loopback\n\nCommand: `make bench` (this part: `bash bench/udp.sh 1000 5`), %s, %s cores.\n\n```\n%s\n```\n<!-- udp:end -->' "$$(date -u +%F)" "$$(nproc)" "$$(cat $(BUILD)/bench_udp.txt)")"

@@ -9,7 +9,8 @@
 #   bench_riscv.sh [--write]
 #
 # Prints a markdown section; --write also puts it into docs/BENCHMARKS.md
-# between `<!-- riscv:begin -->` and `<!-- riscv:end -->`.
+# between `<!-- riscv:begin -->` and `<!-- riscv:end -->` (another size than
+# 320x240: its own section, `riscv-WxH`).
 # Environment: RISCV_BENCH_SIZE (320x240), RISCV_BENCH_JOBS (2 parallel qemu
 # runs), RISCV_BENCH_TARGET_DIR (target/riscv-bench), RISCV_BENCH_TURBO_GIT
 # (a git directory of libjpeg-turbo/libjpeg-turbo, main branch; default: where
@@ -48,6 +49,9 @@ cd "$PROJECT"
 WRITE=0
 [ "${1:-}" = --write ] && WRITE=1
 SIZE=${RISCV_BENCH_SIZE:-320x240}
+SECTION=riscv
+[ "$SIZE" = 320x240 ] || SECTION=riscv-$SIZE
+export RISCV_BENCH_SECTION=$SECTION
 W=${SIZE%x*}
 H=${SIZE#*x}
 JOBS=${RISCV_BENCH_JOBS:-2}
@@ -199,6 +203,6 @@ section=$(python3 bench/riscv/report.py "$WORK" "$W" "$H" "$took" "$commit" "$lo
 echo "$section"
 cat "$WORK/lines.txt"
 if [ "$WRITE" = 1 ]; then
-    python3 scripts/put_section.py docs/BENCHMARKS.md riscv "$section"
+    python3 scripts/put_section.py docs/BENCHMARKS.md "$SECTION" "$section"
     echo "bench_riscv: docs/BENCHMARKS.md updated" >&2
 fi

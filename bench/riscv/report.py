@@ -111,8 +111,12 @@ else:
 
 now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 qemu, rustc, gcc = (versions.splitlines() + ["", "", ""])[:3]
-print(f"""<!-- riscv:begin -->
-## riscv64 instructions per pixel
+# The default size's section is `riscv`; other sizes get their own (bench_riscv.sh names it).
+section = os.environ.get("RISCV_BENCH_SECTION", "riscv")
+size_note = "" if section == "riscv" else f", {w}x{h}"
+size_env = "" if section == "riscv" else f"RISCV_BENCH_SIZE={w}x{h} "
+print(f"""<!-- {section}:begin -->
+## riscv64 instructions per pixel{size_note}
 
 What: the K230 is a RISC-V board and its in-order core rewards retiring fewer instructions, so the encoders
 are also compared as riscv64 code: retired instructions per pixel of ours and of libjpeg-turbo's portable C
@@ -120,7 +124,7 @@ path (each scalar and built with RVV), and of upstream libjpeg-turbo with its ha
 cross-built and run under the same qemu; vector builds also in m1-equivalents. Deterministic, unlike qemu's
 wall time, which says nothing about the board.
 
-Command: `bash scripts/bench_riscv.sh --write` (part of `make bench`), run {now}, took {took} s.
+Command: `{size_env}bash scripts/bench_riscv.sh --write` (part of `make bench`), run {now}, took {took} s.
 
 Software: {qemu} (`-cpu rv64,v=true,vlen=128`), {rustc}, {gcc}, libjpeg-turbo 2.1.5 (Debian trixie's source)""" + (
     f", upstream libjpeg-turbo {upstream}." if upstream else "." ) + f"""
@@ -181,4 +185,4 @@ LIU Zhiwei, sets `ext_zba`, `ext_zbb`, `ext_zbc`, `ext_zbs`; its `th_csr.c` refe
 XuanTie-C908-UserManual_xrvm_20240530.pdf); the chroot's qemu-riscv64 11.1.3 has both models. That is not T-Head's documentation, so
 `make canmv` stays without `+zbb`; `bench/riscv/board/zbb_probe` answers the question on a board
 (docs/CANMV.md).""" + ("\n\n" + "\n".join(notes) if notes else "") + """
-<!-- riscv:end -->""")
+<!-- """ + section + """:end -->""")

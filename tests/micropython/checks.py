@@ -1,4 +1,10 @@
 # Assertion helpers for the MicroPython suite.
+import os
+
+# How many times slower than native this interpreter runs: tests/cross/run.sh
+# sets ~20 under qemu. Deadlines that only bound a wait (never a measured
+# rate) stretch by it, so a loaded emulator is slow, not failing.
+TIME_SCALE = float(os.getenv("IMG_STREAM_TIME_SCALE") or 1)
 
 
 def raises(exc_type, fn, *args, contains=None, **kwargs):

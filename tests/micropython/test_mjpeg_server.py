@@ -7,7 +7,7 @@ import time
 
 import img_stream
 import img_stream_http
-from checks import is_jpeg, raises
+from checks import TIME_SCALE, is_jpeg, raises
 from synthetic_camera import SyntheticCamera
 
 BOUNDARY = b"\r\n--img_stream\r\n"
@@ -112,7 +112,7 @@ def pump(server, cam, clients, until, ms=10000, push=None):
     """Pushes frames (or calls `push`) and reads clients until `until()` holds."""
     t0 = time.ticks_ms()
     while not until():
-        assert time.ticks_diff(time.ticks_ms(), t0) < ms, "timed out"
+        assert time.ticks_diff(time.ticks_ms(), t0) < ms * TIME_SCALE, "timed out"
         if push:
             push()
         else:
@@ -363,7 +363,7 @@ def test_request_dripping_a_byte_at_a_time_meets_the_deadline():
         t0 = time.ticks_ms()
         sent = 0
         while not drip.closed:
-            assert time.ticks_diff(time.ticks_ms(), t0) < 5000, "never dropped"
+            assert time.ticks_diff(time.ticks_ms(), t0) < 5000 * TIME_SCALE, "never dropped"
             try:
                 drip.sock.write(b"e")  # progress does not extend the deadline
                 sent += 1

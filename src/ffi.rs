@@ -437,30 +437,6 @@ pub(crate) fn input<'a>(
         .map_err(|e| frame_status(e, out))
 }
 
-/// Checks a frame's shape against its buffer; `out.needed` is the byte count
-/// it requires.
-///
-/// # Safety
-/// `f.data` has `f.len` readable bytes.
-unsafe fn frame_check(f: &IsFrame, out: &mut IsOutcome) -> i32 {
-    let data = try_status!(unsafe { bytes_of(f) });
-    match try_status!(input(f, data, out)) {
-        Input::Raw(r) => {
-            out.needed = data
-                .len()
-                .min(RawFrame::required_len(f.width, f.height, r.format(), f.stride).unwrap_or(0));
-            out.width = f.width;
-            out.height = f.height;
-        }
-        Input::Jpeg(_, info) => {
-            out.width = info.width.into();
-            out.height = info.height.into();
-        }
-        Input::Held { .. } => {}
-    }
-    IS_OK
-}
-
 /// Fills `frame` from the parts the shim read off a Python object, as the
 /// shim read them (machine integers, unchecked): the format code, a width
 /// and height of 1..=65535 and a stride of 0 or more are checked here, then
@@ -487,16 +463,8 @@ pub unsafe extern "C" fn is_frame_from_parts(
         Some(f) => f,
         None => return IS_ERR_BAD_FORMAT,
     };
-    let candidate = if format == PixelFormat::Jpeg {
-        IsFrame {
-            data,
-            len,
-            width: 0,
-            height: 0,
-            stride: 0,
-            format: format.code(),
-            held: 0,
-        }
+    let (width, height, stride) = if format == PixelFormat::Jpeg {
+        (0, 0, 0)
     } else {
         let side = |v: i64| u16::try_from(v).ok().filter(|&v| v > 0).map(u32::from);
         let (Some(width), Some(height)) = (side(width), side(height)) else {
@@ -505,22 +473,24 @@ pub unsafe extern "C" fn is_frame_from_parts(
         let Ok(stride) = usize::try_from(stride) else {
             return IS_ERR_BAD_STRIDE;
         };
-        let f = IsFrame {
-            data,
-            len,
-            width,
-            height,
-            stride,
-            format: format.code(),
-            held: 0,
-        };
-        // SAFETY: per the contract above.
-        let status = unsafe { frame_check(&f, &mut *out) };
-        if status != IS_OK {
-            return status;
-        }
-        f
+        (width, height, stride)
     };
+    let candidate = IsFrame {
+        data,
+        len,
+        width,
+        height,
+        stride,
+        format: format.code(),
+        held: 0,
+    };
+    if format != PixelFormat::Jpeg {
+        // The shape against the buffer, as every encode checks it
+        // (`out.needed` for a buffer too small).
+        // SAFETY: per the contract above.
+        let (bytes, out) = unsafe { (try_status!(bytes_of(&candidate)), &mut *out) };
+        try_status!(input(&candidate, bytes, out));
+    }
     // SAFETY: per the contract above.
     unsafe { *frame = candidate };
     IS_OK

@@ -205,7 +205,8 @@ def publish(client: Any, img: Image, *, topic: Optional[Union[str, bytes]] = Non
     object per frame; QoS 1 messages in a window of 8 on Linux, packet ids from
     client.pid, umqtt.robust's reconnect-and-retry of what was not
     acknowledged); any other client's publish() is called per message. At QoS
-    1 a PUBACK missing for puback_timeout seconds raises OSError(ETIMEDOUT).
+    1 a PUBACK missing for puback_timeout seconds raises OSError(ETIMEDOUT);
+    afterwards client.sock blocks without a timeout, as umqtt leaves it.
     ValueError for a raw payload too large (use chunked=True), a chunk_size
     too small for the headers, a topic that is not 1..65535 bytes of UTF-8,
     or qos not 0/1; TypeError for an object without publish(). docs/MQTT.md."""

@@ -433,6 +433,42 @@ pub unsafe extern "C" fn is_mqtt_packet_len(head: *const u8, n: usize, total: *m
     }
 }
 
+/// How many bytes the shim may read from the broker in one read, at most
+/// `room`, into `*len`: `have[..n]` is the start of a packet not yet whole
+/// (n = 0 between packets) and `awaited` PUBACKs are still to come. Never
+/// past the last of them (`core::mqtt::read_budget` says why), so what
+/// follows stays whole for umqtt; [`IS_ERR_MQTT_PROTOCOL`] for a length
+/// field MQTT does not allow.
+///
+/// # Safety
+/// `have` readable for `n` bytes (any pointer when `n` is 0), `len` writable.
+#[no_mangle]
+pub unsafe extern "C" fn is_mqtt_read_budget(
+    have: *const u8,
+    n: usize,
+    awaited: u32,
+    room: usize,
+    len: *mut usize,
+) -> i32 {
+    if len.is_null() || (have.is_null() && n != 0) {
+        return IS_ERR_NULL;
+    }
+    // SAFETY: per the contract above.
+    let have = if n == 0 {
+        &[][..]
+    } else {
+        unsafe { core::slice::from_raw_parts(have, n) }
+    };
+    match mqtt::read_budget(have, awaited as usize, room) {
+        Ok(b) => {
+            // SAFETY: per the contract above.
+            unsafe { *len = b };
+            IS_OK
+        }
+        Err(e) => mqtt_status(e),
+    }
+}
+
 /// One incoming packet, as [`is_mqtt_parse`] read it.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]

@@ -799,6 +799,21 @@ int32_t is_mqtt_check_topic(const uint8_t *topic, size_t len);
 // `head` readable for `n` bytes, `total` writable.
 int32_t is_mqtt_packet_len(const uint8_t *head, size_t n, size_t *total);
 
+// How many bytes the shim may read from the broker in one read, at most
+// `room`, into `*len`: `have[..n]` is the start of a packet not yet whole
+// (n = 0 between packets) and `awaited` PUBACKs are still to come. Never
+// past the last of them (`core::mqtt::read_budget` says why), so what
+// follows stays whole for umqtt; [`IS_ERR_MQTT_PROTOCOL`] for a length
+// field MQTT does not allow.
+//
+// # Safety
+// `have` readable for `n` bytes (any pointer when `n` is 0), `len` writable.
+int32_t is_mqtt_read_budget(const uint8_t *have,
+                            size_t n,
+                            uint32_t awaited,
+                            size_t room,
+                            size_t *len);
+
 // Parses one whole incoming packet (`packet[..n]`, as long as
 // [`is_mqtt_packet_len`] said) into `*into`; the PUBACK to send back for a
 // QoS 1 PUBLISH goes to `puback` (4 bytes).

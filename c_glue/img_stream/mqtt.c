@@ -166,47 +166,86 @@ static int stream_read_all(mp_obj_t sock, uint8_t *buf, size_t len) {
     return err != 0 ? err : MP_ECONNRESET;
 }
 
-// Reads one packet from the broker as umqtt.simple's wait_msg() handles it: a
-// PUBACK's id goes to *acked; a message for the client's subscriptions goes to
+// Hands one whole incoming PUBLISH (pkt[..total], parsed as *in) to
+// client.cb(topic, msg) and acknowledges it at QoS 1, as umqtt's wait_msg()
+// does. 0 or an errno.
+static int deliver(mp_obj_t client, mp_obj_t sock, const uint8_t *pkt, const IsMqttIncoming *in,
+    const uint8_t puback[4]) {
+    mp_obj_t topic = mp_obj_new_bytes(pkt + in->topic_at, in->topic_len);
+    mp_obj_t msg = mp_obj_new_bytes(pkt + in->payload_at, in->payload_len);
+    mp_obj_t cb = mp_load_attr(client, MP_QSTR_cb);
+    mp_call_function_2(cb, topic, msg);
+    return in->pid != 0 ? stream_write_all(sock, puback, 4) : 0;
+}
+
+// The broker's bytes read but not yet handled: whole packets and the start
+// of one more. Reads are budgeted (is_mqtt_read_budget) never to pass the
+// last awaited PUBACK, so one read takes several PUBACKs when they are
+// there, and what follows them stays in the socket, whole, for umqtt.
+typedef struct {
+    uint8_t buf[IS_MQTT_SMALL_PACKET + 4 * IS_MQTT_WINDOW];
+    size_t len;
+} is_mqtt_inbox_t;
+
+// Handles the next packet from the broker as umqtt.simple's wait_msg() does,
+// reading as needed while `awaited` PUBACKs are still to come (with our ACKs
+// asked to go out at once, if `quick`: see quickack()): a PUBACK's id
+// goes to *acked; a message for the client's subscriptions goes to
 // client.cb(topic, msg) (and is acknowledged at QoS 1); anything else is
 // skipped whole. 0 or an errno (MP_EIO: bytes that are no MQTT packet).
-static int read_packet(mp_obj_t client, mp_obj_t sock, uint16_t *acked) {
-    uint8_t head[IS_MQTT_SMALL_PACKET];
-    size_t n = 0, total = 0;
+static bool quickack(mp_obj_t sock);
+static int read_packet(mp_obj_t client, mp_obj_t sock, is_mqtt_inbox_t *box, uint32_t awaited,
+    bool quick, uint16_t *acked) {
     *acked = 0;
-    while (total == 0) {
-        int err = stream_read_all(sock, head + n, 1);
-        if (err != 0) {
-            return err;
-        }
-        n++;
-        if (is_mqtt_packet_len(head, n, &total) != IS_OK) {
+    size_t total = 0;
+    for (;;) {
+        if (box->len > 0 && is_mqtt_packet_len(box->buf, box->len, &total) != IS_OK) {
             return MP_EIO;
         }
+        if (total != 0 && (total <= box->len || total > sizeof(box->buf))) {
+            break;
+        }
+        size_t want;
+        if (is_mqtt_read_budget(box->buf, box->len, awaited, sizeof(box->buf) - box->len, &want) != IS_OK
+            || want == 0) {
+            return MP_EIO;
+        }
+        if (quick) {
+            quickack(sock);
+        }
+        int err;
+        mp_uint_t n = mp_stream_rw(sock, box->buf + box->len, want, &err,
+            MP_STREAM_RW_READ | MP_STREAM_RW_ONCE);
+        if (n == 0) {
+            // End of stream: the broker closed, which umqtt reports as
+            // OSError(-1) and we as ECONNRESET.
+            return err != 0 ? err : MP_ECONNRESET;
+        }
+        box->len += n;
     }
     IsMqttIncoming in;
     uint8_t puback[4];
-    if (total <= sizeof(head)) {
-        int err = stream_read_all(sock, head + n, total - n);
-        if (err != 0) {
-            return err;
-        }
-        if (is_mqtt_parse(head, total, &in, &puback) != IS_OK) {
+    if (total <= box->len) {
+        if (is_mqtt_parse(box->buf, total, &in, &puback) != IS_OK) {
             return MP_EIO;
         }
+        int err = 0;
         if (in.kind == IS_MQTT_IN_PUBACK) {
             *acked = in.pid;
+        } else if (in.kind == IS_MQTT_IN_PUBLISH) {
+            err = deliver(client, sock, box->buf, &in, puback);
         }
-        if (in.kind != IS_MQTT_IN_PUBLISH) {
-            return 0;
-        }
+        box->len -= total;
+        memmove(box->buf, box->buf + total, box->len);
+        return err;
     }
     // A larger packet: a message for the client (rare while publishing). The
     // buffer grows with the bytes that arrive, not with what the length
-    // field claims.
+    // field claims; its rest is read exactly, so nothing after it is taken.
     vstr_t v;
-    vstr_init(&v, total <= sizeof(head) ? total : 256);
-    vstr_add_strn(&v, (const char *)head, total <= sizeof(head) ? total : n);
+    vstr_init(&v, 256);
+    vstr_add_strn(&v, (const char *)box->buf, box->len);
+    box->len = 0;
     while (v.len < total) {
         size_t step = MIN(total - v.len, 4096);
         int err = stream_read_all(sock, (uint8_t *)vstr_add_len(&v, step), step);
@@ -215,23 +254,14 @@ static int read_packet(mp_obj_t client, mp_obj_t sock, uint16_t *acked) {
             return err;
         }
     }
+    int err = 0;
     if (is_mqtt_parse((const uint8_t *)v.buf, total, &in, &puback) != IS_OK) {
-        vstr_clear(&v);
-        return MP_EIO;
-    }
-    if (in.kind == IS_MQTT_IN_PUBLISH) {
-        mp_obj_t topic = mp_obj_new_bytes((const byte *)v.buf + in.topic_at, in.topic_len);
-        mp_obj_t msg = mp_obj_new_bytes((const byte *)v.buf + in.payload_at, in.payload_len);
-        vstr_clear(&v);
-        mp_obj_t cb = mp_load_attr(client, MP_QSTR_cb);
-        mp_call_function_2(cb, topic, msg);
-        if (in.pid != 0) {
-            return stream_write_all(sock, puback, sizeof(puback));
-        }
-        return 0;
+        err = MP_EIO;
+    } else if (in.kind == IS_MQTT_IN_PUBLISH) {
+        err = deliver(client, sock, (const uint8_t *)v.buf, &in, puback);
     }
     vstr_clear(&v);
-    return 0;
+    return err;
 }
 
 // Asks for our ACKs to go out at once (Linux TCP_QUICKACK, 12; it lasts only
@@ -304,6 +334,7 @@ static int direct_attempt(const is_mqtt_direct_t *d, volatile uint32_t *base) {
     }
     uint16_t pids[IS_MQTT_WINDOW];
     bool acked[IS_MQTT_WINDOW];
+    is_mqtt_inbox_t box = { .len = 0 };
     uint32_t next = *base, count = d->plan->count;
     // Pipelining needs our ACKs on time (see quickack()); without them one
     // message at a time, as umqtt does, is faster.
@@ -341,11 +372,12 @@ static int direct_attempt(const is_mqtt_direct_t *d, volatile uint32_t *base) {
         if (*base >= count) {
             break;
         }
-        if (window > 1) {
-            quickack(sock);
+        uint32_t awaited = 0;
+        for (uint32_t j = *base; j < next; j++) {
+            awaited += !acked[j % IS_MQTT_WINDOW];
         }
         uint16_t pid;
-        int err = read_packet(d->client, sock, &pid);
+        int err = read_packet(d->client, sock, &box, awaited, window > 1, &pid);
         if (err != 0) {
             return err;
         }
@@ -359,7 +391,12 @@ static int direct_attempt(const is_mqtt_direct_t *d, volatile uint32_t *base) {
             (*base)++;
         }
     }
-    if (qos1) {
+    if (qos1 && d->puback_timeout != mp_const_none) {
+        // Blocking without a timeout, as umqtt leaves its socket: on the unix
+        // port setblocking(True) keeps SO_RCVTIMEO, and a later wait_msg()
+        // raised ETIMEDOUT after puback_timeout.
+        call1_maybe(sock, MP_QSTR_settimeout, mp_const_none);
+    } else if (qos1) {
         // As umqtt's wait_msg() leaves it after a PUBACK.
         call1_maybe(sock, MP_QSTR_setblocking, mp_const_true);
     }
@@ -555,6 +592,14 @@ static mp_obj_t is_publish(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw
             }
             mv->items = NULL;
             mv->len = 0;
+            if (qos == 1 && puback_timeout != mp_const_none) {
+                // As the direct path leaves it (see direct_attempt()).
+                mp_obj_t sock[2];
+                mp_load_method_maybe(client, MP_QSTR_sock, sock);
+                if (sock[0] != MP_OBJ_NULL && sock[1] == MP_OBJ_NULL && sock[0] != mp_const_none) {
+                    call1_maybe(sock[0], MP_QSTR_settimeout, mp_const_none);
+                }
+            }
         }
         nlr_pop();
     } else {

@@ -124,6 +124,36 @@ pub fn packet_len(head: &[u8]) -> Result<Option<usize>, MqttError> {
     Ok(None)
 }
 
+/// Bytes of a PUBACK (type byte, length byte 2, packet id).
+pub const PUBACK_LEN: usize = 4;
+
+/// How many bytes may be read from the broker, at most `room`, without
+/// reading past the last of `awaited` PUBACKs still to come, given `have`:
+/// the first bytes of a packet not yet whole (empty between packets).
+///
+/// Why this is safe to read in one go: all the broker sends are whole
+/// packets, and each awaited PUBACK is [`PUBACK_LEN`] bytes, so the stream
+/// holds at least that many bytes before the end of the last one, whatever
+/// else (a PINGRESP, a message for a subscription) comes between them. A
+/// reader that stops there leaves the next packet whole for umqtt. An
+/// unfinished packet that is a PUBACK is counted as one of the awaited;
+/// one with its length field still incomplete gets 1 byte at a time.
+pub fn read_budget(have: &[u8], awaited: usize, room: usize) -> Result<usize, MqttError> {
+    let ahead = if have.is_empty() {
+        PUBACK_LEN * awaited
+    } else {
+        match packet_len(have)? {
+            None => 1,
+            Some(total) => {
+                let rest = total.saturating_sub(have.len());
+                let puback = have[0] == 0x40 && total == PUBACK_LEN;
+                rest + PUBACK_LEN * awaited.saturating_sub(puback as usize)
+            }
+        }
+    };
+    Ok(ahead.min(room))
+}
+
 /// A packet a broker sent, as `publish` must handle it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Incoming {
@@ -172,6 +202,60 @@ mod tests {
     use super::*;
     use std::vec;
     use std::vec::Vec;
+
+    #[test]
+    fn read_budget_never_reads_past_the_last_awaited_puback() {
+        // Streams a broker may send while 1..=3 PUBACKs are awaited: the
+        // PUBACKs with PINGRESPs and a subscribed message between them.
+        let puback = |pid: u8| vec![0x40, 2, 0, pid];
+        let pingresp = vec![0xd0, 0];
+        let mut message = vec![0x30, 7, 0, 1, b't'];
+        message.extend_from_slice(b"data");
+        let mut checked = 0;
+        for awaited in 1..=3u8 {
+            for extra in [vec![], pingresp.clone(), message.clone()] {
+                for extra_at in 0..awaited {
+                    let mut stream = Vec::new();
+                    for pid in 0..awaited {
+                        if pid == extra_at {
+                            stream.extend_from_slice(&extra);
+                        }
+                        stream.extend(puback(pid + 1));
+                    }
+                    // Read as a reader would: budgeted reads, whole packets
+                    // taken off the front, for every read size the socket
+                    // might return (1 byte up to the budget).
+                    for cap in 1..=stream.len() {
+                        let (mut at, mut have, mut left) = (0, 0, awaited as usize);
+                        while left > 0 {
+                            let n = read_budget(&stream[at - have..at], left, 64).unwrap();
+                            assert!(n > 0 && at + n.min(cap) <= stream.len());
+                            at += n.min(cap);
+                            have += n.min(cap);
+                            while let Ok(Some(total)) = packet_len(&stream[at - have..at]) {
+                                if total > have {
+                                    break;
+                                }
+                                if stream[at - have] == 0x40 {
+                                    left -= 1;
+                                }
+                                have -= total;
+                            }
+                        }
+                        assert_eq!((at, have), (stream.len(), 0));
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(checked, 234);
+        assert_eq!(read_budget(&[], 8, 16), Ok(16));
+        assert_eq!(read_budget(&[0x30], 1, 16), Ok(1));
+        assert_eq!(
+            read_budget(&[0x30, 0xff, 0xff, 0xff, 0xff], 1, 16),
+            Err(MqttError::Malformed)
+        );
+    }
 
     #[test]
     fn publish_round_trips_through_mqttrs() {

@@ -454,6 +454,72 @@ def test_missing_puback_raises_etimedout(micropython):
     assert b"img_stream/silent/frame" in b"".join(got)  # the PUBLISH did reach the broker
 
 
+LEFT_BLOCKING = """
+import sys, img_stream
+from umqtt.simple import MQTTClient
+from synthetic_camera import SyntheticCamera
+got = []
+c = MQTTClient(b"later", "127.0.0.1", int(sys.argv[1]))
+c.set_callback(lambda t, m: got.append(bytes(m)))
+c.connect()
+img = SyntheticCamera(64, 48, img_stream.NV12).snapshot()
+img_stream.publish(c, img, qos=1, puback_timeout=0.2)
+c.wait_msg()
+print("got", got)
+"""
+
+
+def test_qos1_publish_leaves_the_socket_without_its_timeout(micropython):
+    """puback_timeout bounds the PUBACK wait only: afterwards client.sock
+    blocks without a timeout, as umqtt leaves it. (On the unix port
+    setblocking(True) keeps SO_RCVTIMEO, so a later wait_msg() used to raise
+    OSError(ETIMEDOUT) after puback_timeout.) The broker here acknowledges the
+    PUBLISH, stays quiet well past the timeout, then sends a message."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+
+    def broker():
+        conn, _ = srv.accept()
+        with conn:
+            conn.recv(1024)                    # CONNECT
+            conn.sendall(b"\x20\x02\x00\x00")  # CONNACK, accepted
+            data = b""
+            while len(data) < 5 or len(data) < packet_len(data):
+                data += conn.recv(65536)
+            # The PUBLISH: its packet id follows the topic.
+            at = header_len(data)
+            topic_len = int.from_bytes(data[at:at + 2], "big")
+            pid = data[at + 2 + topic_len:at + 4 + topic_len]
+            conn.sendall(b"\x40\x02" + pid)  # PUBACK
+            threading.Event().wait(1.0)       # quiet: 5x puback_timeout
+            conn.sendall(b"\x30\x08\x00\x01tlater")
+            conn.recv(1)                       # until the client hangs up
+
+    t = threading.Thread(target=broker, daemon=True)
+    t.start()
+    p = run_micropython(LEFT_BLOCKING, srv.getsockname()[1], timeout=60 * SCALE)
+    srv.close()
+    assert p.stdout.split() == ["got", "[b'later']"], p.stdout + p.stderr
+
+
+def header_len(packet):
+    """Bytes of an MQTT fixed header (type byte and remaining length)."""
+    n = 1
+    while packet[n] & 0x80:
+        n += 1
+    return n + 1
+
+
+def packet_len(packet):
+    """Bytes of the whole MQTT packet that starts `packet` (its header whole)."""
+    rest, shift = 0, 0
+    for b in packet[1:header_len(packet)]:
+        rest |= (b & 0x7F) << shift
+        shift += 7
+    return header_len(packet) + rest
+
+
 HEAP = """
 import sys, gc, img_stream
 from umqtt import robust, simple
@@ -524,21 +590,27 @@ c.set_callback(lambda t, m: got.append((t, bytes(m[:4]), len(m))))
 c.connect()
 c.subscribe(b"echo/#", 1)
 img = SyntheticCamera(640, 480, img_stream.NV12).snapshot()
+# A small message and a PINGRESP come back ahead of the first PUBACKs: packets
+# shorter than a PUBACK and ones that fit the reader's buffer whole.
+c.publish(b"echo/s", b"hi")
+c.ping()
 n = img_stream.publish(c, img, topic=b"echo/x", qos=1, chunked=True, chunk_size=512)
 during = len(got)
-count = (n + 511) // 512
+count = (n + 511) // 512 + 1
 while len(got) < count:
     c.wait_msg()
 print("during", during, "total", len(got), "count", count)
-assert all(t == b"echo/x" and head == b"IMGC" and size <= 512 for t, head, size in got), got
+assert got[0] == (b"echo/s", b"hi", 2), got[0]
+assert all(t == b"echo/x" and head == b"IMGC" and size <= 512 for t, head, size in got[1:]), got
 print("ok")
 """
 
 
 def test_messages_for_the_client_arrive_during_a_publish(broker, micropython):
-    """A client subscribed to its own topic: the broker's PUBLISHes arrive
-    between the PUBACKs. publish hands them to client.cb as umqtt's
-    wait_msg() does (and acknowledges them), and loses none."""
+    """A client subscribed to its own topic: the broker's PUBLISHes (and a
+    PINGRESP) arrive between the PUBACKs. publish hands them to client.cb as
+    umqtt's wait_msg() does (and acknowledges them), loses none, and leaves
+    the client's stream at a packet boundary (wait_msg() reads on)."""
     p = run_micropython(ECHO, broker.port, timeout=60 * SCALE)
     assert p.stdout.rstrip().endswith("ok"), p.stdout + p.stderr
     words = p.stdout.split()

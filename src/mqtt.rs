@@ -49,6 +49,11 @@ pub const IS_MQTT_PUBLISH_OVERHEAD: usize = 9;
 /// umqtt's message limit (`core::mqtt::UMQTT_LIMIT`): a PUBLISH's
 /// remaining length must stay below it.
 pub const IS_MQTT_UMQTT_LIMIT: usize = 2_097_152;
+/// Pool bytes for PUBLISH packets built at once and written in one go (a
+/// window of 4 KiB chunks is one write, not one per chunk); the shim asks for
+/// them where it pipelines QoS 1 (Linux), and builds one packet at a time
+/// elsewhere, where the memory is dearer.
+pub const IS_MQTT_BATCH_BYTES: usize = 32_768;
 /// Longest packet [`is_mqtt_parse`] is handed whole without the shim
 /// reading it into a heap object (PUBACK, PINGRESP, SUBACK...).
 pub const IS_MQTT_SMALL_PACKET: usize = 16;
@@ -92,18 +97,30 @@ pub struct IsMqttPlan {
     pub camera_id: u16,
     /// Whether the messages are chunks (else the bare JPEG).
     pub chunked: bool,
-    /// Where in the pool [`is_mqtt_packet`] builds packets (0: no packets
+    /// Where in the pool [`is_mqtt_packets`] builds packets (0: no packets
     /// were asked for).
     pub packet_at: usize,
-    /// Bytes there: the largest message's packet.
+    /// Bytes of the largest message's packet.
     pub packet_cap: usize,
+    /// Packets [`is_mqtt_packets`] builds at once, for one write (at least 1
+    /// when packets were asked for): as many largest packets as
+    /// `IsMqttPackets::batch_bytes` holds.
+    pub batch: u32,
+}
+
+impl IsMqttPlan {
+    /// Chunked: where the messages end in the pool (chunk data lie
+    /// [`chunk::HEADER_LEN`] apart, see [`chunk_at`]).
+    fn chunks_end(&self) -> usize {
+        FRAME_AT + self.len + (self.count as usize - 1) * chunk::HEADER_LEN
+    }
 }
 
 /// How [`is_mqtt_prepare`] should leave room for PUBLISH packets.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct IsMqttPackets {
-    /// Whether the shim will ask for packets ([`is_mqtt_packet`]); if not,
+    /// Whether the shim will ask for packets ([`is_mqtt_packets`]); if not,
     /// it hands the messages to the client's `publish()`.
     pub wanted: bool,
     /// The topic's length.
@@ -113,6 +130,9 @@ pub struct IsMqttPackets {
     /// Raw mode: the most bytes the caller allows in its one message (its
     /// `chunk_size`), 0 for umqtt's limit only.
     pub max_message: usize,
+    /// Pool bytes the shim may have packets built in at once, to write them
+    /// in one go ([`IS_MQTT_BATCH_BYTES`], or 0: one packet at a time).
+    pub batch_bytes: usize,
 }
 
 impl IsMqttPackets {
@@ -132,8 +152,10 @@ impl IsMqttPackets {
 /// publishing. `chunk_size` 0 means raw mode: `plan.data` is the JPEG.
 /// Otherwise messages of at most `chunk_size` bytes: the frame message is put
 /// in the pool (JPEG input is copied there once) and [`is_mqtt_chunk`] hands
-/// out the messages. With `packets.wanted`, room for the largest message's
-/// PUBLISH packet is kept in the pool too ([`is_mqtt_packet`]).
+/// out the messages, their data spread [`chunk::HEADER_LEN`] apart so that
+/// each header has a place of its own. With `packets.wanted`, room for
+/// `plan.batch` of the largest message's PUBLISH packets is kept in the pool
+/// too ([`is_mqtt_packets`]).
 ///
 /// `plan.data` stays valid until the next call that uses the pool.
 ///
@@ -173,6 +195,7 @@ pub unsafe extern "C" fn is_mqtt_prepare(
         chunked: chunk_size != 0,
         packet_at: 0,
         packet_cap: 0,
+        batch: 0,
     };
     let r = POOL.with(|p| -> Result<(), i32> {
         // Where the messages lie in the pool (none: the caller's JPEG).
@@ -200,15 +223,18 @@ pub unsafe extern "C" fn is_mqtt_prepare(
                     out.needed = total.div_ceil(chunk::MAX_COUNT) + chunk::HEADER_LEN;
                     IS_ERR_TOO_MANY_CHUNKS
                 })?;
-                // is_mqtt_chunk writes chunk headers over the JPEG: whatever
+                // The chunks are spread out over the JPEG's place: whatever
                 // held it (img_stream.Encoded) must not send it again.
                 p.clobber();
-                let buf = p.bytes_mut();
-                let repr = header_repr(fields, width, height, &buf[jpeg.clone()]);
-                repr.emit(&mut buf[FRAME_AT..HEADROOM]);
+                let repr = header_repr(fields, width, height, &p.bytes()[jpeg.clone()]);
                 plan.len = total;
                 plan.data_size = cut.data_size();
                 plan.count = cut.count().into();
+                p.reserve_keeping(plan.chunks_end(), jpeg.end)
+                    .map_err(|e| pool_status(e, out))?;
+                let buf = p.bytes_mut();
+                repr.emit(&mut buf[FRAME_AT..HEADROOM]);
+                spread_chunks(buf, &cut);
                 Some(FRAME_AT)
             }
         };
@@ -223,10 +249,19 @@ pub unsafe extern "C" fn is_mqtt_prepare(
             };
             plan.packet_cap = mqtt::publish_len(packets.topic_len, packets.qos1, largest)
                 .map_err(|_| IS_ERR_MQTT_TOO_LARGE)?;
-            plan.packet_at = in_pool.map_or(0, |at| at + plan.len);
+            plan.packet_at = match in_pool {
+                None => 0,
+                Some(_) if plan.chunked => plan.chunks_end(),
+                Some(at) => at + plan.len,
+            };
+            plan.batch =
+                (packets.batch_bytes / plan.packet_cap).clamp(1, plan.count as usize) as u32;
             // Growing moves the buffer: keep the messages staged in it.
-            p.reserve_keeping(plan.packet_at + plan.packet_cap, plan.packet_at)
-                .map_err(|e| pool_status(e, out))?;
+            p.reserve_keeping(
+                plan.packet_at + plan.batch as usize * plan.packet_cap,
+                plan.packet_at,
+            )
+            .map_err(|e| pool_status(e, out))?;
         }
         if let Some(at) = in_pool {
             plan.data = p.bytes()[at..].as_ptr();
@@ -244,8 +279,8 @@ pub unsafe extern "C" fn is_mqtt_prepare(
 }
 
 /// Writes chunk `index`'s header in front of its data and returns the chunk
-/// message (`*message`, `*len`): a slice of the pool. Call in index order,
-/// after the previous message was published (its tail is overwritten).
+/// message (`*message`, `*len`): a slice of the pool. Any order, any number
+/// of times (a retry sends a chunk again).
 ///
 /// # Safety
 /// Pointers valid for the call; `plan` came from a chunked
@@ -268,17 +303,10 @@ pub unsafe extern "C" fn is_mqtt_chunk(
     let r = POOL.with(|p| {
         let buf = p.bytes_mut();
         // The pool must still hold this frame where prepare put it.
-        if buf.len() < FRAME_AT + plan.len || buf[FRAME_AT..].as_ptr() != plan.data {
+        if buf.len() < plan.chunks_end() || buf[FRAME_AT..].as_ptr() != plan.data {
             return None;
         }
-        let range = chunk_in_place(
-            &mut buf[..FRAME_AT + plan.len],
-            FRAME_AT,
-            &cut,
-            index as u16,
-            plan.seq,
-            plan.camera_id,
-        );
+        let range = chunk_in_place(buf, &cut, index as u16, plan.seq, plan.camera_id);
         Some((buf[range.clone()].as_ptr(), range.len()))
     });
     match r {
@@ -295,32 +323,47 @@ pub unsafe extern "C" fn is_mqtt_chunk(
     }
 }
 
-/// Builds the PUBLISH packet of message `index` (chunks in index order, as
-/// [`is_mqtt_chunk`]) on `topic` with packet id `pid` (0: QoS 0) and returns
-/// it (`*packet`, `*len`): a slice of the pool, valid until the next call.
+/// Builds the PUBLISH packets of messages `first..first + n` (`n` at most
+/// `plan.batch`) on `topic`, one after another, the i-th with packet id
+/// `pids[i]` (`pids` null, or an id 0: QoS 0), and returns them (`*packets`,
+/// `*len`): one slice of the pool, for one write, valid until the next call.
+/// Messages in any order, any number of times (a retry builds them again).
 ///
 /// # Safety
-/// Pointers valid for the call; `plan` came from [`is_mqtt_prepare`] with
-/// packets wanted, the pool was not used since, and a raw plan's caller
-/// JPEG is still alive.
+/// Pointers valid for the call (`pids` for `n` ids unless null); `plan`
+/// came from [`is_mqtt_prepare`] with packets wanted, the pool was not used
+/// since, and a raw plan's caller JPEG is still alive.
 #[no_mangle]
-pub unsafe extern "C" fn is_mqtt_packet(
+#[allow(clippy::too_many_arguments)] // one FFI call per write, as the shim's loop needs
+pub unsafe extern "C" fn is_mqtt_packets(
     plan: *const IsMqttPlan,
-    index: u32,
+    first: u32,
+    n: u32,
+    pids: *const u16,
     topic: *const u8,
     topic_len: usize,
-    pid: u16,
     retain: bool,
-    packet: *mut *const u8,
+    packets: *mut *const u8,
     len: *mut usize,
 ) -> i32 {
     // SAFETY: per the contract above.
     let plan = unsafe { &*plan };
-    if plan.packet_cap == 0 || index >= plan.count || topic.is_null() {
+    if plan.packet_cap == 0
+        || n == 0
+        || n > plan.batch
+        || first.checked_add(n).is_none_or(|end| end > plan.count)
+        || topic.is_null()
+    {
         return IS_ERR_NULL;
     }
     // SAFETY: per the contract above.
     let topic = unsafe { core::slice::from_raw_parts(topic, topic_len) };
+    let pids = if pids.is_null() {
+        &[][..]
+    } else {
+        // SAFETY: per the contract above.
+        unsafe { core::slice::from_raw_parts(pids, n as usize) }
+    };
     let cut = if plan.chunked {
         match chunk::plan(plan.len, plan.data_size + chunk::HEADER_LEN) {
             Ok(cut) => Some(cut),
@@ -329,45 +372,50 @@ pub unsafe extern "C" fn is_mqtt_packet(
     } else {
         None
     };
+    let cap = plan.batch as usize * plan.packet_cap;
     let r = POOL.with(|p| -> Result<(*const u8, usize), i32> {
         let buf = p.bytes_mut();
-        if buf.len() < plan.packet_at + plan.packet_cap {
+        if buf.len() < plan.packet_at + cap {
             return Err(IS_ERR_NULL);
         }
         let (msgs, area) = buf.split_at_mut(plan.packet_at);
-        let message: &[u8] = match &cut {
-            Some(cut) => {
-                // The pool must still hold this frame where prepare put it.
-                if msgs.len() < FRAME_AT + plan.len || msgs[FRAME_AT..].as_ptr() != plan.data {
-                    return Err(IS_ERR_NULL);
+        let area = &mut area[..cap];
+        let mut built = 0;
+        for i in 0..n {
+            let index = first + i;
+            let message: &[u8] = match &cut {
+                Some(cut) => {
+                    // The pool must still hold this frame where prepare put it.
+                    if msgs.len() < plan.chunks_end() || msgs[FRAME_AT..].as_ptr() != plan.data {
+                        return Err(IS_ERR_NULL);
+                    }
+                    let range = chunk_in_place(msgs, cut, index as u16, plan.seq, plan.camera_id);
+                    &msgs[range]
                 }
-                let range =
-                    chunk_in_place(msgs, FRAME_AT, cut, index as u16, plan.seq, plan.camera_id);
-                &msgs[range]
-            }
-            // The caller's JPEG, outside the pool.
-            // SAFETY: alive, per the contract above.
-            None if plan.packet_at == 0 => unsafe {
-                core::slice::from_raw_parts(plan.data, plan.len)
-            },
-            None => {
-                let at = plan.packet_at - plan.len;
-                if msgs[at..].as_ptr() != plan.data {
-                    return Err(IS_ERR_NULL);
+                // The caller's JPEG, outside the pool.
+                // SAFETY: alive, per the contract above.
+                None if plan.packet_at == 0 => unsafe {
+                    core::slice::from_raw_parts(plan.data, plan.len)
+                },
+                None => {
+                    let at = plan.packet_at - plan.len;
+                    if msgs[at..].as_ptr() != plan.data {
+                        return Err(IS_ERR_NULL);
+                    }
+                    &msgs[at..]
                 }
-                &msgs[at..]
-            }
-        };
-        let area = &mut area[..plan.packet_cap];
-        let pid = (pid != 0).then_some(pid);
-        let n = mqtt::encode_publish(area, topic, pid, retain, message).map_err(mqtt_status)?;
-        Ok((area.as_ptr(), n))
+            };
+            let pid = pids.get(i as usize).copied().filter(|&pid| pid != 0);
+            built += mqtt::encode_publish(&mut area[built..], topic, pid, retain, message)
+                .map_err(mqtt_status)?;
+        }
+        Ok((area.as_ptr(), built))
     });
     match r {
         Ok(Ok((ptr, n))) => {
-            // SAFETY: `packet` and `len` are writable.
+            // SAFETY: `packets` and `len` are writable.
             unsafe {
-                *packet = ptr;
+                *packets = ptr;
                 *len = n;
             }
             IS_OK
@@ -538,12 +586,31 @@ pub unsafe extern "C" fn is_mqtt_parse(
     IS_OK
 }
 
-/// Emits chunk `index`'s header right before its data, for a frame message
-/// at `buf[base..]`, and returns the chunk message's range in `buf`.
-/// Needs `base >= chunk::HEADER_LEN`.
+/// Where chunk `index`'s message (its header, then its data) starts in the
+/// pool: prepare spreads the frame message so that chunk data lie
+/// [`chunk::HEADER_LEN`] apart, every header has room of its own, and a
+/// chunk can be emitted again after a later one (a retry).
+fn chunk_at(data_size: usize, index: usize) -> usize {
+    FRAME_AT - chunk::HEADER_LEN + index * (data_size + chunk::HEADER_LEN)
+}
+
+/// Spreads the frame message at `buf[FRAME_AT..]`, cut as `cut`, to the
+/// places [`chunk_at`] gives (the last chunk moves first: each moves up).
+/// `buf` must reach the last chunk's end.
+fn spread_chunks(buf: &mut [u8], cut: &ChunkPlan) {
+    let size = cut.data_size();
+    for index in (1..cut.count() as usize).rev() {
+        let from = FRAME_AT + index * size;
+        let len = (cut.total() as usize - index * size).min(size);
+        buf.copy_within(from..from + len, chunk_at(size, index) + chunk::HEADER_LEN);
+    }
+}
+
+/// Emits chunk `index`'s header in front of its data, spread as
+/// [`spread_chunks`] left them, and returns the chunk message's range in
+/// `buf`.
 fn chunk_in_place(
     buf: &mut [u8],
-    base: usize,
     cut: &ChunkPlan,
     index: u16,
     seq: u32,
@@ -555,9 +622,9 @@ fn chunk_in_place(
         offset: offset as u32,
         len: (cut.total() as usize - offset).min(cut.data_size()),
     };
-    let start = base + offset - chunk::HEADER_LEN;
+    let start = chunk_at(cut.data_size(), index.into());
     cut.repr(&c, seq, camera_id).emit(&mut buf[start..]);
-    start..base + offset + c.len
+    start..start + chunk::HEADER_LEN + c.len
 }
 
 #[cfg(test)]
@@ -565,10 +632,11 @@ mod tests {
     use super::*;
     use img_stream_core::chunk::{parse_message, ChunkHeaderRepr};
 
-    /// Publishing copies each message out before the next header is written:
-    /// the copies must reassemble to the original frame message.
+    /// The chunk messages, emitted in any order and again after later ones
+    /// (a retry), reassemble to the original frame message.
     #[test]
-    fn chunks_in_place_reassemble() {
+    fn spread_chunks_reassemble_in_any_order() {
+        let mut checked = 0;
         for (total, size) in [
             (40usize, 33usize),
             (1000, 300),
@@ -577,30 +645,37 @@ mod tests {
             (77, 1000),
         ] {
             let frame: Vec<u8> = (0..total).map(|i| (i * 31 % 251) as u8).collect();
-            let mut buf = vec![0u8; FRAME_AT + total];
-            buf[FRAME_AT..].copy_from_slice(&frame);
             let cut = chunk::plan(total, size).unwrap();
-            let mut rebuilt = vec![0u8; total];
-            for i in 0..cut.count() {
-                let r = chunk_in_place(&mut buf, FRAME_AT, &cut, i, 9, 3);
+            let count = cut.count() as usize;
+            let mut buf = vec![0u8; FRAME_AT + total + (count - 1) * chunk::HEADER_LEN];
+            buf[FRAME_AT..][..total].copy_from_slice(&frame);
+            spread_chunks(&mut buf, &cut);
+            // Forwards, then backwards: every chunk after its successors.
+            let order = (0..count).chain((0..count).rev());
+            let mut rebuilt = [vec![0u8; total], vec![0u8; total]];
+            for (n, i) in order.enumerate() {
+                let r = chunk_in_place(&mut buf, &cut, i as u16, 9, 3);
                 assert!(r.len() <= size);
                 let msg = buf[r].to_vec(); // what the broker got
                 let (repr, data) = parse_message(&msg, u32::MAX).unwrap();
                 assert_eq!(
-                    (repr.index, repr.count, repr.seq, repr.camera_id),
+                    (repr.index as usize, repr.count, repr.seq, repr.camera_id),
                     (i, cut.count(), 9, 3)
                 );
-                rebuilt[repr.offset as usize..][..data.len()].copy_from_slice(data);
+                rebuilt[n / count][repr.offset as usize..][..data.len()].copy_from_slice(data);
+                checked += 1;
             }
-            assert_eq!(rebuilt, frame, "total {total} size {size}");
+            assert_eq!(rebuilt[0], frame, "total {total} size {size}");
+            assert_eq!(rebuilt[1], frame, "again: total {total} size {size}");
         }
+        assert_eq!(checked, 350); // 2 x the 175 chunks of the five cuts
     }
 
     #[test]
     fn first_header_fits_the_headroom() {
         let cut = chunk::plan(100, 64).unwrap();
-        let mut buf = vec![0u8; FRAME_AT + 100];
-        let r = chunk_in_place(&mut buf, FRAME_AT, &cut, 0, 0, 0);
+        let mut buf = vec![0u8; FRAME_AT + 100 + chunk::HEADER_LEN];
+        let r = chunk_in_place(&mut buf, &cut, 0, 0, 0);
         assert_eq!(r.start, FRAME_AT - chunk::HEADER_LEN);
         assert!(ChunkHeaderRepr::parse(&buf[r]).is_ok());
     }
@@ -612,6 +687,7 @@ mod tests {
             topic_len: 20,
             qos1,
             max_message,
+            batch_bytes: 0,
         };
         // umqtt's remaining length: 2 + topic (+ 2 at QoS 1) + payload.
         let limit = mqtt::UMQTT_LIMIT;

@@ -184,6 +184,12 @@
 // remaining length must stay below it.
 #define IS_MQTT_UMQTT_LIMIT 2097152
 
+// Pool bytes for PUBLISH packets built at once and written in one go (a
+// window of 4 KiB chunks is one write, not one per chunk); the shim asks for
+// them where it pipelines QoS 1 (Linux), and builds one packet at a time
+// elsewhere, where the memory is dearer.
+#define IS_MQTT_BATCH_BYTES 32768
+
 // Longest packet [`is_mqtt_parse`] is handed whole without the shim
 // reading it into a heap object (PUBACK, PINGRESP, SUBACK...).
 #define IS_MQTT_SMALL_PACKET 16
@@ -429,7 +435,7 @@ typedef struct IsPacing {
 
 // How [`is_mqtt_prepare`] should leave room for PUBLISH packets.
 typedef struct IsMqttPackets {
-  // Whether the shim will ask for packets ([`is_mqtt_packet`]); if not,
+  // Whether the shim will ask for packets ([`is_mqtt_packets`]); if not,
   // it hands the messages to the client's `publish()`.
   bool wanted;
   // The topic's length.
@@ -439,6 +445,9 @@ typedef struct IsMqttPackets {
   // Raw mode: the most bytes the caller allows in its one message (its
   // `chunk_size`), 0 for umqtt's limit only.
   size_t max_message;
+  // Pool bytes the shim may have packets built in at once, to write them
+  // in one go ([`IS_MQTT_BATCH_BYTES`], or 0: one packet at a time).
+  size_t batch_bytes;
 } IsMqttPackets;
 
 // A frame ready to publish, as [`is_mqtt_prepare`] left it.
@@ -460,11 +469,15 @@ typedef struct IsMqttPlan {
   uint16_t camera_id;
   // Whether the messages are chunks (else the bare JPEG).
   bool chunked;
-  // Where in the pool [`is_mqtt_packet`] builds packets (0: no packets
+  // Where in the pool [`is_mqtt_packets`] builds packets (0: no packets
   // were asked for).
   size_t packet_at;
-  // Bytes there: the largest message's packet.
+  // Bytes of the largest message's packet.
   size_t packet_cap;
+  // Packets [`is_mqtt_packets`] builds at once, for one write (at least 1
+  // when packets were asked for): as many largest packets as
+  // `IsMqttPackets::batch_bytes` holds.
+  uint32_t batch;
 } IsMqttPlan;
 
 // One incoming packet, as [`is_mqtt_parse`] read it.
@@ -736,8 +749,10 @@ int32_t is_send_udp(const struct IsDatagramSender *sender,
 // publishing. `chunk_size` 0 means raw mode: `plan.data` is the JPEG.
 // Otherwise messages of at most `chunk_size` bytes: the frame message is put
 // in the pool (JPEG input is copied there once) and [`is_mqtt_chunk`] hands
-// out the messages. With `packets.wanted`, room for the largest message's
-// PUBLISH packet is kept in the pool too ([`is_mqtt_packet`]).
+// out the messages, their data spread [`chunk::HEADER_LEN`] apart so that
+// each header has a place of its own. With `packets.wanted`, room for
+// `plan.batch` of the largest message's PUBLISH packets is kept in the pool
+// too ([`is_mqtt_packets`]).
 //
 // `plan.data` stays valid until the next call that uses the pool.
 //
@@ -752,8 +767,8 @@ int32_t is_mqtt_prepare(const struct IsFrame *frame,
                         struct IsOutcome *out);
 
 // Writes chunk `index`'s header in front of its data and returns the chunk
-// message (`*message`, `*len`): a slice of the pool. Call in index order,
-// after the previous message was published (its tail is overwritten).
+// message (`*message`, `*len`): a slice of the pool. Any order, any number
+// of times (a retry sends a chunk again).
 //
 // # Safety
 // Pointers valid for the call; `plan` came from a chunked
@@ -763,22 +778,25 @@ int32_t is_mqtt_chunk(const struct IsMqttPlan *plan,
                       const uint8_t **message,
                       size_t *len);
 
-// Builds the PUBLISH packet of message `index` (chunks in index order, as
-// [`is_mqtt_chunk`]) on `topic` with packet id `pid` (0: QoS 0) and returns
-// it (`*packet`, `*len`): a slice of the pool, valid until the next call.
+// Builds the PUBLISH packets of messages `first..first + n` (`n` at most
+// `plan.batch`) on `topic`, one after another, the i-th with packet id
+// `pids[i]` (`pids` null, or an id 0: QoS 0), and returns them (`*packets`,
+// `*len`): one slice of the pool, for one write, valid until the next call.
+// Messages in any order, any number of times (a retry builds them again).
 //
 // # Safety
-// Pointers valid for the call; `plan` came from [`is_mqtt_prepare`] with
-// packets wanted, the pool was not used since, and a raw plan's caller
-// JPEG is still alive.
-int32_t is_mqtt_packet(const struct IsMqttPlan *plan,
-                       uint32_t index,
-                       const uint8_t *topic,
-                       size_t topic_len,
-                       uint16_t pid,
-                       bool retain,
-                       const uint8_t **packet,
-                       size_t *len);
+// Pointers valid for the call (`pids` for `n` ids unless null); `plan`
+// came from [`is_mqtt_prepare`] with packets wanted, the pool was not used
+// since, and a raw plan's caller JPEG is still alive.
+int32_t is_mqtt_packets(const struct IsMqttPlan *plan,
+                        uint32_t first,
+                        uint32_t n,
+                        const uint16_t *pids,
+                        const uint8_t *topic,
+                        size_t topic_len,
+                        bool retain,
+                        const uint8_t **packets,
+                        size_t *len);
 
 // The packet id to use after the client's `pid` attribute `last`
 // (`core::mqtt::next_pid`: umqtt's numbering, never 0).

@@ -7,7 +7,8 @@
 //
 // Two paths:
 // - umqtt's own client (its publish() is umqtt.simple's or umqtt.robust's):
-//   the packets go straight to client.sock through the stream protocol, QoS 1
+//   the packets go straight to client.sock through the stream protocol
+//   (several in one write, up to IS_MQTT_BATCH_BYTES, on Linux), QoS 1
 //   messages of a frame within a window of IS_MQTT_WINDOW before their PUBACKs
 //   are read, packet ids from client.pid as umqtt numbers them, and
 //   umqtt.robust's retry (reconnect(), then send again what was not
@@ -341,17 +342,25 @@ static int direct_attempt(const is_mqtt_direct_t *d, volatile uint32_t *base) {
     uint32_t window = qos1 && quickack(sock) ? IS_MQTT_WINDOW : 1;
     while (*base < count) {
         while (next < count && (!qos1 || next - *base < window)) {
-            uint16_t pid = 0;
+            // As many messages as the window and the plan's batch allow, in
+            // one write.
+            uint32_t n = MIN(d->plan->batch, count - next);
             if (qos1) {
+                n = MIN(n, window - (next - *base));
+            }
+            uint16_t batch_pids[IS_MQTT_WINDOW];
+            for (uint32_t k = 0; qos1 && k < n; k++) {
                 // umqtt.simple: self.pid += 1 per QoS 1 message.
-                pid = is_mqtt_next_pid(mp_obj_get_int(mp_load_attr(d->client, MP_QSTR_pid)));
+                uint16_t pid = is_mqtt_next_pid(mp_obj_get_int(mp_load_attr(d->client, MP_QSTR_pid)));
                 mp_store_attr(d->client, MP_QSTR_pid, MP_OBJ_NEW_SMALL_INT(pid));
-                pids[next % IS_MQTT_WINDOW] = pid;
-                acked[next % IS_MQTT_WINDOW] = false;
+                batch_pids[k] = pid;
+                pids[(next + k) % IS_MQTT_WINDOW] = pid;
+                acked[(next + k) % IS_MQTT_WINDOW] = false;
             }
             const uint8_t *pkt;
             size_t len;
-            int32_t st = is_mqtt_packet(d->plan, next, d->topic, d->topic_len, pid, d->retain, &pkt, &len);
+            int32_t st = is_mqtt_packets(d->plan, next, n, qos1 ? batch_pids : NULL, d->topic,
+                d->topic_len, d->retain, &pkt, &len);
             if (st == IS_ERR_BAD_TOPIC) {
                 is_raise_status(st, NULL);
             }
@@ -364,7 +373,7 @@ static int direct_attempt(const is_mqtt_direct_t *d, volatile uint32_t *base) {
             if (err != 0) {
                 return err;
             }
-            next++;
+            next += n;
             if (!qos1) {
                 *base = next;
             }
@@ -531,6 +540,10 @@ static mp_obj_t is_publish(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw
     IsMqttPackets packets = {
         .wanted = direct, .topic_len = topic_buf.len, .qos1 = qos == 1,
         .max_message = chunked ? 0 : (size_t)chunk_size,
+        // Several packets per write where QoS 1 is pipelined (quickack()).
+        #if defined(__linux__) && !IMG_STREAM_CANMV
+        .batch_bytes = IS_MQTT_BATCH_BYTES,
+        #endif
     };
     st = is_mqtt_prepare(&op.frame, &op.options, &op.header,
         chunked ? (size_t)chunk_size : 0, &packets, &plan, &out);

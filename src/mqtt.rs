@@ -114,6 +114,20 @@ impl IsMqttPlan {
     fn chunks_end(&self) -> usize {
         FRAME_AT + self.len + (self.count as usize - 1) * chunk::HEADER_LEN
     }
+
+    /// Chunked: how the frame message is cut (None for a raw plan).
+    fn cut(&self) -> Option<ChunkPlan> {
+        if !self.chunked {
+            return None;
+        }
+        chunk::plan(self.len, self.data_size + chunk::HEADER_LEN).ok()
+    }
+
+    /// Chunked: whether `pool` (the pool's bytes, or those before the
+    /// packets) still holds this plan's chunks where prepare spread them.
+    fn chunks_in(&self, pool: &[u8]) -> bool {
+        pool.len() >= self.chunks_end() && pool[FRAME_AT..].as_ptr() == self.data
+    }
 }
 
 /// How [`is_mqtt_prepare`] should leave room for PUBLISH packets.
@@ -294,19 +308,15 @@ pub unsafe extern "C" fn is_mqtt_chunk(
 ) -> i32 {
     // SAFETY: per the contract above.
     let plan = unsafe { &*plan };
-    if !plan.chunked || index >= plan.count {
-        return IS_ERR_NULL;
-    }
-    let Ok(cut) = chunk::plan(plan.len, plan.data_size + chunk::HEADER_LEN) else {
+    let Some(cut) = plan.cut().filter(|_| index < plan.count) else {
         return IS_ERR_NULL;
     };
     let r = POOL.with(|p| {
         let buf = p.bytes_mut();
-        // The pool must still hold this frame where prepare put it.
-        if buf.len() < plan.chunks_end() || buf[FRAME_AT..].as_ptr() != plan.data {
+        if !plan.chunks_in(buf) {
             return None;
         }
-        let range = chunk_in_place(buf, &cut, index as u16, plan.seq, plan.camera_id);
+        let range = chunk_in_place(buf, &cut, index as u16, plan.seq, plan.camera_id)?;
         Some((buf[range.clone()].as_ptr(), range.len()))
     });
     match r {
@@ -364,14 +374,10 @@ pub unsafe extern "C" fn is_mqtt_packets(
         // SAFETY: per the contract above.
         unsafe { core::slice::from_raw_parts(pids, n as usize) }
     };
-    let cut = if plan.chunked {
-        match chunk::plan(plan.len, plan.data_size + chunk::HEADER_LEN) {
-            Ok(cut) => Some(cut),
-            Err(_) => return IS_ERR_NULL,
-        }
-    } else {
-        None
-    };
+    let cut = plan.cut();
+    if plan.chunked && cut.is_none() {
+        return IS_ERR_NULL;
+    }
     let cap = plan.batch as usize * plan.packet_cap;
     let r = POOL.with(|p| -> Result<(*const u8, usize), i32> {
         let buf = p.bytes_mut();
@@ -379,17 +385,17 @@ pub unsafe extern "C" fn is_mqtt_packets(
             return Err(IS_ERR_NULL);
         }
         let (msgs, area) = buf.split_at_mut(plan.packet_at);
+        if cut.is_some() && !plan.chunks_in(msgs) {
+            return Err(IS_ERR_NULL);
+        }
         let area = &mut area[..cap];
         let mut built = 0;
         for i in 0..n {
             let index = first + i;
             let message: &[u8] = match &cut {
                 Some(cut) => {
-                    // The pool must still hold this frame where prepare put it.
-                    if msgs.len() < plan.chunks_end() || msgs[FRAME_AT..].as_ptr() != plan.data {
-                        return Err(IS_ERR_NULL);
-                    }
-                    let range = chunk_in_place(msgs, cut, index as u16, plan.seq, plan.camera_id);
+                    let range = chunk_in_place(msgs, cut, index as u16, plan.seq, plan.camera_id)
+                        .ok_or(IS_ERR_NULL)?;
                     &msgs[range]
                 }
                 // The caller's JPEG, outside the pool.
@@ -598,33 +604,29 @@ fn chunk_at(data_size: usize, index: usize) -> usize {
 /// places [`chunk_at`] gives (the last chunk moves first: each moves up).
 /// `buf` must reach the last chunk's end.
 fn spread_chunks(buf: &mut [u8], cut: &ChunkPlan) {
-    let size = cut.data_size();
-    for index in (1..cut.count() as usize).rev() {
-        let from = FRAME_AT + index * size;
-        let len = (cut.total() as usize - index * size).min(size);
-        buf.copy_within(from..from + len, chunk_at(size, index) + chunk::HEADER_LEN);
+    for c in (1..cut.count()).rev().filter_map(|i| cut.chunk(i)) {
+        let from = FRAME_AT + c.offset as usize;
+        buf.copy_within(
+            from..from + c.len,
+            chunk_at(cut.data_size(), c.index.into()) + chunk::HEADER_LEN,
+        );
     }
 }
 
 /// Emits chunk `index`'s header in front of its data, spread as
 /// [`spread_chunks`] left them, and returns the chunk message's range in
-/// `buf`.
+/// `buf` (None: the plan has no such chunk).
 fn chunk_in_place(
     buf: &mut [u8],
     cut: &ChunkPlan,
     index: u16,
     seq: u32,
     camera_id: u16,
-) -> core::ops::Range<usize> {
-    let offset = index as usize * cut.data_size();
-    let c = chunk::PlannedChunk {
-        index,
-        offset: offset as u32,
-        len: (cut.total() as usize - offset).min(cut.data_size()),
-    };
+) -> Option<core::ops::Range<usize>> {
+    let c = cut.chunk(index)?;
     let start = chunk_at(cut.data_size(), index.into());
     cut.repr(&c, seq, camera_id).emit(&mut buf[start..]);
-    start..start + chunk::HEADER_LEN + c.len
+    Some(start..start + c.message_len())
 }
 
 #[cfg(test)]
@@ -654,7 +656,7 @@ mod tests {
             let order = (0..count).chain((0..count).rev());
             let mut rebuilt = [vec![0u8; total], vec![0u8; total]];
             for (n, i) in order.enumerate() {
-                let r = chunk_in_place(&mut buf, &cut, i as u16, 9, 3);
+                let r = chunk_in_place(&mut buf, &cut, i as u16, 9, 3).unwrap();
                 assert!(r.len() <= size);
                 let msg = buf[r].to_vec(); // what the broker got
                 let (repr, data) = parse_message(&msg, u32::MAX).unwrap();
@@ -675,7 +677,7 @@ mod tests {
     fn first_header_fits_the_headroom() {
         let cut = chunk::plan(100, 64).unwrap();
         let mut buf = vec![0u8; FRAME_AT + 100 + chunk::HEADER_LEN];
-        let r = chunk_in_place(&mut buf, &cut, 0, 0, 0);
+        let r = chunk_in_place(&mut buf, &cut, 0, 0, 0).unwrap();
         assert_eq!(r.start, FRAME_AT - chunk::HEADER_LEN);
         assert!(ChunkHeaderRepr::parse(&buf[r]).is_ok());
     }

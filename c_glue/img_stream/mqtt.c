@@ -48,6 +48,26 @@ static mp_obj_t default_topic(mp_obj_t client) {
     return mp_obj_new_bytes_from_vstr(&v);
 }
 
+// Calls obj.name(arg) if obj has it (sock.settimeout, sock.setblocking).
+static void call1_maybe(mp_obj_t obj, qstr name, mp_obj_t arg) {
+    mp_obj_t call[3];
+    mp_load_method_maybe(obj, name, call);
+    if (call[0] != MP_OBJ_NULL) {
+        call[2] = arg;
+        mp_call_method_n_kw(1, 0, call);
+    }
+}
+
+// client.sock, if the client has one (an attribute, not None); else MP_OBJ_NULL.
+static mp_obj_t client_sock(mp_obj_t client) {
+    mp_obj_t dest[2];
+    mp_load_method_maybe(client, MP_QSTR_sock, dest);
+    if (dest[0] == MP_OBJ_NULL || dest[1] != MP_OBJ_NULL || dest[0] == mp_const_none) {
+        return MP_OBJ_NULL;
+    }
+    return dest[0];
+}
+
 // Sets TCP_NODELAY on client.sock, if it has one that takes it. umqtt writes a
 // PUBLISH in several small writes; with Nagle's algorithm the last ones wait for
 // the broker's delayed ACK (~40 ms on Linux) before the broker can PUBACK, so
@@ -61,11 +81,10 @@ static mp_obj_t default_topic(mp_obj_t client) {
 static void prepare_qos1(mp_obj_t client, mp_obj_t puback_timeout) {
     nlr_buf_t nlr;
     if (nlr_push(&nlr) == 0) {
-        mp_obj_t sock[2];
-        mp_load_method_maybe(client, MP_QSTR_sock, sock);
-        if (sock[0] != MP_OBJ_NULL && sock[1] == MP_OBJ_NULL && sock[0] != mp_const_none) {
+        mp_obj_t sock = client_sock(client);
+        if (sock != MP_OBJ_NULL) {
             mp_obj_t call[5];
-            mp_load_method_maybe(sock[0], MP_QSTR_setsockopt, call);
+            mp_load_method_maybe(sock, MP_QSTR_setsockopt, call);
             if (call[0] != MP_OBJ_NULL) {
                 // IPPROTO_TCP and TCP_NODELAY: the same numbers on Linux and lwIP.
                 call[2] = MP_OBJ_NEW_SMALL_INT(6);
@@ -74,14 +93,20 @@ static void prepare_qos1(mp_obj_t client, mp_obj_t puback_timeout) {
                 mp_call_method_n_kw(3, 0, call);
             }
             if (puback_timeout != mp_const_none) {
-                mp_load_method_maybe(sock[0], MP_QSTR_settimeout, call);
-                if (call[0] != MP_OBJ_NULL) {
-                    call[2] = puback_timeout;
-                    mp_call_method_n_kw(1, 0, call);
-                }
+                call1_maybe(sock, MP_QSTR_settimeout, puback_timeout);
             }
         }
         nlr_pop();
+    }
+}
+
+// Takes back prepare_qos1()'s timeout: blocking without one, as umqtt leaves
+// its socket. On the unix port setblocking(True) keeps SO_RCVTIMEO, and a
+// later wait_msg() raised ETIMEDOUT after puback_timeout; on CanMV's
+// modsocket setblocking(True) is settimeout(None).
+static void disarm_qos1(mp_obj_t sock, mp_obj_t puback_timeout) {
+    if (sock != MP_OBJ_NULL && puback_timeout != mp_const_none) {
+        call1_maybe(sock, MP_QSTR_settimeout, mp_const_none);
     }
 }
 
@@ -124,26 +149,15 @@ static int umqtt_kind(mp_obj_t publish_fun) {
 // client.sock, when it is a connected stream we can write and read ourselves
 // (a socket, or a TLS stream over one); else MP_OBJ_NULL.
 static mp_obj_t client_stream(mp_obj_t client) {
-    mp_obj_t dest[2];
-    mp_load_method_maybe(client, MP_QSTR_sock, dest);
-    if (dest[0] == MP_OBJ_NULL || dest[1] != MP_OBJ_NULL || dest[0] == mp_const_none) {
+    mp_obj_t sock = client_sock(client);
+    if (sock == MP_OBJ_NULL) {
         return MP_OBJ_NULL;
     }
-    const mp_stream_p_t *p = MP_OBJ_TYPE_GET_SLOT_OR_NULL(mp_obj_get_type(dest[0]), protocol);
+    const mp_stream_p_t *p = MP_OBJ_TYPE_GET_SLOT_OR_NULL(mp_obj_get_type(sock), protocol);
     if (p == NULL || p->read == NULL || p->write == NULL) {
         return MP_OBJ_NULL;
     }
-    return dest[0];
-}
-
-// Calls obj.name(arg) if obj has it (sock.settimeout, sock.setblocking).
-static void call1_maybe(mp_obj_t obj, qstr name, mp_obj_t arg) {
-    mp_obj_t call[3];
-    mp_load_method_maybe(obj, name, call);
-    if (call[0] != MP_OBJ_NULL) {
-        call[2] = arg;
-        mp_call_method_n_kw(1, 0, call);
-    }
+    return sock;
 }
 
 // Writes all of buf; 0 or an errno.
@@ -401,10 +415,7 @@ static int direct_attempt(const is_mqtt_direct_t *d, volatile uint32_t *base) {
         }
     }
     if (qos1 && d->puback_timeout != mp_const_none) {
-        // Blocking without a timeout, as umqtt leaves its socket: on the unix
-        // port setblocking(True) keeps SO_RCVTIMEO, and a later wait_msg()
-        // raised ETIMEDOUT after puback_timeout.
-        call1_maybe(sock, MP_QSTR_settimeout, mp_const_none);
+        disarm_qos1(sock, d->puback_timeout);
     } else if (qos1) {
         // As umqtt's wait_msg() leaves it after a PUBACK.
         call1_maybe(sock, MP_QSTR_setblocking, mp_const_true);
@@ -606,12 +617,7 @@ static mp_obj_t is_publish(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw
             mv->items = NULL;
             mv->len = 0;
             if (qos == 1 && puback_timeout != mp_const_none) {
-                // As the direct path leaves it (see direct_attempt()).
-                mp_obj_t sock[2];
-                mp_load_method_maybe(client, MP_QSTR_sock, sock);
-                if (sock[0] != MP_OBJ_NULL && sock[1] == MP_OBJ_NULL && sock[0] != mp_const_none) {
-                    call1_maybe(sock[0], MP_QSTR_settimeout, mp_const_none);
-                }
+                disarm_qos1(client_sock(client), puback_timeout);
             }
         }
         nlr_pop();

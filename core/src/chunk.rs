@@ -309,6 +309,19 @@ impl ChunkPlan {
         self.data_size as usize
     }
 
+    /// Chunk `index`, if the plan has it.
+    pub fn chunk(&self, index: u16) -> Option<PlannedChunk> {
+        if index >= self.count {
+            return None;
+        }
+        let offset = index as u32 * self.data_size;
+        Some(PlannedChunk {
+            index,
+            offset,
+            len: (self.total - offset).min(self.data_size) as usize,
+        })
+    }
+
     /// The chunks in index order.
     pub fn iter(&self) -> ChunkIter {
         ChunkIter {
@@ -350,18 +363,9 @@ impl Iterator for ChunkIter {
     type Item = PlannedChunk;
 
     fn next(&mut self) -> Option<PlannedChunk> {
-        if self.next >= self.plan.count as u32 {
-            return None;
-        }
-        let index = self.next;
+        let chunk = self.plan.chunk(u16::try_from(self.next).ok()?)?;
         self.next += 1;
-        let offset = index * self.plan.data_size;
-        let len = (self.plan.total - offset).min(self.plan.data_size) as usize;
-        Some(PlannedChunk {
-            index: index as u16,
-            offset,
-            len,
-        })
+        Some(chunk)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {

@@ -489,11 +489,8 @@ def test_qos1_publish_leaves_the_socket_without_its_timeout(micropython):
                 packets += more
                 if len(packets) == 1 and more:
                     conn.sendall(b"\x20\x02\x00\x00")  # CONNACK, accepted
-            # The PUBLISH: its packet id follows the topic.
-            pkt = packets[1]
-            at = header_len(pkt)
-            topic_len = int.from_bytes(pkt[at:at + 2], "big")
-            conn.sendall(b"\x40\x02" + pkt[at + 2 + topic_len:at + 4 + topic_len])  # PUBACK
+            pid, _ = qos1_publish(packets[1])
+            conn.sendall(b"\x40\x02" + pid)  # PUBACK
             threading.Event().wait(1.0)       # quiet: 5x puback_timeout
             conn.sendall(b"\x30\x08\x00\x01tlater")
             conn.recv(1)                       # until the client hangs up
@@ -546,10 +543,8 @@ def test_a_retry_resends_the_same_chunk_bytes(micropython):
                         if kind == 0x10:
                             conn.sendall(b"\x20\x02\x00\x00")  # CONNACK
                         elif kind == 0x30:
-                            at = header_len(pkt)
-                            topic_len = int.from_bytes(pkt[at:at + 2], "big")
-                            pid = pkt[at + 2 + topic_len:at + 4 + topic_len]
-                            conns[attempt].append((pid, pkt[at + 4 + topic_len:]))
+                            pid, payload = qos1_publish(pkt)
+                            conns[attempt].append((pid, payload))
                             if attempt == 1 or len(conns[0]) == 1:
                                 conn.sendall(b"\x40\x02" + pid)  # PUBACK
                     if attempt == 0 and len(conns[0]) >= 4:
@@ -584,6 +579,13 @@ def split_packets(data):
         out.append(data[:n])
         data = data[n:]
     return out, data
+
+
+def qos1_publish(packet):
+    """A whole QoS 1 PUBLISH's packet id (2 bytes, after the topic) and payload."""
+    at = header_len(packet)
+    at += 2 + int.from_bytes(packet[at:at + 2], "big")
+    return packet[at:at + 2], packet[at + 2:]
 
 
 def header_len(packet):
